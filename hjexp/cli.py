@@ -1,0 +1,131 @@
+"""The `hjexp` command line: list, run, plot, report, bench."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hjexp.errors import UserError
+
+app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False, no_args_is_help=True,
+                  help="Reproduce, test and extend the Hamilton–Jacobi theory of deep learning.")
+console = Console()
+err = Console(stderr=True)
+
+
+def _fail(message: str) -> None:
+    err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+@app.command("list")
+def list_() -> None:
+    """Experiments, their claim, profiles and rough cost."""
+    from hjexp import registry
+
+    table = Table()
+    for col in ("name", "claim", "profiles", "cost (smoke / quick / paper)"):
+        table.add_column(col, overflow="fold")
+    for exp in registry.experiments().values():
+        table.add_row(exp.name, exp.claim, "smoke quick paper", exp.cost)
+    console.print(table)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def run(
+    name: Annotated[str, typer.Argument(help="Experiment name (see `hjexp list`).")],
+    overrides: Annotated[list[str] | None, typer.Argument(help="Hydra overrides KEY=VALUE, e.g. profile=paper params.eps=0.1")] = None,
+    cfg: Annotated[bool, typer.Option("--cfg", help="Print the composed config and exit.")] = False,
+    multirun: Annotated[bool, typer.Option("--multirun", "-m", help="Sweep comma-separated values through Hydra's launcher.")] = False,
+) -> None:
+    """Run one experiment; ends with a table of claims, theory vs measured, verdicts."""
+    from omegaconf import OmegaConf
+
+    from hjexp import config, registry
+    from hjexp.runner import execute
+
+    overrides = list(overrides or [])
+    try:
+        registry.get(name)
+        if multirun:
+            _run_sweep(name, overrides)
+            return
+        composed = config.load(name, overrides)
+        if cfg:
+            console.print(OmegaConf.to_yaml(composed), highlight=False)
+            return
+        execute(name, composed, overrides, console)
+    except UserError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted:[/] the run folder is marked 'interrupted'; finished runs are untouched")
+        raise typer.Exit(130) from None
+
+
+def _run_sweep(name: str, overrides: list[str]) -> None:
+    from hjexp.sweep import job_status, multirun
+
+    jobs = multirun(name, overrides)
+    table = Table(title=f"sweep {jobs[0].parent}")
+    table.add_column("job")
+    table.add_column("status")
+    for job in jobs:
+        table.add_row(job.name, job_status(job))
+    console.print(table)
+    failed = [j.name for j in jobs if job_status(j) != "complete"]
+    if failed:
+        _fail(f"sweep jobs {', '.join(failed)} did not complete; see their run.log")
+
+
+@app.command()
+def plot(run_dirs: Annotated[list[Path] | None, typer.Argument(help="Run folders; default: every outputs/*/latest.")] = None) -> None:
+    """Re-draw figures from saved CSVs (no recompute)."""
+    from hjexp.paths import outputs_root
+    from hjexp.runner import plot_run
+
+    dirs = list(run_dirs or sorted(outputs_root().glob("*/latest")))
+    if not dirs:
+        _fail(f"no runs found under {outputs_root()}/; run an experiment first, e.g. `hjexp run identity`")
+    try:
+        for d in dirs:
+            figures = plot_run(d.resolve())
+            console.print(f"{d}: {len(figures)} figures in {d / 'figures'}")
+    except UserError as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def report(out: Annotated[Path, typer.Option(help="Markdown file to write.")] = Path("outputs/REPORT.md")) -> None:
+    """One report of every latest complete run: claims, theory vs measured, figures."""
+    from hjexp.report import write_report
+
+    try:
+        path = write_report(out)
+    except UserError as exc:
+        _fail(str(exc))
+    console.print(f"report written to {path}")
+
+
+@app.command()
+def bench(device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto") -> None:
+    """Measure engine throughput (ns per element-step); prints, asserts nothing."""
+    from hjexp.bench import run_bench
+    from hjexp.runner import resolve_device
+
+    try:
+        run_bench(resolve_device(device), console)
+    except UserError as exc:
+        _fail(str(exc))
+
+
+def main() -> None:
+    try:
+        app()
+    except UserError as exc:  # pragma: no cover - commands catch their own
+        err.print(f"[red]error:[/] {exc}")
+        sys.exit(2)

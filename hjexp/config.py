@@ -1,0 +1,162 @@
+"""Composing a run's configuration with Hydra, and refusing bad input early.
+
+configs/config.yaml holds the run-wide keys (profile, device, dtype, seed, out);
+configs/experiment/<name>.yaml holds the experiment's ``params``. A value that
+depends on the size profile is written ``${per_profile:SMOKE,QUICK,PAPER}``, so
+each knob shows its three sizes side by side and a user override replaces it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from hydra import compose, initialize_config_dir
+from hydra.core.config_store import ConfigStore
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
+
+from hjexp.errors import UserError
+from hjexp.paths import CONFIG_DIR
+
+
+class Profile(Enum):
+    smoke = 0
+    quick = 1
+    paper = 2
+
+
+class Device(Enum):
+    auto = 0
+    cpu = 1
+    cuda = 2
+
+
+class DType(Enum):
+    auto = 0
+    float32 = 1
+    float64 = 2
+
+
+@dataclass
+class RunConfig:
+    """Schema of the run-wide keys: Enums make ``profile=nonsense`` fail loudly."""
+
+    profile: Profile = Profile.quick
+    device: Device = Device.auto
+    dtype: DType = DType.auto
+    seed: int = 0
+    out: str | None = None
+    params: Any = field(default_factory=dict)
+
+
+def _per_profile(smoke: Any, quick: Any, paper: Any, *, _root_: DictConfig) -> Any:
+    return {"smoke": smoke, "quick": quick, "paper": paper}[_root_.profile.name]
+
+
+def _register() -> None:
+    if not OmegaConf.has_resolver("per_profile"):
+        OmegaConf.register_new_resolver("per_profile", _per_profile)
+    cs = ConfigStore.instance()
+    if "run_schema" not in cs.repo:
+        cs.store(name="run_schema", node=RunConfig)
+
+
+def _compose(name: str, overrides: list[str]) -> DictConfig:
+    _register()
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            return compose(config_name="config", overrides=[f"experiment={name}", *overrides])
+    except Exception as exc:  # Hydra/OmegaConf raise many types; all are user input errors here
+        raise UserError(_explain(exc, overrides)) from None
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def _explain(exc: Exception, overrides: list[str]) -> str:
+    text = " ".join(str(exc).split())
+    key = re.search(r"Key '([^']+)' is not in struct", text) or re.search(r"Could not override '([^']+)'", text)
+    if key:
+        return (f"unknown config key {key.group(1)!r}; experiment keys live under params. "
+                "(e.g. params.eps=0.1) — see the valid keys with `hjexp run NAME --cfg`")
+    missing = re.search(r"Could not find '([^']+)'.*?Available options in '[^']+':\s*(.*)", text)
+    if missing:
+        return f"no config {missing.group(1)!r}; available: {missing.group(2)}"
+    enum = re.search(r"Invalid value '([^']*)', expected one of \[([^\]]*)\].*?full_key: (\S+)", text)
+    if enum:
+        return f"{enum.group(3)}={enum.group(1)} is not valid; choose one of: {enum.group(2)}"
+    value = re.search(r"Value '([^']*)' (?:of type '\w+' )?could not be converted to (\w+).*?full_key: (\S+)", text)
+    if value:
+        return f"{value.group(3)}={value.group(1)} is not a valid {value.group(2)}; give a number of that type"
+    return f"bad configuration ({' '.join(overrides) or 'defaults'}): {text[:300]}"
+
+
+def load(name: str, overrides: list[str]) -> DictConfig:
+    """Composed, resolved and validated config of experiment ``name``."""
+    cfg = resolve(_compose(name, overrides), overrides)
+    if any(o.lstrip("+~").startswith("params.") for o in overrides):
+        defaults = resolve(_compose(name, [o for o in overrides if not o.lstrip("+~").startswith("params.")]), [])
+        _check_types(defaults.params, cfg.params, "params")
+    _check_values(cfg.params, "params")
+    return cfg
+
+
+def resolve(cfg: DictConfig, overrides: list[str]) -> DictConfig:
+    """Resolve interpolations in place. (OmegaConf.resolve cannot turn a ``${per_profile:...}``
+    node into a list, so params are rebuilt from their resolved container.)"""
+    try:
+        params = OmegaConf.to_container(cfg.params, resolve=True)
+        out = cfg.out
+    except Exception as exc:
+        raise UserError(_explain(exc, overrides)) from None
+    with open_dict(cfg):
+        cfg.params = params
+        cfg.out = out
+    OmegaConf.set_struct(cfg, True)
+    return cfg
+
+
+def _check_types(default: Any, new: Any, path: str) -> None:
+    """Overrides must keep the type of the default (ints may stand for floats)."""
+    if isinstance(default, DictConfig):
+        for k in new:
+            if k not in default:
+                raise UserError(f"unknown config key '{path}.{k}'; see the valid keys with `hjexp run NAME --cfg`")
+            _check_types(default[k], new[k], f"{path}.{k}")
+        return
+    if default is None:
+        return
+    if isinstance(default, ListConfig):
+        if not isinstance(new, ListConfig):
+            raise UserError(f"{path} must be a list like [1,2,3], got {new!r}")
+        if len(default):
+            for i, item in enumerate(new):
+                _check_types(default[0], item, f"{path}[{i}]")
+        return
+    ok = {
+        bool: lambda v: isinstance(v, bool),
+        int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+        float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+        str: lambda v: isinstance(v, str),
+    }.get(type(default), lambda v: True)
+    if not ok(new):
+        raise UserError(f"{path}={new!r} has the wrong type; expected {type(default).__name__} like {default!r}")
+
+
+def _check_values(params: Any, path: str) -> None:
+    """Rules every experiment shares, keyed by naming convention: ε > 0, grids non-empty."""
+    for k, v in params.items():
+        where = f"{path}.{k}"
+        if isinstance(v, DictConfig):
+            _check_values(v, where)
+            continue
+        values = list(v) if isinstance(v, ListConfig) else [v]
+        if isinstance(v, ListConfig) and not values:
+            raise UserError(f"{where} is an empty grid; give at least one value, e.g. {where}=[1,2]")
+        if k.startswith("eps") and any(isinstance(x, (int, float)) and x <= 0 for x in values):
+            raise UserError(f"{where} must be > 0 (ε is a viscosity/temperature), got {OmegaConf.to_container(v) if isinstance(v, ListConfig) else v}")
+        if (k == "n" or k.startswith("n_")) and any(isinstance(x, int) and x < 1 for x in values):
+            raise UserError(f"{where} must be a positive count, got {v}")

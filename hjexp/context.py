@@ -1,0 +1,71 @@
+"""RunContext: what an experiment's ``run(ctx)`` gets — params, device, seeds,
+progress bars, and the places to put rows, tables and claims."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+from omegaconf import DictConfig
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from hjexp.results import SUMMARY_COLUMNS, write_csv
+
+
+@dataclass
+class RunContext:
+    name: str
+    params: DictConfig
+    profile: str
+    device: torch.device
+    dtype: torch.dtype
+    seed: int
+    run_dir: Path
+    console: Console
+    logger: logging.Logger
+    rows: list[dict] = field(default_factory=list)
+    claims: list[dict] = field(default_factory=list)
+
+    def generator(self, offset: int = 0) -> torch.Generator:
+        """An explicit torch generator on the run's device, seeded seed + offset."""
+        return torch.Generator(device=self.device).manual_seed(self.seed * 1_000_003 + offset)
+
+    def tensor(self, data: Any) -> torch.Tensor:
+        return torch.as_tensor(data, dtype=self.dtype, device=self.device)
+
+    def log(self, message: str) -> None:
+        self.logger.info(message)
+
+    def add_rows(self, rows: list[dict] | pd.DataFrame, **common: Any) -> None:
+        """Tidy rows for results.csv: one per member and measurement."""
+        records = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows
+        self.rows.extend({**common, **r} for r in records)
+
+    def save_table(self, name: str, frame: pd.DataFrame) -> Path:
+        """An extra CSV (e.g. curves for plots), written atomically right away."""
+        path = self.run_dir / f"{name}.csv"
+        write_csv(path, frame)
+        return path
+
+    def claim(self, claim_id: str, description: str, theory: Any, measured: float, *,
+              verdict: str, ci_low: float = math.nan, ci_high: float = math.nan) -> None:
+        self.claims.append(dict(zip(SUMMARY_COLUMNS, [claim_id, description, theory, float(measured),
+                                                       float(ci_low), float(ci_high), verdict])))
+
+    @contextmanager
+    def progress(self, description: str, total: int) -> Iterator[Callable[[int], None]]:
+        """A rich progress bar (steps, ETA); yields ``advance(k)``."""
+        bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                       TimeElapsedColumn(), TimeRemainingColumn(), console=self.console, transient=True)
+        with bar:
+            task = bar.add_task(description, total=total)
+            yield lambda k=1: bar.advance(task, k)
+        self.log(f"{description}: {total} done")

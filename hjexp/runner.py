@@ -1,0 +1,133 @@
+"""Executes one experiment run: config -> run folder -> run(ctx) -> CSVs, figures, verdicts."""
+
+from __future__ import annotations
+
+import logging
+import platform
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+import torch
+from omegaconf import DictConfig, OmegaConf
+from rich.console import Console
+from rich.table import Table
+
+from hjexp import registry
+from hjexp.context import RunContext
+from hjexp.errors import UserError
+from hjexp.paths import PROJECT_ROOT, outputs_root
+from hjexp.results import (atomic_write, claim_out_dir, new_run_dir, point_latest, read_json,
+                           validate_summary, write_csv, write_json)
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UserError("device=cuda was asked for but this torch sees no CUDA device; use device=cpu or device=auto")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "-C", str(PROJECT_ROOT), "describe", "--always", "--dirty", "--abbrev=40"],
+                             capture_output=True, text=True, timeout=10)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for pkg in ("hjexp", "torch", "numpy", "pandas", "hydra-core", "omegaconf", "matplotlib", "typer", "rich"):
+        try:
+            found[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            found[pkg] = "not installed"
+    return found
+
+
+def _logger(run_dir: Path) -> logging.Logger:
+    logger = logging.getLogger(f"hjexp.run.{run_dir}")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    handler = logging.FileHandler(run_dir / "run.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    logger.addHandler(handler)
+    return logger
+
+
+def execute(name: str, cfg: DictConfig, overrides: list[str], console: Console) -> Path:
+    """Run experiment ``name`` with composed ``cfg``; returns the run folder."""
+    exp = registry.get(name)
+    device = resolve_device(cfg.device.name)
+    dtype_name = cfg.dtype.name if cfg.dtype.name != "auto" else getattr(exp.module, "DEFAULT_DTYPE", "float32")
+    validate = getattr(exp.module, "validate", None)
+    if validate is not None:
+        validate(cfg.params)
+    config_text = OmegaConf.to_yaml(cfg)
+    run_dir = claim_out_dir(cfg.out) if cfg.out else new_run_dir(outputs_root(), name, config_text)
+    atomic_write(run_dir / "config.yaml", config_text)
+    meta = {"experiment": name, "status": "running", "profile": cfg.profile.name, "overrides": overrides,
+            "seed": cfg.seed, "device": str(device), "dtype": dtype_name, "git_commit": _git_commit(),
+            "versions": _versions(), "host": platform.node(), "argv": sys.argv,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    write_json(run_dir / "meta.json", meta)
+    logger = _logger(run_dir)
+    ctx = RunContext(name, cfg.params, cfg.profile.name, device, DTYPES[dtype_name], cfg.seed, run_dir,
+                     console, logger)
+    start = time.perf_counter()
+    try:
+        torch.manual_seed(cfg.seed)  # only a fallback: experiments draw from ctx.generator()
+        exp.module.run(ctx)
+        write_csv(run_dir / "results.csv", pd.DataFrame(ctx.rows))
+        summary = validate_summary(pd.DataFrame(ctx.claims, columns=list(ctx.claims[0]) if ctx.claims else None))
+        write_csv(run_dir / "summary.csv", summary)
+        exp.module.plot(run_dir)
+    except BaseException as exc:
+        meta.update(status="interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
+                    error=f"{type(exc).__name__}: {exc}", wall_time_s=time.perf_counter() - start)
+        write_json(run_dir / "meta.json", meta)
+        logger.exception("run did not complete")
+        raise
+    finally:
+        for h in list(logger.handlers):
+            h.close()
+            logger.removeHandler(h)
+    meta.update(status="complete", wall_time_s=round(time.perf_counter() - start, 3),
+                finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    write_json(run_dir / "meta.json", meta)
+    if not cfg.out:
+        point_latest(run_dir)
+    print_summary(summary, run_dir, console)
+    return run_dir
+
+
+def print_summary(summary: pd.DataFrame, run_dir: Path, console: Console) -> None:
+    table = Table(title=f"{run_dir}", show_lines=False)
+    for col in ("claim", "theory", "measured", "interval", "verdict"):
+        table.add_column(col, overflow="fold")
+    colours = {"pass": "green", "fail": "red", "info": "cyan"}
+    for r in summary.itertuples():
+        interval = "" if pd.isna(r.ci_low) else f"[{r.ci_low:.4g}, {r.ci_high:.4g}]"
+        table.add_row(r.claim_id, str(r.theory), f"{r.measured:.4g}", interval,
+                      f"[{colours[r.verdict]}]{r.verdict}[/]")
+    console.print(table)
+
+
+def plot_run(run_dir: Path) -> list[Path]:
+    """Re-draw a run's figures from its CSVs (no recompute)."""
+    meta_path = run_dir / "meta.json"
+    if not meta_path.exists():
+        raise UserError(f"{run_dir} is not a run folder (no meta.json); give a folder under outputs/<experiment>/")
+    meta = read_json(meta_path)
+    if meta.get("status") != "complete":
+        raise UserError(f"{run_dir} is {meta.get('status')}, not complete; re-run the experiment to plot it")
+    registry.get(meta["experiment"]).module.plot(run_dir)
+    return sorted((run_dir / "figures").glob("*.png"))

@@ -1,0 +1,71 @@
+"""Hydra multirun sweeps (`hjexp run NAME -m a=1,2 [hydra/launcher=joblib]`).
+
+The Compose API has no multirun, so sweeps go through Hydra's own entry point
+(``hydra.main``) with a rewritten argv: Hydra's sweeper expands the grid and its
+launcher (basic, joblib, submitit, ...) runs each job. Every job writes a normal,
+complete run folder at <sweep>/<job number>; the CLI then gathers their verdicts.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import hydra
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from hjexp import config
+from hjexp.errors import UserError
+from hjexp.paths import CONFIG_DIR, outputs_root
+from hjexp.results import read_json
+
+
+def _task_for(name: str, defaults: DictConfig):
+    def task(cfg: DictConfig) -> str:
+        from rich.console import Console
+
+        from hjexp.runner import execute
+
+        overrides = [o for o in HydraConfig.get().overrides.task if not o.startswith(("experiment=", "out="))]
+        config.resolve(cfg, overrides)
+        config._check_types(defaults.params, cfg.params, "params")
+        config._check_values(cfg.params, "params")
+        return str(execute(name, cfg, overrides, Console(stderr=True)))
+
+    return task
+
+
+def multirun(name: str, overrides: list[str]) -> list[Path]:
+    """Run the sweep; returns the job folders in job order."""
+    plain = [o for o in overrides if "," not in o and not o.startswith("hydra")]
+    defaults = config.load(name, plain)  # fails early, with one line, on typos
+    sweep_dir = (outputs_root() / name / "multirun" / time.strftime("%Y-%m-%d_%H-%M-%S")).resolve()
+    argv = ["hjexp", "--multirun", f"experiment={name}", f"hydra.sweep.dir={sweep_dir}",
+            "hydra.sweep.subdir=${hydra.job.num}", "hydra.output_subdir=null",
+            "hydra/job_logging=none", "hydra/hydra_logging=none",
+            "out=${hydra:sweep.dir}/${hydra:sweep.subdir}", *overrides]
+    config._register()
+    task = hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")(_task_for(name, defaults))
+    saved = sys.argv
+    sys.argv = argv
+    GlobalHydra.instance().clear()
+    try:
+        task()
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            raise UserError(f"the sweep stopped: Hydra exited with {exc.code}; see the messages above") from None
+    finally:
+        sys.argv = saved
+        GlobalHydra.instance().clear()
+    jobs = sorted((p for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name))
+    if not jobs:
+        raise UserError(f"the sweep ran no job; check the overrides {overrides}")
+    return jobs
+
+
+def job_status(job: Path) -> str:
+    meta = job / "meta.json"
+    return read_json(meta).get("status", "unknown") if meta.exists() else "not started"
