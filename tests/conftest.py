@@ -1,0 +1,62 @@
+"""Shared fixtures: drive the CLI in-process (torch imports once per session)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from hjexp.cli import app
+
+
+def pytest_addoption(parser):
+    parser.addoption("--runslow", action="store_true", default=False, help="also run tests marked slow")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: longer than a few seconds; run with --runslow")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--runslow"):
+        return
+    skip = pytest.mark.skip(reason="slow: use --runslow (make test-full)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_outputs(tmp_path, monkeypatch):
+    """Runs without out= land in a temp outputs/ root, never in the repository."""
+    monkeypatch.setenv("HJEXP_OUTPUTS", str(tmp_path / "outputs"))
+
+
+@pytest.fixture
+def cli():
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(app, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
+def run_smoke(cli, tmp_path):
+    """`hjexp run NAME profile=smoke out=<tmp>` -> (run_dir, summary DataFrame); asserts success."""
+
+    def go(name: str, *overrides: str) -> tuple[Path, pd.DataFrame]:
+        out = tmp_path / f"run-{name}"
+        result = cli("run", name, "profile=smoke", f"out={out}", *overrides)
+        assert result.exit_code == 0, result.output
+        for f in ("config.yaml", "results.csv", "summary.csv", "meta.json", "run.log"):
+            assert (out / f).exists(), f"{f} missing"
+        summary = pd.read_csv(out / "summary.csv")
+        assert list(summary.columns) == ["claim_id", "description", "theory", "measured", "ci_low", "ci_high", "verdict"]
+        assert list((out / "figures").glob("*.png")) and list((out / "figures").glob("*.pdf"))
+        return out, summary
+
+    return go
