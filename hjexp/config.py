@@ -71,18 +71,20 @@ def _compose(name: str, overrides: list[str]) -> DictConfig:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
             return compose(config_name="config", overrides=[f"experiment={name}", *overrides])
     except Exception as exc:  # Hydra/OmegaConf raise many types; all are user input errors here
-        raise UserError(_explain(exc, overrides)) from None
+        raise UserError(_explain(exc, name, overrides)) from None
     finally:
         GlobalHydra.instance().clear()
 
 
-def _explain(exc: Exception, overrides: list[str]) -> str:
+def _explain(exc: Exception, name: str, overrides: list[str]) -> str:
+    while exc.__cause__ is not None and "Error merging override" in str(exc):
+        exc = exc.__cause__  # Hydra wraps the informative OmegaConf error
     text = " ".join(str(exc).split())
     key = re.search(r"Key '([^']+)' is not in struct", text) or re.search(r"Could not override '([^']+)'", text)
     if key:
-        return (f"unknown config key {key.group(1)!r}; experiment keys live under params. "
-                "(e.g. params.eps=0.1) — see the valid keys with `hjexp run NAME --cfg`")
-    missing = re.search(r"Could not find '([^']+)'.*?Available options in '[^']+':\s*(.*)", text)
+        hint = "" if key.group(1).startswith("params.") else "experiment knobs live under params. (e.g. params.t=0.5); "
+        return f"unknown config key {key.group(1)!r}; {hint}see the valid keys with `hjexp run {name} --cfg`"
+    missing = re.search(r"Could not find '([^']+)'.*?Available options in '[^']+':\s*(.*?)(?: Config search path|$)", text)
     if missing:
         return f"no config {missing.group(1)!r}; available: {missing.group(2)}"
     enum = re.search(r"Invalid value '([^']*)', expected one of \[([^\]]*)\].*?full_key: (\S+)", text)
@@ -96,7 +98,7 @@ def _explain(exc: Exception, overrides: list[str]) -> str:
 
 def load(name: str, overrides: list[str]) -> DictConfig:
     """Composed, resolved and validated config of experiment ``name``."""
-    cfg = resolve(_compose(name, overrides), overrides)
+    cfg = resolve(_compose(name, overrides), overrides, name)
     if any(o.lstrip("+~").startswith("params.") for o in overrides):
         defaults = resolve(_compose(name, [o for o in overrides if not o.lstrip("+~").startswith("params.")]), [])
         _check_types(defaults.params, cfg.params, "params")
@@ -104,14 +106,14 @@ def load(name: str, overrides: list[str]) -> DictConfig:
     return cfg
 
 
-def resolve(cfg: DictConfig, overrides: list[str]) -> DictConfig:
+def resolve(cfg: DictConfig, overrides: list[str], name: str = "EXPERIMENT") -> DictConfig:
     """Resolve interpolations in place. (OmegaConf.resolve cannot turn a ``${per_profile:...}``
     node into a list, so params are rebuilt from their resolved container.)"""
     try:
         params = OmegaConf.to_container(cfg.params, resolve=True)
         out = cfg.out
     except Exception as exc:
-        raise UserError(_explain(exc, overrides)) from None
+        raise UserError(_explain(exc, name, overrides)) from None
     with open_dict(cfg):
         cfg.params = params
         cfg.out = out
@@ -124,7 +126,7 @@ def _check_types(default: Any, new: Any, path: str) -> None:
     if isinstance(default, DictConfig):
         for k in new:
             if k not in default:
-                raise UserError(f"unknown config key '{path}.{k}'; see the valid keys with `hjexp run NAME --cfg`")
+                raise UserError(f"unknown config key '{path}.{k}'; see the valid keys with `hjexp run EXPERIMENT --cfg`")
             _check_types(default[k], new[k], f"{path}.{k}")
         return
     if default is None:

@@ -9,7 +9,6 @@ complete run folder at <sweep>/<job number>; the CLI then gathers their verdicts
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import hydra
@@ -20,7 +19,7 @@ from omegaconf import DictConfig
 from hjexp import config
 from hjexp.errors import UserError
 from hjexp.paths import CONFIG_DIR, outputs_root
-from hjexp.results import read_json
+from hjexp.results import new_run_dir, read_json
 
 
 def _task_for(name: str, defaults: DictConfig):
@@ -38,11 +37,18 @@ def _task_for(name: str, defaults: DictConfig):
     return task
 
 
+def _first_choice(override: str) -> str:
+    """`k=a,b,c` -> `k=a`: checks a sweep's keys and types before Hydra launches anything."""
+    key, _, value = override.partition("=")
+    if "," in value and not value.lstrip().startswith(("[", "{", "range(", "choice(", "interval(", "glob(")):
+        value = value.split(",")[0]
+    return f"{key}={value}"
+
+
 def multirun(name: str, overrides: list[str]) -> list[Path]:
     """Run the sweep; returns the job folders in job order."""
-    plain = [o for o in overrides if "," not in o and not o.startswith("hydra")]
-    defaults = config.load(name, plain)  # fails early, with one line, on typos
-    sweep_dir = (outputs_root() / name / "multirun" / time.strftime("%Y-%m-%d_%H-%M-%S")).resolve()
+    defaults = config.load(name, [_first_choice(o) for o in overrides if not o.startswith("hydra")])
+    sweep_dir = new_run_dir(outputs_root() / name, "multirun", " ".join(overrides)).resolve()
     argv = ["hjexp", "--multirun", f"experiment={name}", f"hydra.sweep.dir={sweep_dir}",
             "hydra.sweep.subdir=${hydra.job.num}", "hydra.output_subdir=null",
             "hydra/job_logging=none", "hydra/hydra_logging=none",

@@ -1,0 +1,80 @@
+"""Classical nonparametric regression baselines, batched over ensemble members.
+
+Both take the same stacked layout as the trained models: training points
+x [E, n, d] with labels [E, n] and a sample mask [E, n] (members with fewer
+samples than n), queries [E, m, d], and one smoothing parameter per member.
+
+- k-nearest neighbours with k ~ n^(2/(d+2)): the bias of averaging k neighbours
+  at distance ~(k/n)^(1/d) of a Lipschitz function balances the variance σ²/k,
+  which gives RMSE ~ n^(−1/(d+2)), the minimax rate for Lipschitz regression.
+- Nadaraya–Watson with a Gaussian kernel of bandwidth h ~ n^(−1/(d+2)) (same balance).
+
+Queries are processed in chunks so the [E, m, n] distance matrix stays bounded.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+
+def knn_k(n: int, d: int, c: float = 1.0) -> int:
+    """k = ⌈c · n^(2/(d+2))⌉, clipped to [1, n]."""
+    return int(min(n, max(1, math.ceil(c * n ** (2.0 / (d + 2))))))
+
+
+def nw_bandwidth(n: int, d: int, c: float = 1.0) -> float:
+    """h = c · n^(−1/(d+2))."""
+    return c * n ** (-1.0 / (d + 2))
+
+
+def _sq_dist(query: Tensor, x: Tensor, mask: Tensor | None) -> Tensor:
+    """Squared distances [E, m, n]; absent samples at +inf. Differences, not the
+    |a|² − 2a·b + |b|² expansion, so near ties are ranked correctly."""
+    d2 = torch.cdist(query, x, compute_mode="donot_use_mm_for_euclid_dist") ** 2
+    if mask is not None:
+        d2 = d2.masked_fill(~mask.unsqueeze(-2), float("inf"))
+    return d2
+
+
+def _chunks(query: Tensor, n: int, budget: int):
+    """Query slices [E, mc, d] with E·mc·n ≤ budget (at least one query each)."""
+    step = max(1, budget // max(1, query.shape[0] * n))
+    return (query[:, lo : lo + step] for lo in range(0, query.shape[-2], step))
+
+
+def knn_predict(x: Tensor, labels: Tensor, query: Tensor, k: Tensor, *, mask: Tensor | None = None,
+                budget: int = 2**24) -> Tensor:
+    """Mean label of the k_e nearest (present) training points of each query.
+
+    x [E, n, d]; labels [E, n]; query [E, m, d]; k [E] (≥ 1, ≤ present samples);
+    mask [E, n] bool. -> [E, m].
+    """
+    k = torch.as_tensor(k, device=x.device).long()
+    k_max = int(k.max())
+    out = []
+    for q in _chunks(query, x.shape[-2], budget):
+        d2 = _sq_dist(q, x, mask)  # [E, mc, n]
+        idx = d2.topk(k_max, dim=-1, largest=False, sorted=True).indices  # [E, mc, k_max]
+        near = torch.gather(labels.unsqueeze(-2).expand(-1, q.shape[-2], -1), -1, idx)  # [E, mc, k_max]
+        csum = near.cumsum(-1)  # running sums: member e reads its own k_e
+        pick = (k - 1).view(-1, 1, 1).expand(-1, q.shape[-2], 1)
+        out.append(torch.gather(csum, -1, pick).squeeze(-1) / k.view(-1, 1).to(labels.dtype))
+    return torch.cat(out, -1)
+
+
+def nadaraya_watson(x: Tensor, labels: Tensor, query: Tensor, bandwidth: Tensor, *,
+                    mask: Tensor | None = None, budget: int = 2**24) -> Tensor:
+    """Σ_i K_h(q − x_i) y_i / Σ_i K_h(q − x_i), Gaussian K_h, one h per member.
+
+    Computed as a softmax over −|q − x_i|²/(2h²), so far queries (all weights
+    underflowing) still return the label of the nearest sample. -> [E, m].
+    """
+    h = torch.as_tensor(bandwidth, dtype=x.dtype, device=x.device).view(-1, 1, 1)
+    out = []
+    for q in _chunks(query, x.shape[-2], budget):
+        w = torch.softmax(-_sq_dist(q, x, mask) / (2.0 * h * h), dim=-1)  # [E, mc, n]
+        out.append(torch.matmul(w, labels.unsqueeze(-1)).squeeze(-1))
+    return torch.cat(out, -1)

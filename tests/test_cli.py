@@ -1,0 +1,130 @@
+"""The command line: discovery, help, bad input, results layout, re-plotting, sweeps."""
+
+import json
+import os
+
+import pytest
+import torch
+
+from hjexp import registry
+
+
+def test_list_shows_experiments(cli):
+    result = cli("list")
+    assert result.exit_code == 0
+    assert "identity" in result.output
+
+
+@pytest.mark.parametrize("args", [["--help"], ["run", "--help"], ["plot", "--help"], ["list", "--help"],
+                                  ["report", "--help"], ["bench", "--help"]])
+def test_help_everywhere(cli, args):
+    assert cli(*args).exit_code == 0
+
+
+BAD = [
+    (["run", "nonexist"], "unknown experiment 'nonexist'; choose one of: identity"),
+    (["run", "identity", "foo=1"], "unknown config key 'foo'"),
+    (["run", "identity", "params.nothere=1"], "unknown config key 'params.nothere'"),
+    (["run", "identity", "profile=nonsense"], "profile=nonsense is not valid; choose one of: smoke, quick, paper"),
+    (["run", "identity", "params.tropical.eps=[0.1,-1]"], "params.tropical.eps must be > 0"),
+    (["run", "identity", "params.paper.eps=[0.5,0]"], "params.paper.eps must be > 0"),
+    (["run", "identity", "params.t=abc"], "params.t='abc' has the wrong type; expected float"),
+    (["run", "identity", "seed=x"], "seed=x is not a valid Integer"),
+    (["run", "identity", "params.paper.eps=[]"], "params.paper.eps is an empty grid"),
+    (["run", "identity", "params.pde.n_points=0"], "params.pde.n_points must be a positive count"),
+]
+
+
+@pytest.mark.parametrize("args,message", BAD, ids=[" ".join(a[1:]) for a, _ in BAD])
+def test_bad_input_is_one_clear_line(cli, tmp_path, args, message):
+    result = cli(*args)
+    assert result.exit_code != 0
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert message in " ".join(result.output.split()), result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "outputs").exists()  # nothing half-written presented as a result
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_without_cuda_is_refused(cli, tmp_path):
+    result = cli("run", "identity", "device=cuda", f"out={tmp_path / 'x'}")
+    assert result.exit_code != 0
+    assert "device=cuda was asked for but this torch sees no CUDA device" in result.output
+    assert not (tmp_path / "x").exists()
+
+
+def test_cfg_prints_resolved_config(cli):
+    result = cli("run", "identity", "profile=paper", "--cfg")
+    assert result.exit_code == 0
+    assert "profile: paper" in result.output and "n_points: 500" in result.output
+
+
+def test_out_must_be_empty(cli, tmp_path):
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "file").write_text("x")
+    result = cli("run", "identity", "profile=smoke", f"out={tmp_path / 'busy'}")
+    assert result.exit_code != 0 and "already holds files" in result.output
+
+
+def test_default_layout_latest_and_replot(cli, tmp_path):
+    result = cli("run", "identity", "profile=smoke")
+    assert result.exit_code == 0, result.output
+    root = tmp_path / "outputs" / "identity"
+    latest = root / "latest"
+    assert latest.is_symlink()
+    run_dir = latest.resolve()
+    assert run_dir.parent == root and len(run_dir.name.split("_")) == 3  # date_time_hash
+    meta = json.loads((run_dir / "meta.json").read_text())
+    assert meta["status"] == "complete" and meta["dtype"] == "float64" and meta["wall_time_s"] > 0
+    for f in (run_dir / "figures").iterdir():
+        f.unlink()
+    result = cli("plot", str(run_dir))
+    assert result.exit_code == 0, result.output
+    assert len(list((run_dir / "figures").glob("*.png"))) == 3
+    report = tmp_path / "report.md"
+    assert cli("report", "--out", str(report)).exit_code == 0
+    assert "identity.hopf_cole.max_abs_err" in report.read_text()
+
+
+def test_plot_refuses_non_run(cli, tmp_path):
+    result = cli("plot", str(tmp_path))
+    assert result.exit_code != 0 and "not a run folder" in result.output
+
+
+def test_interrupted_run_is_marked_and_not_latest(cli, tmp_path, monkeypatch):
+    def boom(ctx):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(registry.get("identity").module, "run", boom)
+    out = tmp_path / "cut"
+    result = cli("run", "identity", "profile=smoke", f"out={out}")
+    assert result.exit_code == 130
+    assert json.loads((out / "meta.json").read_text())["status"] == "interrupted"
+    assert not (out / "summary.csv").exists()
+
+
+def test_same_seed_same_results(run_smoke, tmp_path):
+    a, _ = run_smoke("identity", "seed=3")
+    os.rename(a, tmp_path / "first")
+    b, _ = run_smoke("identity", "seed=3")
+    assert (tmp_path / "first" / "results.csv").read_text() == (b / "results.csv").read_text()
+
+
+def test_multirun_sweep_through_hydra(cli, tmp_path):
+    result = cli("run", "identity", "-m", "profile=smoke", "params.t=0.5,2.0")
+    assert result.exit_code == 0, result.output
+    sweeps = list((tmp_path / "outputs" / "identity" / "multirun").iterdir())
+    assert len(sweeps) == 1
+    jobs = sorted(p for p in sweeps[0].iterdir() if p.is_dir())
+    assert [j.name for j in jobs] == ["0", "1"]
+    ts = []
+    for job in jobs:
+        assert json.loads((job / "meta.json").read_text())["status"] == "complete"
+        ts.append([line for line in (job / "config.yaml").read_text().splitlines() if line.strip().startswith("t:")][0])
+    assert ts == ["  t: 0.5", "  t: 2.0"]
+
+
+def test_multirun_rejects_bad_key_early(cli):
+    result = cli("run", "identity", "-m", "profile=smoke", "params.nope=1,2")
+    assert result.exit_code != 0 and "unknown config key" in result.output

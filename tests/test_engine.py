@@ -1,0 +1,136 @@
+"""The batched engine against independent oracles: autograd, and a loop of solo models."""
+
+import math
+
+import pytest
+import torch
+
+from hjexp import lse as L
+from hjexp.ensemble import Ensemble, init_hopf_cole, init_lse
+from hjexp.train import member_mse, polish_lbfgs, train_adam
+
+F64 = torch.float64
+
+
+def _layer(E=3, N=7, d=4, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    W = torch.randn(E, N, d, generator=gen, dtype=F64)
+    b = torch.randn(E, N, generator=gen, dtype=F64)
+    x = torch.randn(5, d, generator=gen, dtype=F64)
+    eps = torch.tensor([0.3, 1.0, 2.5][:E], dtype=F64)
+    return W, b, x, eps
+
+
+def _autograd_f(W, b, eps, c=1.0):
+    """f for one member and one point, written from the definition (no max shift needed here)."""
+    return lambda x: c * eps * torch.log(torch.exp((W @ x + b) / eps).sum())
+
+
+def test_gradient_and_hessian_equal_autograd():
+    W, b, x, eps = _layer()
+    c = torch.tensor([1.0, -2.0, 0.5], dtype=F64)
+    pi = L.gibbs(L.logits(x, W, b), eps)
+    grad = L.gradient(pi, W)
+    hess = L.hessian(pi, W, eps)
+    hess_c = L.hessian(pi, W, eps, readout=c)
+    for e in range(3):
+        for i in range(x.shape[0]):
+            f = _autograd_f(W[e], b[e], eps[e])
+            fc = _autograd_f(W[e], b[e], eps[e], c[e])
+            assert torch.allclose(grad[e, i], torch.func.grad(f)(x[i]), rtol=1e-12, atol=1e-13)
+            assert torch.allclose(hess[e, i], torch.autograd.functional.hessian(f, x[i]), rtol=1e-10, atol=1e-12)
+            assert torch.allclose(hess_c[e, i], torch.autograd.functional.hessian(fc, x[i]), rtol=1e-10, atol=1e-12)
+
+
+def test_hessian_readout_is_not_dropped():
+    W, b, x, eps = _layer()
+    pi = L.gibbs(L.logits(x, W, b), eps)
+    c = torch.full((3,), 3.0, dtype=F64)
+    assert torch.allclose(L.hessian(pi, W, eps, readout=c), 3.0 * L.hessian(pi, W, eps))
+
+
+def test_entropy_gradient_equals_autograd():
+    gen = torch.Generator().manual_seed(1)
+    y = torch.randn(2, 6, 3, generator=gen, dtype=F64)
+    g = torch.rand(2, 6, generator=gen, dtype=F64)
+    eps, t = torch.tensor([0.4, 1.3], dtype=F64), 0.8
+    x = torch.randn(2, 4, 3, generator=gen, dtype=F64)
+    pi = L.gibbs(L.atom_logits(x, y, g, t), eps)
+    closed = L.entropy_gradient_atoms(pi, y, eps, t)
+    xg = x.clone().requires_grad_(True)
+    H = L.entropy(L.gibbs(L.atom_logits(xg, y, g, t), eps))
+    (auto,) = torch.autograd.grad(H.sum(), xg)
+    assert torch.allclose(closed, auto, rtol=1e-10, atol=1e-12)
+
+
+def test_entropy_range_and_limits():
+    W, b, x, eps = _layer(N=9)
+    H = L.entropy(L.gibbs(L.logits(x, W, b), torch.tensor([1e-3, 1.0, 1e4], dtype=F64)))
+    assert H.min() >= 0 and H.max() <= math.log(9) + 1e-12
+    assert H[0].max() < 0.05 and H[2].min() > math.log(9) - 1e-3  # particle vs wave regime
+
+
+def test_lse_is_max_shifted_and_stable():
+    z = torch.tensor([[[1000.0, 999.0, -1000.0]]], dtype=F64)
+    expected = 1000.0 + math.log(1 + math.exp(-1))
+    assert torch.allclose(L.lse(z, 1.0), torch.tensor([[expected]], dtype=F64), rtol=1e-15)
+
+
+def test_masked_neurons_equal_narrower_layer():
+    W, b, x, eps = _layer(E=2, N=6)
+    mask = torch.tensor([[True] * 6, [True] * 4 + [False] * 2])
+    full = L.lse(L.logits(x, W, b, mask), eps[:2])
+    narrow = L.lse(L.logits(x, W[1:, :4], b[1:, :4]), eps[1:2])
+    assert torch.allclose(full[1], narrow[0], rtol=1e-14)
+
+
+def test_lse_and_hopf_cole_forms_agree_after_conversion():
+    W, b, x, eps = _layer()
+    t = 0.7
+    y, g = L.lse_to_atoms(W, b, t)
+    net = Ensemble("lse", {"W": W, "b": b}, eps, t=t)
+    pde = Ensemble("hopf_cole", {"y": y, "g": g}, eps, t=t)
+    assert torch.allclose(net.predict(x) + pde.predict(x), (x * x).sum(-1) / (4 * t), rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("form", ["lse", "hopf_cole"])
+def test_batched_training_equals_loop_of_solo_models(form):
+    """Members share nothing: training E members together == training each alone."""
+    E, N, d, n = 3, 5, 2, 24
+    gen = torch.Generator().manual_seed(2)
+    eps = torch.tensor([0.2, 0.5, 1.0], dtype=F64)
+    mask = torch.tensor([[True] * 5, [True] * 3 + [False] * 2, [True] * 4 + [False]])
+    x = torch.rand(n, d, generator=gen, dtype=F64) * 4 - 2
+    target = x.norm(dim=-1)
+    weight = torch.ones(E, n, dtype=F64)
+    weight[1, 16:] = 0  # member 1 sees only 16 samples
+
+    def make(E_, eps_, mask_, seed):
+        g = torch.Generator().manual_seed(seed)
+        if form == "lse":
+            return init_lse(E_, N, d, eps_, w_scale=0.5, b_scale=0.3, generator=g, neuron_mask=mask_)
+        y = torch.randn(E_, N, d, generator=g, dtype=F64)
+        return init_hopf_cole(y, torch.rand(E_, N, generator=g, dtype=F64), eps_, t=1.0, neuron_mask=mask_)
+
+    batch = make(E, eps, mask, 7)
+    solos = [batch.member(e) for e in range(E)]
+    solos = [Ensemble(s.form, {k: v.detach().clone().requires_grad_(True) for k, v in s.params.items()},
+                      s.eps, s.t, s.neuron_mask) for s in solos]
+    loss_b = train_adam(batch, x, target, steps=25, lr=0.01, weight=weight)
+    for e, solo in enumerate(solos):
+        loss_s = train_adam(solo, x, target, steps=25, lr=0.01, weight=weight[e : e + 1])
+        for k in batch.params:
+            assert torch.allclose(batch.params[k][e], solo.params[k][0], rtol=1e-10, atol=1e-12), (form, e, k)
+        assert torch.allclose(loss_b[e], loss_s[0], rtol=1e-10)
+    assert (loss_b < member_mse(make(E, eps, mask, 7).predict(x).detach(), target, weight)).all()
+
+
+def test_lbfgs_polish_never_worsens_and_improves_a_member():
+    gen = torch.Generator().manual_seed(3)
+    eps = torch.tensor([0.3, 0.3], dtype=F64)
+    model = init_lse(2, 6, 1, eps, w_scale=0.4, b_scale=0.2, generator=gen)
+    x = torch.linspace(-2, 2, 50, dtype=F64)[:, None]
+    target = x[:, 0].abs()
+    before = train_adam(model, x, target, steps=50, lr=0.01)
+    after = polish_lbfgs(model, x, target, iterations=50)
+    assert (after <= before + 1e-15).all() and (after < 0.5 * before).any()
