@@ -20,8 +20,16 @@ from hjexp import registry
 from hjexp.context import RunContext
 from hjexp.errors import UserError
 from hjexp.paths import PROJECT_ROOT, outputs_root
-from hjexp.results import (atomic_write, claim_out_dir, new_run_dir, point_latest, read_json,
-                           validate_summary, write_csv, write_json)
+from hjexp.results import (
+    atomic_write,
+    claim_out_dir,
+    new_run_dir,
+    point_latest,
+    read_json,
+    validate_summary,
+    write_csv,
+    write_json,
+)
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 

@@ -38,7 +38,7 @@ def train_adam(model: Ensemble, x: Tensor, target: Tensor, *, steps: int, lr: fl
     """
     opt = torch.optim.Adam(model.trainable(), lr=lr)
     n = x.shape[-2]
-    for step in range(steps):
+    for _ in range(steps):
         xb, tb, wb = x, target, weight
         if batch_size is not None and batch_size < n:
             idx = torch.randint(n, (batch_size,), generator=generator, device=x.device)
