@@ -49,6 +49,7 @@ class RunConfig:
     dtype: DType = DType.auto
     seed: int = 0
     out: str | None = None
+    resume: str | None = None
     params: Any = field(default_factory=dict)
 
 
@@ -111,12 +112,13 @@ def resolve(cfg: DictConfig, overrides: list[str], name: str = "EXPERIMENT") -> 
     node into a list, so params are rebuilt from their resolved container.)"""
     try:
         params = OmegaConf.to_container(cfg.params, resolve=True)
-        out = cfg.out
+        out, resume = cfg.out, cfg.resume
     except Exception as exc:
         raise UserError(_explain(exc, name, overrides)) from None
     with open_dict(cfg):
         cfg.params = params
         cfg.out = out
+        cfg.resume = resume
     OmegaConf.set_struct(cfg, True)
     return cfg
 

@@ -3,6 +3,7 @@ progress bars, and the places to put rows, tables and claims."""
 
 from __future__ import annotations
 
+import io
 import logging
 import math
 from collections.abc import Callable, Iterator
@@ -17,7 +18,7 @@ from omegaconf import DictConfig
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from hjexp.results import SUMMARY_COLUMNS, write_csv
+from hjexp.results import SUMMARY_COLUMNS, atomic_write, write_csv
 
 
 @dataclass
@@ -59,6 +60,22 @@ class RunContext:
               verdict: str, ci_low: float = math.nan, ci_high: float = math.nan) -> None:
         self.claims.append(dict(zip(SUMMARY_COLUMNS, [claim_id, description, theory, float(measured),
                                                        float(ci_low), float(ci_high), verdict])))
+
+    def cached(self, key: str, compute: Callable[[], Any]) -> Any:
+        """Result of ``compute()``, saved under checkpoints/<key>.pt once it finishes.
+
+        Wrap each expensive unit of work (one d, one data set) in this: a run resumed
+        with ``hjexp run NAME resume=RUN_DIR`` reloads finished units instead of redoing them.
+        """
+        path = self.run_dir / "checkpoints" / f"{key}.pt"
+        if path.exists():
+            self.log(f"resumed {key} from {path}")
+            return torch.load(path, map_location=self.device, weights_only=False)
+        result = compute()
+        buffer = io.BytesIO()
+        torch.save(result, buffer)
+        atomic_write(path, buffer.getvalue())
+        return result
 
     @contextmanager
     def progress(self, description: str, total: int) -> Iterator[Callable[[int], None]]:

@@ -79,11 +79,16 @@ def execute(name: str, cfg: DictConfig, overrides: list[str], console: Console) 
     validate = getattr(exp.module, "validate", None)
     if validate is not None:
         validate(cfg.params)
-    config_text = OmegaConf.to_yaml(cfg)
-    run_dir = claim_out_dir(cfg.out) if cfg.out else new_run_dir(outputs_root(), name, config_text)
-    atomic_write(run_dir / "config.yaml", config_text)
+    resumed = bool(cfg.resume)
+    if resumed:
+        run_dir, cfg = reopen(name, Path(cfg.resume), overrides)
+        config_text = OmegaConf.to_yaml(cfg)
+    else:
+        config_text = OmegaConf.to_yaml(cfg)
+        run_dir = claim_out_dir(cfg.out) if cfg.out else new_run_dir(outputs_root(), name, config_text)
+        atomic_write(run_dir / "config.yaml", config_text)
     meta = {"experiment": name, "status": "running", "profile": cfg.profile.name, "overrides": overrides,
-            "seed": cfg.seed, "device": str(device), "dtype": dtype_name, "git_commit": _git_commit(),
+            "seed": cfg.seed, "resumed": resumed, "device": str(device), "dtype": dtype_name, "git_commit": _git_commit(),
             "versions": _versions(), "host": platform.node(), "argv": sys.argv,
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     write_json(run_dir / "meta.json", meta)
@@ -115,6 +120,25 @@ def execute(name: str, cfg: DictConfig, overrides: list[str], console: Console) 
         point_latest(run_dir)
     print_summary(summary, run_dir, console)
     return run_dir
+
+
+def reopen(name: str, run_dir: Path, overrides: list[str]) -> tuple[Path, DictConfig]:
+    """An unfinished run folder and its saved config, for ``resume=RUN_DIR``."""
+    from hjexp.config import RunConfig
+
+    meta_path = run_dir / "meta.json"
+    if not meta_path.exists():
+        raise UserError(f"resume={run_dir} is not a run folder (no meta.json)")
+    meta = read_json(meta_path)
+    if meta.get("experiment") != name:
+        raise UserError(f"resume={run_dir} is a run of {meta.get('experiment')!r}, not {name!r}")
+    if meta.get("status") == "complete":
+        raise UserError(f"resume={run_dir} is already complete; nothing to resume")
+    if [o for o in overrides if not o.startswith("resume=")]:
+        raise UserError("resume=RUN_DIR re-runs with the run's saved config.yaml; drop the other overrides")
+    saved = OmegaConf.merge(OmegaConf.structured(RunConfig), OmegaConf.load(run_dir / "config.yaml"))
+    saved.resume = None
+    return run_dir, saved
 
 
 def print_summary(summary: pd.DataFrame, run_dir: Path, console: Console) -> None:

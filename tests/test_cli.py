@@ -128,3 +128,36 @@ def test_multirun_sweep_through_hydra(cli, tmp_path):
 def test_multirun_rejects_bad_key_early(cli):
     result = cli("run", "identity", "-m", "profile=smoke", "params.nope=1,2")
     assert result.exit_code != 0 and "unknown config key" in result.output
+
+
+def test_resume_reuses_finished_units(cli, tmp_path, monkeypatch):
+    """An interrupted run resumed with resume=DIR reloads finished units and completes."""
+    module = registry.get("identity").module
+    real_run, computed, calls = module.run, [], []
+
+    def unit(key):
+        computed.append(key)
+        return {"key": key, "value": torch.arange(3)}
+
+    def flaky(ctx):
+        calls.append(1)
+        first = ctx.cached("unit-a", lambda: unit("a"))
+        assert torch.equal(first["value"], torch.arange(3))
+        if len(calls) == 1:
+            raise KeyboardInterrupt  # dies after unit a is saved
+        ctx.cached("unit-b", lambda: unit("b"))
+        real_run(ctx)
+
+    monkeypatch.setattr(module, "run", flaky)
+    out = tmp_path / "r"
+    assert cli("run", "identity", "profile=smoke", "seed=4", f"out={out}").exit_code == 130
+    assert json.loads((out / "meta.json").read_text())["status"] == "interrupted"
+    refused = cli("run", "identity", f"resume={out}", "seed=5")
+    assert refused.exit_code != 0 and "drop the other overrides" in refused.output
+    result = cli("run", "identity", f"resume={out}")
+    assert result.exit_code == 0, result.output
+    assert computed == ["a", "b"]  # a was not computed twice
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["status"] == "complete" and meta["resumed"] and meta["seed"] == 4 and meta["profile"] == "smoke"
+    again = cli("run", "identity", f"resume={out}")
+    assert again.exit_code != 0 and "already complete" in again.output
