@@ -18,7 +18,7 @@ from hjexp import lse as L
 from hjexp.context import RunContext
 
 CLAIM = "f_ε + u_ε = |x|²/4t exactly; ε -> 0 gives max-plus / Hopf–Lax; u_ε solves u_t + |∇u|² = εΔu"
-COST = "2 s / 5 s / 20 s"
+COST = "5 s / 10 s / 40 s"
 DEFAULT_DTYPE = "float64"
 ROUNDOFF = 1e-12  # float64: errors above this are not roundoff
 

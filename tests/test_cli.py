@@ -161,3 +161,13 @@ def test_resume_reuses_finished_units(cli, tmp_path, monkeypatch):
     assert meta["status"] == "complete" and meta["resumed"] and meta["seed"] == 4 and meta["profile"] == "smoke"
     again = cli("run", "identity", f"resume={out}")
     assert again.exit_code != 0 and "already complete" in again.output
+
+
+@pytest.mark.slow
+def test_multirun_with_joblib_launcher(cli, tmp_path):
+    result = cli("run", "identity", "-m", "profile=smoke", "seed=1,2", "hydra/launcher=joblib",
+                 "hydra.launcher.n_jobs=2")
+    assert result.exit_code == 0, result.output
+    (sweep,) = (tmp_path / "outputs" / "identity" / "multirun").iterdir()
+    for job in ("0", "1"):
+        assert json.loads((sweep / job / "meta.json").read_text())["status"] == "complete"
