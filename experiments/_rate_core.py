@@ -151,3 +151,21 @@ def curves_d1(ctx, p, dr: Draw, model: ensemble.Ensemble, hj_rows: pd.DataFrame,
         out.append(pd.DataFrame(dict(family=family, n=n, kind="sample", x=dr.x[0, :n, 0].cpu().numpy(),
                                      value=dr.y[0, :n].cpu().numpy())))
     return pd.concat(out, ignore_index=True)
+
+
+def noiseless_floor(ctx, p, dr: Draw, d: int, label: str) -> dict:
+    """What the model class reaches at this t with no noise: twice the widest member's atoms,
+    its smallest ε, trained the same way on the noiseless target at seed 0's n_max points.
+
+    Its test RMSE bounds from below what more data can buy (approximation + optimisation):
+    ≈ 0 for a target in the class, a floor for one outside it.
+    """
+    n_max = max(p.n_grid)
+    N = min(n_max, 2 * width(n_max, d, p.model.c_width))
+    eps = viscosity(n_max, d, p.model.eps_const)
+    x, truth = dr.x[:1], dr.target(dr.x[:1])  # [1, n_max, d], [1, n_max]
+    model = ensemble.init_hopf_cole(x[:, :N], truth[:, :N], ctx.tensor([eps]), p.t)
+    with ctx.progress(f"{label}: noiseless fit, N = {N}", p.model.steps) as advance:
+        train_adam_fast(model, x, truth, steps=p.model.steps, lr=p.model.lr, progress=advance)
+    rmse = _rmse(predict(model, dr.x_test[:1]), dr.y_test[:1]).item()
+    return dict(N=N, eps=eps, t=p.t, rmse=rmse)

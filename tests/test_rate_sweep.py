@@ -54,6 +54,8 @@ def test_rate_sweep_smoke(run_smoke):
     assert np.allclose(hj.eps, 0.1 * hj.n ** (-1 / (hj.d + 2)))
     shrink = rows[rows.family == "lipschitz-shrink-t"]
     assert np.allclose(shrink.t, 0.2 * (shrink.n / 32) ** (-1 / (shrink.d + 2)))
+    floors = pd.read_csv(out / "floors.csv")  # the noiseless fit: tiny in the model class, a floor outside it
+    assert set(floors.family) == {"hj-solution", "lipschitz"} and (floors.rmse > 0).all()
     for name in ("rmse_vs_n", "slope_vs_d", "fitted_d1"):
         assert (out / "figures" / f"{name}.png").exists()
 
