@@ -79,6 +79,20 @@ class _Group:
             th[..., -1] += self.bias_mask
         return th
 
+    def predict(self) -> Tensor:
+        """Model output on the group's x, chunked.  -> [E_g, n]."""
+        th, out, n = self.lse_params().transpose(1, 2), [], self.xa.shape[-2]
+        for s in range(0, n, self.rows):
+            z = torch.matmul(self.xa[..., s:s + self.rows, :], th)  # [E_g, rows, N_g]
+            if self.keep is not None:
+                z = z.masked_fill(self.keep == 0, float("-inf"))
+            f = self.eps[:, :, 0] * torch.logsumexp(z, -1)
+            if self.form == "hopf_cole":
+                out.append(self.sqx[..., s:s + self.rows] - f)
+            else:
+                out.append(f if self.c is None else self.c[:, None] * f)
+        return torch.cat(out, -1)
+
     def pass_(self, grad: bool) -> tuple[Tensor, Tensor | None, Tensor | None]:
         """Loss [E_g]; with ``grad`` also dL/dθ [E_g, N_g, d+1] and dL/dc [E_g] (lse readout)."""
         th = self.lse_params()
@@ -177,3 +191,13 @@ def train_adam_fast(model: Ensemble, x: Tensor, target: Tensor, *, steps: int, l
                 model.params["c"][gr.idx] = gr.c
             loss[gr.idx] = gr.pass_(grad=False)[0]
     return loss
+
+
+def predict_fast(model: Ensemble, x: Tensor) -> Tensor:
+    """model.predict(x) [E, n] without the [E, n, N_max] tensor: width groups, row chunks."""
+    with torch.no_grad():
+        out = torch.empty(model.size, x.shape[-2], dtype=x.dtype, device=x.device)
+        dummy = torch.zeros(x.shape[-2], dtype=x.dtype, device=x.device)
+        for gr in _groups(model, x, dummy, None):
+            out[gr.idx] = gr.predict()
+    return out

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from hjexp import ensemble as ens
-from hjexp.fast import train_adam_fast
+from hjexp import fast as fast_mod
+from hjexp.fast import predict_fast, train_adam_fast
 from hjexp.train import train_adam
 
 DT = torch.float64
@@ -14,7 +15,7 @@ DT = torch.float64
 
 def _setup(form: str, mask_kind: str, readout: bool, per_member_x: bool, weighted: bool, seed: int = 0):
     gen = torch.Generator().manual_seed(seed)
-    E, N, d, n = 5, 7, 3, 300  # n > chunk rows for the widest group: several chunks per step
+    E, N, d, n = 5, 7, 3, 300
     eps = torch.tensor([1.0, 0.5, 0.2, 0.3, 0.05], dtype=DT)
     if mask_kind == "prefix":
         widths = torch.tensor([7, 3, 7, 1, 5])
@@ -50,7 +51,8 @@ def _clone(model: ens.Ensemble) -> ens.Ensemble:
     ("hopf_cole", "prefix", False, True, True),
     ("hopf_cole", "scattered", False, False, False),
 ])
-def test_fast_equals_autograd_adam(form, mask_kind, readout, per_member_x, weighted):
+def test_fast_equals_autograd_adam(form, mask_kind, readout, per_member_x, weighted, monkeypatch):
+    monkeypatch.setattr(fast_mod, "CHUNK_ELEMENTS", 2048)  # several row chunks per step
     model, x, target, weight = _setup(form, mask_kind, readout, per_member_x, weighted)
     ref, fast = _clone(model), _clone(model)
     steps, lr = 6, 0.05
@@ -66,6 +68,7 @@ def test_fast_equals_autograd_adam(form, mask_kind, readout, per_member_x, weigh
             assert torch.equal(fast.params[k][~m], model.params[k][~m])  # absent neurons untouched
         torch.testing.assert_close(fast.params[k], ref.params[k], rtol=1e-10, atol=1e-11)
     torch.testing.assert_close(loss_fast, loss_ref, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(predict_fast(fast, x), ref.predict(x).detach(), rtol=1e-10, atol=1e-11)
 
 
 def test_first_gradient_matches_autograd_float32_scale():
