@@ -96,10 +96,10 @@ def plot_all(run_dir, res: pd.DataFrame, dims: pd.DataFrame) -> None:
             sd = s[s.d == d]
             for (kind, mode), c in sd.groupby(["embedding", "eps_mode"]):
                 al, lo, hi, widths, tab = fit_alpha(c)
-                ax.errorbar(tab.columns, tab.mean(0), yerr=tab.std(0).fillna(0), fmt="o-", ms=3,
+                ax.errorbar(tab.columns, tab.mean(axis=0), yerr=tab.std(axis=0).fillna(0), fmt="o-", ms=3,
                             label=f"{kind}, ε {mode}: α̂={al:.2f} [{lo:.2f}, {hi:.2f}]")
                 if setup == "authors" and mode == "tied":
-                    ax.plot(tab.columns, tab.min(0), "x:", c="grey", label="best seed (test-selected)")
+                    ax.plot(tab.columns, tab.min(axis=0), "x:", c="grey", label="best seed (test-selected)")
             N = np.sort(sd.width.unique()).astype(float)
             y0 = sd[sd.width == N[0]].test_rmse.mean()
             ax.plot(N, y0 * (N / N[0]) ** (-1 / d), "k--", lw=0.8, label=f"N^(−1/{int(d)})")
