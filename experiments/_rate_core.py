@@ -104,10 +104,12 @@ def train_hj(ctx, p, dr: Draw, d: int, label: str, shrink_t: bool = False
     model = ensemble.init_hopf_cole(x[:, :N_max], y[:, :N_max], ctx.tensor(mem.eps.tolist()), p.t, mask)
     with ctx.progress(f"{label}: {len(mem)} Hopf–Cole members", m.steps) as advance:
         loss = train_adam_fast(model, x, y, steps=m.steps, lr=m.lr, weight=w_train, progress=advance)
-    fit = predict(model, x)  # [E, n_max]
-    val = ((fit - y) ** 2 * w_val).sum(-1) / w_val.sum(-1).clamp_min(1)
     mem["train_rmse"] = loss.sqrt().cpu().numpy()
-    mem["val_rmse"] = val.sqrt().cpu().numpy() if m.eps_mode == "validation" else np.nan
+    mem["val_rmse"] = np.nan
+    if m.eps_mode == "validation":
+        fit = predict(model, x)  # [E, n_max]
+        val = ((fit - y) ** 2 * w_val).sum(-1) / w_val.sum(-1).clamp_min(1)
+        mem["val_rmse"] = val.sqrt().cpu().numpy()
     mem["rmse"] = _rmse(predict(model, dr.x_test[seed] * scale), dr.y_test[seed]).cpu().numpy()
     mem["scale"] = scale.flatten().cpu().numpy()
     mem["member"] = np.arange(len(mem))

@@ -184,7 +184,7 @@ def plot(run_dir: Path) -> None:
                 ax.legend()
     plotting.save(fig, run_dir, "rmse_vs_n")
 
-    fig, axes = plotting.figure(len(families), 1, width=4.2)
+    fig, axes = plotting.figure(len(families), 1, width=4.2, height=4.2)
     dd = np.linspace(min(dims), max(dims), 50)
     for i, fam in enumerate(families):
         ax = axes[0][i]
@@ -195,7 +195,7 @@ def plot(run_dir: Path) -> None:
         ax.plot(dd, -1 / (dd + 2), "k-", lw=0.8, label="−1/(d+2)")
         ax.plot(dd, -2 / (dd + 4), "k:", lw=0.8, label="−2/(d+4)")
         ax.set(xlabel="input dimension d", ylabel="fitted slope of log RMSE vs log n", title=fam)
-        ax.legend()
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3)  # below: never over a point
     plotting.save(fig, run_dir, "slope_vs_d")
 
     if (run_dir / "curves_d1.csv").exists():
@@ -211,7 +211,7 @@ def plot(run_dir: Path) -> None:
                 for kind, fmt in (("target", "k-"), ("hj", "C0-"), ("knn", "C1--")):
                     k = c[c.kind == kind]
                     ax.plot(k.x, k.value, fmt, lw=1, label={"target": "target", "hj": NAMES["hj"], "knn": "kNN"}[kind])
-                ax.set(xlabel="x", ylabel="u(x)", title=f"{fam}, d = 1, n = {n} (seed 0)")
+                ax.set(xlabel="x (d = 1, seed 0)", ylabel="u(x)", title=f"{fam}, n = {n}")
                 if i == j == 0:
                     ax.legend()
         plotting.save(fig, run_dir, "fitted_d1")
