@@ -8,7 +8,6 @@ intervals over seeds. The measurement itself lives in ``_rate_core``.
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from hjexp.errors import UserError
 from . import _rate_core as core
 
 CLAIM = "trained Hopf–Cole regression reaches the minimax rate: test RMSE ~ n^(−1/(d+2)) at fixed t"
-COST = "15 s / 3 min / ~1 h (2-core CPU)"
+COST = "10 s / 2.5 min / ~10 h estimated (2-core CPU, OMP_NUM_THREADS=1)"
 SHRINK = "-shrink-t"  # variant: lipschitz target with t_n = t·(n/n_min)^(−1/(d+2))
 PREFIX = {("hj-solution", "hj"): "rate.hj", ("hj-solution", "knn"): "rate.knn",
           ("lipschitz", "hj"): "rate.hj_lipschitz", ("lipschitz", "knn"): "rate.knn_lipschitz",
