@@ -99,7 +99,7 @@ class _Group:
         thT = th.transpose(1, 2)  # [E_g, d+1, N_g]
         E, eps = th.shape[0], self.eps[:, :, 0]  # eps [E_g, 1]
         loss = torch.zeros(E, dtype=th.dtype, device=th.device)
-        g_th = torch.zeros_like(th) if grad else None
+        g_thT = torch.zeros(thT.shape, dtype=th.dtype, device=th.device) if grad else None  # [E_g, d+1, N_g], contiguous
         g_c = torch.zeros(E, dtype=th.dtype, device=th.device) if grad and self.c is not None else None
         n = self.xa.shape[-2]
         for s in range(0, n, self.rows):
@@ -130,8 +130,11 @@ class _Group:
             dfdz = -r if self.form == "hopf_cole" else (r if self.c is None else r * self.c[:, None])
             q = dfdz / tot  # dL/dz_ij = q_i · exp_ij
             xq = xa * q.unsqueeze(-1)  # [E_g, rows, d+1]
-            g_th.baddbmm_(z.transpose(1, 2), xq)  # Σ_i q_i e_ij [x_i, 1]  -> [dL/dW, dL/db]
+            # Σ_i q_i e_ij [x_i, 1] -> [dL/dW, dL/db], as xqᵀ·z: streams z by rows (≈ 6x faster
+            # here than zᵀ·xq, whose transposed read of z defeats the GEMM kernel)
+            g_thT.baddbmm_(xq.transpose(1, 2), z)
         loss /= self.norm
+        g_th = g_thT.transpose(1, 2) if grad else None
         if grad and self.form == "hopf_cole":
             y = self.theta[..., :-1]
             gW, gb = g_th[..., :-1], g_th[..., -1:]

@@ -1,0 +1,125 @@
+"""`hjexp bench`: throughput of the training engine, with its floors measured in the same run.
+
+A unit of work is an *element-step*: one (member, point, neuron) entry of the logits
+in one Adam step (the paper profile of scaling-dim is Σ n·N·steps ≈ 2.2e11 of them).
+Printed: ns per element-step and member-steps/s of the closed-form trainer (hjexp.fast),
+of batched autograd (hjexp.train), and of a one-model-at-a-time NumPy float64 loop in the
+authors' style (exponentials computed twice per step); the exp-bound floor (ns per
+in-cache f32 exp, one per element) and the f32 matmul peak. Takes about a minute.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import torch
+from rich.console import Console
+from rich.table import Table
+
+from hjexp import ensemble as ens
+from hjexp.fast import train_adam_fast
+from hjexp.train import train_adam
+
+
+def _timeit(fn, repeats: int = 3) -> float:
+    """Best of ``repeats`` wall times (s): the least disturbed by other load."""
+    best = math.inf
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def exp_floor(device: torch.device) -> float:
+    """ns per element of an in-place f32 exp on a cache-sized tensor with inputs in [−80, 0]."""
+    src = -80 * torch.rand(1 << 16, device=device)
+    buf = src.clone()
+    reps = 200
+
+    def go():
+        for _ in range(reps):
+            buf.copy_(src)
+            buf.exp_()
+
+    copy = _timeit(lambda: [buf.copy_(src) for _ in range(reps)])
+    return max(_timeit(go) - copy, 1e-12) / reps / src.numel() * 1e9
+
+
+def matmul_peak(device: torch.device) -> float:
+    """GFLOP/s of a 1024³ f32 matmul."""
+    a = torch.randn(1024, 1024, device=device)
+    reps = 10
+    return 2 * 1024**3 * reps / _timeit(lambda: [a @ a for _ in range(reps)]) / 1e9
+
+
+def _workload(device, d=2, widths=(20, 50, 100, 200, 500), seeds=5, n=4000):
+    """The authors' d=2 trained sweep (ε = N^(−1/d)): widths × seeds as one masked ensemble."""
+    Ws = [w for w in widths for _ in range(seeds)]
+    N = max(Ws)
+    gen = torch.Generator(device=device).manual_seed(0)
+    mask = torch.arange(N, device=device)[None] < torch.tensor(Ws, device=device)[:, None]
+    eps = torch.tensor([w ** (-1 / d) for w in Ws], device=device)
+    model = ens.init_lse(len(Ws), N, d, eps, w_scale=0.5 / math.sqrt(d), b_scale=0.3, generator=gen, neuron_mask=mask)
+    x = 4 * torch.rand(n, d, generator=gen, device=device) - 2
+    return model, x, x.norm(dim=-1), sum(Ws) * n
+
+
+def numpy_step_time(n=4000, N=200, d=2, steps=5) -> float:
+    """Seconds per Adam step of one model in NumPy float64, authors' style (exp in forward and backward)."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-2, 2, (n, d))
+    y = np.linalg.norm(x, axis=1)
+    W, b, eps = rng.normal(0, 0.5 / math.sqrt(d), (N, d)), rng.normal(0, 0.3, N), N ** (-1 / d)
+    m = [np.zeros_like(W), np.zeros_like(b)]
+    v = [np.zeros_like(W), np.zeros_like(b)]
+
+    def run():
+        nonlocal W, b
+        for t in range(1, steps + 1):
+            z = (x @ W.T + b) / eps
+            zmax = z.max(1, keepdims=True)
+            f = eps * (zmax[:, 0] + np.log(np.exp(z - zmax).sum(1)))  # forward: first exp
+            r = 2 * (f - y) / n
+            pi = np.exp(z - zmax)  # backward recomputes the exponentials
+            pi /= pi.sum(1, keepdims=True)
+            gW, gb = (pi * r[:, None]).T @ x, (pi * r[:, None]).sum(0)
+            for i, (p, g) in enumerate(((W, gW), (b, gb))):
+                m[i] = 0.9 * m[i] + 0.1 * g
+                v[i] = 0.999 * v[i] + 0.001 * g * g
+                p -= 0.006 * (m[i] / (1 - 0.9**t)) / (np.sqrt(v[i] / (1 - 0.999**t)) + 1e-8)
+
+    return _timeit(run, 2) / steps, n * N
+
+
+def run_bench(device: torch.device, console: Console) -> None:
+    console.print(f"[bold]hjexp bench[/] on {device} ({torch.get_num_threads()} threads); best of repeats, "
+                  "so other load on the machine inflates every number")
+    floor = exp_floor(device)
+    peak = matmul_peak(device)
+    model, x, y, el = _workload(device)
+    E, steps = model.size, 20
+    t_fast = _timeit(lambda: train_adam_fast(model, x, y, steps=steps, lr=0.006), 2) / steps
+    small, xs, ys, el_small = _workload(device, widths=(20, 50, 100), seeds=2, n=1000)
+    t_auto = _timeit(lambda: train_adam(small, xs, ys, steps=5, lr=0.006), 2) / 5
+    t_np, el_np = numpy_step_time()
+    ns_fast, ns_auto, ns_np = (t / e * 1e9 for t, e in ((t_fast, el), (t_auto, el_small), (t_np, el_np)))
+    table = Table(title="engine throughput (f32 unless noted)")
+    for col in ("what", "ns / element-step", "member-steps / s", "note"):
+        table.add_column(col)
+    table.add_row("closed-form batched (hjexp.fast)", f"{ns_fast:.2f}", f"{E / t_fast:.3g}",
+                  f"authors' d=2 sweep: {E} members, n=4000, Σ n·N = {el:.3g}")
+    table.add_row("batched autograd (hjexp.train)", f"{ns_auto:.2f}", f"{small.size / t_auto:.3g}",
+                  "3 widths × 2 seeds, n=1000")
+    table.add_row("NumPy one model at a time, f64", f"{ns_np:.2f}", f"{1 / t_np:.3g}",
+                  "N=200, n=4000, exp twice per step")
+    table.add_row("exp-bound floor (1 exp / element)", f"{floor:.2f}", "", "in-place f32 exp, inputs in [−80, 0]")
+    console.print(table)
+    console.print(f"matmul peak: {peak:.1f} GFLOP/s (f32 1024³)")
+    console.print(f"speed-up over the NumPy baseline: {ns_np / ns_fast:.1f}×; over autograd: {ns_auto / ns_fast:.1f}×; "
+                  f"closed form / exp floor: {ns_fast / floor:.1f}×")
+    console.print(f"scaling-dim paper profile ≈ 2.2e11 element-steps -> ≈ {2.2e11 * ns_fast * 1e-9 / 60:.1f} min at this rate")
