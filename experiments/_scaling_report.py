@@ -39,7 +39,8 @@ def alpha_claims(res: pd.DataFrame, dims: pd.DataFrame, p) -> list[dict]:
             eps_last = ad[(ad.eps_mode == mode) & (ad.width == widths[-1])].eps.iloc[0]
             desc = (f"target ‖x‖ on U(−2,2)^{d}, ε {mode} ({'N^(−1/d)' if mode == 'tied' else f'{eps_last:.3g}'}), "
                     f"{p.authors.steps} Adam steps, {len(tab)} seeds; test RMSE at N={widths[-1]}: "
-                    f"{last.mean():.3g} ± {last.std():.2g} (mean ± sd); best-of-seeds α̂ = {best:.3f}; "
+                    f"{last.mean():.3g} ± {last.std():.2g} (mean ± sd), train RMSE "
+                    f"{ad[(ad.eps_mode == mode) & (ad.width == widths[-1])].train_rmse.mean():.3g}; best-of-seeds α̂ = {best:.3f}; "
                     f"ε log N at N={widths[-1]} = {eps_last * math.log(widths[-1]):.3g}")
             if mode == "tied" and "fixed" in fits:
                 af = fits["fixed"][0]
@@ -64,7 +65,8 @@ def alpha_claims(res: pd.DataFrame, dims: pd.DataFrame, p) -> list[dict]:
                 th = 1 / d
                 closer = "1/d_int" if abs(al - th) <= abs(al - 1 / q.D) else f"1/D = {1 / q.D:.3g}"
                 desc = (f"{kind} embedding of d_int={d} in R^{q.D}, target ‖x − x₀‖, ε {mode}, {len(tab)} seeds, "
-                        f"N ∈ {list(map(int, widths))}; test RMSE {tab.iloc[:, 0].mean():.3g} -> {tab.iloc[:, -1].mean():.3g}; "
+                        f"N ∈ {list(map(int, widths))}; test RMSE {tab.iloc[:, 0].mean():.3g} -> {tab.iloc[:, -1].mean():.3g} "
+                        f"(train {sub[sub.width == widths[-1]].train_rmse.mean():.3g} at N={int(widths[-1])}); "
                         f"α̂ is closer to {closer}")
                 main = k == 0 and j == 0
                 cid = f"scaling.manifold.alpha.dint{d}" + ("" if main else f".{kind}.{mode}")
