@@ -107,13 +107,24 @@ ROUNDOFF = 1e-12  # float64: sup errors below this are roundoff, not quadrature 
 
 
 def _fit(ns, errs, d, skip):
-    """Slope on the grids after ``skip`` whose mean error is above roundoff.  -> (fit, n_dropped)."""
+    """Slope on the grids after ``skip`` whose mean error is above roundoff.  -> (fit, note).
+
+    When fewer than 3 such grids remain (spectral convergence to roundoff), the fit uses every
+    grid above roundoff and ``note`` says so; with fewer than 3 of those there is no slope (None).
+    """
     N = np.asarray(ns, float) ** d
-    keep = np.arange(len(ns)) >= skip
-    above = keep & (np.asarray(errs).mean(0) > ROUNDOFF)
-    if above.sum() >= 3:
-        return fitting.power_law(N[above], np.asarray(errs)[:, above]), int(keep.sum() - above.sum())
-    return fitting.power_law(N[keep], np.asarray(errs)[:, keep]), 0
+    errs = np.asarray(errs)
+    above = errs.mean(0) > ROUNDOFF
+    use = above & (np.arange(len(ns)) >= skip)
+    note = ""
+    if (~above).any():
+        note = f"; grids with N ≥ {int(N[~above][0])} reach roundoff (< {ROUNDOFF:g}) and are left out"
+    if use.sum() < 3:
+        use = above
+        note += "; too few asymptotic grids above roundoff, so the pre-asymptotic ones are fitted too"
+    if use.sum() < 3:
+        return None, note + "; fewer than 3 grids above roundoff: no slope"
+    return fitting.power_law(N[use], errs[:, use]), note
 
 
 def _sup_errors(ctx, p, d, rule, x, ref, case):
@@ -166,28 +177,33 @@ def run(ctx: RunContext) -> None:
                 advance(1)
             for rule in p.rules:
                 ns, errs = lip[rule]
-                fit, dropped = _fit(ns, errs, d, p.fit_skip)
-                why = _explain_lipschitz(d, rule, ns, errs, lip, fit, ref_err, auth_off, p)
-                ctx.claim(f"quadrature.slope.d{d}.{rule}", why, -1 / d, fit.slope, ci_low=fit.ci_low,
-                          ci_high=fit.ci_high, verdict="pass" if fit.contains(-1 / d) else "fail")
+                fit, note = _fit(ns, errs, d, p.fit_skip)
+                why = _explain_lipschitz(d, rule, ns, errs, lip, fit, ref_err, auth_off, p) + note
+                _claim(ctx, f"quadrature.slope.d{d}.{rule}", why, d, fit)
             for rule in p.rules:
                 ns, errs = _sup_errors(ctx, p, d, rule, x, None, "smooth")
-                fit, dropped = _fit(ns, errs, d, p.fit_skip)
+                fit, note = _fit(ns, errs, d, p.fit_skip)
                 N = np.asarray(ns, float) ** d
                 trunc = max((smooth_exact(x, N[k] ** (-1 / d), p.t, *lo_hi) -
                              smooth_exact(x, N[k] ** (-1 / d), p.t, *lo_hi, box=False)).abs().max().item()
                             for k in range(len(ns)))
-                ctx.claim(f"quadrature.smooth.slope.d{d}.{rule}",
-                          f"g=|y|²/2, ε=N^(−1/d), {rule} rule vs closed-form box integral (erf); slope of sup err vs N "
+                _claim(ctx, f"quadrature.smooth.slope.d{d}.{rule}",
+                       f"g=|y|²/2, ε=N^(−1/d), {rule} rule vs closed-form box integral (erf); slope of sup err vs N "
                           f"on N ≥ {int(N[p.fit_skip])}; mean sup err {errs.mean(0)[-1]:.3g} at N={int(N[-1])}; "
                           f"box vs R^d target differ by ≤ {trunc:.2g} (domain truncation, not in this error)"
                           + (f"; MC sd over {errs.shape[0]} repeats {errs.std(0)[-1]:.2g}" if rule == "montecarlo" else "")
                           + (f"; endpoint bias dε/n = d·N^(−2/d) predicts slope {-2 / d:.3g}" if rule == "endpoint" else "")
-                          + (f"; {dropped} largest grids at roundoff (< {ROUNDOFF:g}) left out of the fit: the "
-                             "Gaussian integrand is resolved to machine precision (h ≪ √ε)" if dropped else ""),
-                          -1 / d, fit.slope, ci_low=fit.ci_low, ci_high=fit.ci_high,
-                          verdict="pass" if fit.contains(-1 / d) else "fail")
+                       + note + (" (the Gaussian integrand is resolved to machine precision: h ≪ √ε)" if note else ""),
+                       d, fit)
                 advance(1)
+
+
+def _claim(ctx, cid, description, d, fit) -> None:
+    if fit is None:
+        ctx.claim(cid, description, -1 / d, float("nan"), verdict="info")
+    else:
+        ctx.claim(cid, description, -1 / d, fit.slope, ci_low=fit.ci_low, ci_high=fit.ci_high,
+                  verdict="pass" if fit.contains(-1 / d) else "fail")
 
 
 def _explain_lipschitz(d, rule, ns, errs, lip, fit, ref_err, auth_off, p) -> str:
@@ -202,7 +218,7 @@ def _explain_lipschitz(d, rule, ns, errs, lip, fit, ref_err, auth_off, p) -> str
                  f"slope −1/d at fixed ε)")
     elif rule == "montecarlo":
         text += f"; sd over {errs.shape[0]} repeats {errs.std(0)[-1]:.2g}: sampling error ∝ N^(−1/2) whatever d"
-    elif rule in ("midpoint", "trapezoid") and fit.ci_high < -1 / d:
+    elif rule in ("midpoint", "trapezoid") and fit is not None and fit.ci_high < -1 / d:
         text += (f"; faster than the Lipschitz bound: a correctly weighted grid integrates the kink of |y| at "
                  f"O(h²) = O(N^(−2/d)), slope {-2 / d:.3g}")
     floor = max(ref_err, auth_off if p.reference == "authors" else 0)

@@ -75,7 +75,7 @@ def train_members(ctx: RunContext, tab: pd.DataFrame, x_tr, y_tr, evals: dict, q
     E, N, D = len(tab), int(tab.width.max()), x_tr.shape[-1]
     widths = torch.tensor(tab.width.to_numpy(), device=ctx.device)
     mask = torch.arange(N, device=ctx.device)[None, :] < widths[:, None]  # [E, N]
-    eps = ctx.tensor(tab.eps.to_numpy())
+    eps = ctx.tensor(tab.eps.to_numpy().copy())
     # one init per (seed, width): members differing only in ε start from the same weights
     gen = ctx.generator(gen_off)
     W0 = torch.randn(max(tab.seed) + 1, N, D, generator=gen, dtype=ctx.dtype, device=ctx.device)
