@@ -67,7 +67,11 @@ def alpha_claims(res: pd.DataFrame, dims: pd.DataFrame, p) -> list[dict]:
                 desc = (f"{kind} embedding of d_int={d} in R^{q.D}, target ‖x − x₀‖, ε {mode}, {len(tab)} seeds, "
                         f"N ∈ {list(map(int, widths))}; test RMSE {tab.iloc[:, 0].mean():.3g} -> {tab.iloc[:, -1].mean():.3g} "
                         f"(train {sub[sub.width == widths[-1]].train_rmse.mean():.3g} at N={int(widths[-1])}); "
-                        f"α̂ is closer to {closer}")
+                        f"α̂ is closer to {closer}"
+                        + ("; in d_int=1 the linear target |z| is exact with 2 neurons, so width cannot help (ε and "
+                           "optimisation set the error)" if d == 1 and kind == "linear" else "")
+                        + ("; note: for convex targets max-affine approximation converges at N^(−2/d) away from kinks, "
+                           "so α̂ above 1/d_int does not contradict the Lipschitz bound" if lo > th else ""))
                 main = k == 0 and j == 0
                 cid = f"scaling.manifold.alpha.dint{d}" + ("" if main else f".{kind}.{mode}")
                 out.append(dict(claim_id=cid, description=desc, theory=th, measured=al, ci_low=lo, ci_high=hi,
