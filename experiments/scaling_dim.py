@@ -24,13 +24,14 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from ._scaling_report import alpha_claims, plot_all
 from hjexp import ensemble as ens
 from hjexp.context import RunContext
 from hjexp.data.manifolds import EMBEDDINGS, manifold_sample, uniform_box
 from hjexp.errors import UserError
 from hjexp.fast import predict_fast, train_adam_fast
 from hjexp.intrinsic_dim import levina_bickel, twonn
+
+from ._scaling_report import alpha_claims, plot_all
 
 CLAIM = "test RMSE of a trained width-N LSE layer ∝ N^(−1/d_eff), d_eff the intrinsic dimension of the data"
 COST = "10 s / 2-4 min / 30+ min (CPU)"
