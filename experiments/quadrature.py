@@ -106,24 +106,25 @@ def smooth_exact(x: torch.Tensor, eps: float, t: float, lo: float, hi: float, bo
 ROUNDOFF = 1e-12  # float64: sup errors below this are roundoff, not quadrature error
 
 
-def _fit(ns, errs, d, skip):
-    """Slope on the grids after ``skip`` whose mean error is above roundoff.  -> (fit, note).
+def _fit(ns, errs, d, skip, floor=ROUNDOFF):
+    """Slope on the grids after ``skip`` whose mean error is above ``floor`` (roundoff or reference error).  -> (fit, note).
 
-    When fewer than 3 such grids remain (spectral convergence to roundoff), the fit uses every
-    grid above roundoff and ``note`` says so; with fewer than 3 of those there is no slope (None).
+    When fewer than 3 such grids remain (e.g. spectral convergence to roundoff), the fit uses every
+    grid above the floor and ``note`` says so; with fewer than 3 of those there is no slope (None).
     """
     N = np.asarray(ns, float) ** d
     errs = np.asarray(errs)
-    above = errs.mean(0) > ROUNDOFF
+    above = errs.mean(0) > floor
     use = above & (np.arange(len(ns)) >= skip)
     note = ""
     if (~above).any():
-        note = f"; grids with N ≥ {int(N[~above][0])} reach roundoff (< {ROUNDOFF:g}) and are left out"
+        what = "roundoff" if floor == ROUNDOFF else "3× the reference error"
+        note = f"; grids with N ≥ {int(N[~above][0])} reach {what} (≤ {floor:.2g}) and are left out"
     if use.sum() < 3:
         use = above
-        note += "; too few asymptotic grids above roundoff, so the pre-asymptotic ones are fitted too"
+        note += "; too few asymptotic grids above the floor, so the pre-asymptotic ones are fitted too"
     if use.sum() < 3:
-        return None, note + "; fewer than 3 grids above roundoff: no slope"
+        return None, note + "; fewer than 3 grids above the floor: no slope"
     return fitting.power_law(N[use], errs[:, use]), note
 
 
@@ -177,7 +178,8 @@ def run(ctx: RunContext) -> None:
                 advance(1)
             for rule in p.rules:
                 ns, errs = lip[rule]
-                fit, note = _fit(ns, errs, d, p.fit_skip)
+                floor = max(ROUNDOFF, 3 * (ref_err if p.reference == "accurate" else auth_off))
+                fit, note = _fit(ns, errs, d, p.fit_skip, floor)
                 why = _explain_lipschitz(d, rule, ns, errs, lip, fit, ref_err, auth_off, p) + note
                 _claim(ctx, f"quadrature.slope.d{d}.{rule}", why, d, fit)
             for rule in p.rules:
