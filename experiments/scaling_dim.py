@@ -95,7 +95,6 @@ def train_members(ctx: RunContext, tab: pd.DataFrame, x_tr, y_tr, evals: dict, q
     for name, (x, y) in evals.items():
         pred = predict_fast(model, x)  # [E, n]
         tab[f"{name}_rmse"] = ((pred - y) ** 2).mean(-1).sqrt().cpu().numpy()
-    tab["train_seconds"] = dt
     tab["element_steps"] = el
     return tab
 
