@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from hjexp import fitting
 from hjexp.context import RunContext
@@ -139,16 +138,6 @@ def _unit(ctx: RunContext, p, variant: str, d: int) -> dict:
 
 
 def run(ctx: RunContext) -> None:
-    threads = torch.get_num_threads()
-    if ctx.params.threads > 0:  # 2-thread OpenMP regions stall on a shared 2-core machine
-        torch.set_num_threads(ctx.params.threads)
-    try:
-        _run(ctx)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _run(ctx: RunContext) -> None:
     p = ctx.params
     variants = list(p.families) + ([f"lipschitz{SHRINK}"] if p.shrink_t and "lipschitz" in p.families else [])
     units = {(v, d): ctx.cached(f"{v}_d{d}", lambda v=v, d=d: _unit(ctx, p, v, d)) for v in variants for d in p.dims}

@@ -151,19 +151,10 @@ def run_manifold(ctx: RunContext, q) -> None:
 
 def run(ctx: RunContext) -> None:
     p = ctx.params
-    threads = torch.get_num_threads()
-    # Denormal products (tiny Gibbs weights × residuals) are slow on CPU and below f32 resolution.
-    torch.set_flush_denormal(True)
-    if p.threads > 0:
-        torch.set_num_threads(p.threads)
-    try:
-        if p.authors.enabled:
-            run_authors(ctx, p.authors)
-        if p.manifold.enabled:
-            run_manifold(ctx, p.manifold)
-    finally:
-        torch.set_flush_denormal(False)
-        torch.set_num_threads(threads)
+    if p.authors.enabled:
+        run_authors(ctx, p.authors)
+    if p.manifold.enabled:
+        run_manifold(ctx, p.manifold)
     res = pd.DataFrame(ctx.rows)
     dims = pd.DataFrame() if not p.manifold.enabled else pd.read_csv(ctx.run_dir / "intrinsic_dim.csv")
     for c in alpha_claims(res, dims, p):

@@ -113,12 +113,20 @@ def report(out: Annotated[Path, typer.Option(help="Markdown file to write.")] = 
 
 
 @app.command()
-def bench(device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto") -> None:
+def bench(
+    overrides: Annotated[list[str] | None, typer.Argument(help="device=auto|cpu|cuda (same as --device)")] = None,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+) -> None:
     """Measure engine throughput (ns per element-step); prints, asserts nothing."""
     from hjexp.bench import run_bench
     from hjexp.runner import resolve_device
 
     try:
+        for o in overrides or []:
+            key, _, value = o.partition("=")
+            if key != "device" or value not in ("auto", "cpu", "cuda"):
+                raise UserError(f"hjexp bench takes only device=auto|cpu|cuda, got {o!r}")
+            device = value
         run_bench(resolve_device(device), console)
     except UserError as exc:
         _fail(str(exc))

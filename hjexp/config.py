@@ -48,6 +48,7 @@ class RunConfig:
     device: Device = Device.auto
     dtype: DType = DType.auto
     seed: int = 0
+    threads: int = 0
     out: str | None = None
     resume: str | None = None
     params: Any = field(default_factory=dict)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 from omegaconf import DictConfig
@@ -40,6 +41,8 @@ class RunContext:
         return torch.Generator(device=self.device).manual_seed(self.seed * 1_000_003 + offset)
 
     def tensor(self, data: Any) -> torch.Tensor:
+        if isinstance(data, np.ndarray) and not data.flags.writeable:
+            data = data.copy()  # torch warns on (and must not alias) read-only arrays, e.g. from pandas
         return torch.as_tensor(data, dtype=self.dtype, device=self.device)
 
     def log(self, message: str) -> None:
