@@ -78,13 +78,16 @@ def alpha_claims(res: pd.DataFrame, dims: pd.DataFrame, p) -> list[dict]:
                                 verdict=_verdict(lo, hi, th)))
                 if j == 0:
                     est = dims[(dims.embedding == kind) & (dims.d_int == d)].twonn.iloc[0]
+                    # d_eff = 1/α̂ is undefined when the error does not fall with width (α̂ ≤ 0); an
+                    # interval reaching α ≤ 0 leaves d_eff unbounded above.
                     inv = lambda v: math.inf if v <= 0 else 1 / v  # noqa: E731
-                    deff, dlo, dhi = inv(al), inv(hi), inv(lo)
+                    deff, dlo, dhi = (inv(al), inv(hi), inv(lo)) if al > 0 else (math.nan, math.nan, math.nan)
+                    why = "" if al > 0 else f"; α̂ = {al:.3g} ≤ 0: the test error does not fall with width, so d_eff is undefined"
                     out.append(dict(claim_id=f"scaling.manifold.deff_vs_twonn.dint{d}" + ("" if k == 0 else f".{kind}"),
                                     description=f"d_eff = 1/α̂ ({kind}, ε {mode}) vs TwoNN of the same training data "
-                                    f"(true d_int = {d}); pass when the TwoNN value lies in d_eff's interval",
-                                    theory=round(est, 3), measured=deff, ci_low=dlo, ci_high=min(dhi, 1e6),
-                                    verdict=_verdict(dlo, dhi, est)))
+                                    f"(true d_int = {d}); pass when the TwoNN value lies in d_eff's interval" + why,
+                                    theory=round(est, 3), measured=deff, ci_low=dlo, ci_high=dhi,
+                                    verdict=_verdict(dlo, dhi, est) if al > 0 else "fail"))
     return out
 
 

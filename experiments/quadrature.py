@@ -24,7 +24,7 @@ from hjexp.context import RunContext
 from hjexp.errors import UserError
 
 CLAIM = "normalised LSE layer on N grid atoms = quadrature of the Hopf–Cole integral, sup error O(N^(−1/d))"
-COST = "10 s / 1-2 min / 1-2 min (measured, 2 shared cores)"
+COST = "10 s / 15 s / 20 s (2-core CPU)"
 DEFAULT_DTYPE = "float64"
 RULES = ("endpoint", "midpoint", "montecarlo", "trapezoid")
 

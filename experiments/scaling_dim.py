@@ -34,7 +34,7 @@ from hjexp.intrinsic_dim import levina_bickel, twonn
 from ._scaling_report import alpha_claims, plot_all
 
 CLAIM = "test RMSE of a trained width-N LSE layer ∝ N^(−1/d_eff), d_eff the intrinsic dimension of the data"
-COST = "10 s / 5 min / authors ε-tied part alone 25 min; full paper ≈ 1.5 h (CPU, 1 thread, measured)"
+COST = "10 s / 2 min / ≈ 1.5 h (estimated; the authors ε-tied part alone took 25 min on a busy 2-core CPU)"
 EPS_MODES = ("tied", "fixed", "validation")
 
 
