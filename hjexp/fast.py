@@ -57,6 +57,13 @@ class _Group:
         self.w = None if weight is None else weight[idx]  # [E_g, n]
         self.norm = (torch.full((E,), float(n), dtype=x.dtype, device=x.device) if weight is None
                      else self.w.sum(-1).clamp_min(1e-30))  # [E_g]
+        if self.w is not None:
+            # Rows no member of this group weighs (e.g. beyond the group's own n in a sample-size
+            # sweep) add nothing to loss or gradient: drop the trailing ones instead of computing them.
+            live = torch.nonzero((self.w != 0).any(0)).flatten()
+            n_live = int(live[-1]) + 1 if len(live) else 1
+            self.x, self.xa, self.sqx = self.x[..., :n_live, :], self.xa[..., :n_live, :], self.sqx[..., :n_live]
+            self.target, self.w = self.target[:, :n_live], self.w[:, :n_live]
         self.bias_mask = self.keep = None
         if general_mask and model.neuron_mask is not None:
             m = model.neuron_mask[idx, :width]

@@ -8,6 +8,7 @@ import torch
 from hjexp import ensemble as ens
 from hjexp import fast as fast_mod
 from hjexp.fast import predict_fast, train_adam_fast
+from hjexp.ensemble import init_lse
 from hjexp.train import train_adam
 
 DT = torch.float64
@@ -81,3 +82,23 @@ def test_first_gradient_matches_autograd_float32_scale():
     train_adam_fast(fast, x.float(), target.float(), steps=30, lr=0.01)
     for k in ref.params:
         torch.testing.assert_close(fast.params[k].double(), ref.params[k].detach(), rtol=1e-3, atol=1e-3)
+
+
+def test_rows_beyond_every_members_n_are_skipped_exactly():
+    """Sample-size sweeps weigh only a prefix of rows per member; the trainer drops the
+    rows nobody in a width group weighs, and must still equal autograd Adam."""
+    gen = torch.Generator().manual_seed(11)
+    E, N, d, n = 4, 6, 2, 40
+    x = torch.rand(n, d, generator=gen, dtype=DT) * 4 - 2
+    target = x.norm(dim=-1)
+    widths = torch.tensor([3, 3, 6, 6])
+    mask = torch.arange(N)[None, :] < widths[:, None]
+    weight = (torch.arange(n)[None, :] < torch.tensor([10, 15, 30, 40])[:, None]).to(DT)  # prefixes
+    eps = torch.tensor([0.3, 0.5, 0.3, 1.0], dtype=DT)
+    ref = init_lse(E, N, d, eps, w_scale=0.5, b_scale=0.3, generator=torch.Generator().manual_seed(1), neuron_mask=mask)
+    fast = init_lse(E, N, d, eps, w_scale=0.5, b_scale=0.3, generator=torch.Generator().manual_seed(1), neuron_mask=mask)
+    loss_ref = train_adam(ref, x, target, steps=20, lr=0.02, weight=weight)
+    loss_fast = train_adam_fast(fast, x, target, steps=20, lr=0.02, weight=weight)
+    assert torch.allclose(loss_fast, loss_ref, rtol=1e-10)
+    for k in ("W", "b"):
+        assert torch.allclose(fast.params[k].detach()[mask], ref.params[k].detach()[mask], rtol=1e-10, atol=1e-12)
