@@ -7,8 +7,8 @@ import torch
 
 from hjexp import ensemble as ens
 from hjexp import fast as fast_mod
-from hjexp.fast import predict_fast, train_adam_fast
 from hjexp.ensemble import init_lse
+from hjexp.fast import predict_fast, train_adam_fast
 from hjexp.train import train_adam
 
 DT = torch.float64
