@@ -19,6 +19,7 @@ from torch import Tensor
 
 from hjexp import baselines, ensemble
 from hjexp.data import targets as T
+from hjexp.data.manifolds import uniform_box
 from hjexp.fast import train_adam_fast
 
 PRED_ELEMENTS = 1 << 22  # [E, rows, N] elements per prediction chunk
@@ -52,9 +53,9 @@ def draw(p, family: str, d: int, gen: torch.Generator, dtype, device) -> Draw:
     target = T.make_target(family, d, t=p.t, lip=q.lip, n_pieces=pieces, spread=spread,
                            value_range=q.value_range, **kw)
     S, n_max = p.n_seeds, max(p.n_grid)
-    x = T.sample_box((S, n_max), d, **kw)
+    x = uniform_box((S, n_max), d, -1.0, 1.0, **kw)
     y = T.noisy(target(x), p.sigma, generator=gen)
-    x_test = T.sample_box((S, p.n_test), d, **kw)
+    x_test = uniform_box((S, p.n_test), d, -1.0, 1.0, **kw)
     return Draw(target, x, y, x_test, target(x_test))
 
 

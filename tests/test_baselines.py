@@ -4,6 +4,7 @@ import torch
 
 from hjexp import baselines as B
 from hjexp.data import targets as T
+from hjexp.data.manifolds import uniform_box
 
 F64 = torch.float64
 
@@ -47,9 +48,9 @@ def test_schedules():
 def test_knn_error_shrinks_with_n_on_a_linear_target():
     gen = torch.Generator().manual_seed(0)
     S, d, ns = 6, 1, [64, 512, 4096]
-    x = T.sample_box((S, max(ns)), d, generator=gen, dtype=F64)
+    x = uniform_box((S, max(ns)), d, -1.0, 1.0, generator=gen, dtype=F64)
     y = T.noisy(x[..., 0], 0.3, generator=gen)
-    q = T.sample_box((S, 500), d, half_width=0.9, generator=gen, dtype=F64)
+    q = uniform_box((S, 500), d, -0.9, 0.9, generator=gen, dtype=F64)
     rmse = []
     for n in ns:
         k = torch.full((S,), B.knn_k(n, d))

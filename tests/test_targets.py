@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from hjexp.data import targets as T
+from hjexp.data.manifolds import uniform_box
 
 F64 = torch.float64
 
@@ -24,7 +25,7 @@ def _brute_hopf_lax(target: T.ConeHopfLax, x: torch.Tensor, y: torch.Tensor) -> 
 def test_hj_solution_equals_brute_force_min_over_y_grid(d, t, h, lo, hi):
     gen = torch.Generator().manual_seed(7 + d)
     target = T.random_cones(6, d, lip=2.0, t=t, spread=1.2, value_range=1.0, generator=gen, dtype=F64)
-    x = T.sample_box((40,), d, generator=gen, dtype=F64)
+    x = uniform_box(40, d, -1.0, 1.0, generator=gen, dtype=F64)
     axis = torch.arange(lo, hi + h / 2, h, dtype=F64)
     y = torch.cartesian_prod(*[axis] * d).reshape(-1, d)
     brute = _brute_hopf_lax(target, x, y)
@@ -46,7 +47,7 @@ def test_hj_solution_equals_brute_force_min_over_y_grid(d, t, h, lo, hi):
 def test_hj_solution_is_below_initial_data_and_equals_it_at_t_to_zero():
     gen = torch.Generator().manual_seed(3)
     target = T.random_cones(5, 2, lip=1.5, t=0.5, spread=1.0, value_range=1.0, generator=gen, dtype=F64)
-    x = T.sample_box((200,), 2, generator=gen, dtype=F64)
+    x = uniform_box(200, 2, -1.0, 1.0, generator=gen, dtype=F64)
     assert (target(x) <= target.initial(x) + 1e-12).all()  # y = x is a candidate in the minimum
     tiny = T.ConeHopfLax(target.apex, target.c, target.lip, 1e-9)
     assert torch.allclose(tiny(x), target.initial(x), atol=1e-8)
@@ -67,7 +68,7 @@ def test_ridge_target_hand_values_and_lipschitz():
     assert torch.allclose(tgt(x), expected, atol=1e-15)
     gen = torch.Generator().manual_seed(1)
     r = T.random_ridges(4, 3, lip=2.0, spread=0.5, generator=gen, dtype=F64)
-    a, b = T.sample_box((500,), 3, generator=gen, dtype=F64), T.sample_box((500,), 3, generator=gen, dtype=F64)
+    a, b = uniform_box(500, 3, -1.0, 1.0, generator=gen, dtype=F64), uniform_box(500, 3, -1.0, 1.0, generator=gen, dtype=F64)
     ratio = (r(a) - r(b)).abs() / (a - b).norm(dim=-1)
     assert ratio.max() <= r.lipschitz + 1e-12 and abs(r.lipschitz - 2.0) < 1e-12
     assert (r((a + b) / 2) <= (r(a) + r(b)) / 2 + 1e-12).all()  # convex kinks only

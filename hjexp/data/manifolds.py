@@ -18,10 +18,11 @@ from torch import Tensor
 EMBEDDINGS = ("linear", "curved")
 
 
-def uniform_box(n: int, d: int, lo: float, hi: float, generator: torch.Generator, *,
+def uniform_box(shape: int | tuple[int, ...], d: int, lo: float, hi: float, generator: torch.Generator, *,
                 dtype=torch.float32, device=None) -> Tensor:
-    """n points uniform in [lo, hi]^d.  -> [n, d]."""
-    u = torch.rand(n, d, generator=generator, dtype=dtype, device=device)
+    """Points uniform in [lo, hi]^d.  shape n or (S, n) -> [n, d] or [S, n, d]."""
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    u = torch.rand(*shape, d, generator=generator, dtype=dtype, device=device)
     return lo + (hi - lo) * u
 
 

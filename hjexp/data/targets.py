@@ -28,14 +28,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from hjexp.data.manifolds import uniform_box
+
 FAMILIES = ("hj-solution", "lipschitz")
-
-
-def sample_box(shape: tuple[int, ...], d: int, *, generator: torch.Generator, half_width: float = 1.0,
-               dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu") -> Tensor:
-    """Points uniform in [−w, w]^d.  -> [*shape, d]."""
-    u = torch.rand(*shape, d, generator=generator, dtype=dtype, device=device)
-    return half_width * (2.0 * u - 1.0)
 
 
 def noisy(values: Tensor, sigma: float, *, generator: torch.Generator) -> Tensor:
@@ -102,7 +97,7 @@ def random_cones(n_cones: int, d: int, *, lip: float, t: float, spread: float, v
     """K cones: tips uniform in [−spread, spread]^d, offsets c_k ~ U(0, value_range),
     slopes L_k ~ U(L/2, L) (so g0 is L-Lipschitz and not one slope everywhere)."""
     kw = dict(generator=generator, dtype=dtype, device=device)
-    apex = sample_box((n_cones,), d, half_width=spread, **kw)
+    apex = uniform_box(n_cones, d, -spread, spread, **kw)
     c = value_range * torch.rand(n_cones, **kw)
     slopes = lip * (0.5 + 0.5 * torch.rand(n_cones, **kw))
     return ConeHopfLax(apex, c, slopes, t)
