@@ -1,4 +1,4 @@
-"""The `hjexp` command line: list, run, plot, report, bench."""
+"""The `hjexp` command line: list, claims, run, judge, plot, report, bench."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from hjexp.errors import UserError
@@ -81,6 +82,56 @@ def _run_sweep(name: str, overrides: list[str]) -> None:
     failed = [j.name for j in jobs if job_status(j) != "complete"]
     if failed:
         _fail(f"sweep jobs {', '.join(failed)} did not complete; see their run.log")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def judge(
+    run_dir: Annotated[Path, typer.Argument(help="A complete run folder, e.g. outputs/identity/latest.")],
+    overrides: Annotated[list[str] | None, typer.Argument(help="judge.KEY=VALUE, e.g. judge.delta=0.2")] = None,
+) -> None:
+    """Re-judge a saved run from its CSVs (e.g. with another tolerance); rewrites summary.csv."""
+    from hjexp import registry
+    from hjexp.claims.judging import judge_dir
+    from hjexp.results import read_json
+    from hjexp.runner import print_summary
+
+    try:
+        run_dir = run_dir.resolve()
+        if not (run_dir / "meta.json").exists():
+            raise UserError(f"{run_dir} is not a run folder (no meta.json); give a folder under outputs/<experiment>/")
+        meta = read_json(run_dir / "meta.json")
+        if meta.get("status") != "complete":
+            raise UserError(f"{run_dir} is {meta.get('status')}, not complete; finish it with `hjexp run "
+                            f"{meta.get('experiment')} resume={run_dir}` first")
+        summary = judge_dir(registry.get(meta["experiment"]).module, run_dir, list(overrides or []))
+    except UserError as exc:
+        _fail(str(exc))
+    print_summary(summary, run_dir, console)
+
+
+@app.command()
+def claims(
+    name: Annotated[str | None, typer.Argument(help="One experiment; default: all.")] = None,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print docs/claims.md instead of a table.")] = False,
+) -> None:
+    """The claim catalogue: every claim id, its kind and criterion (runs nothing)."""
+    from hjexp import registry
+    from hjexp.claims.docs import catalogue_markdown
+
+    try:
+        exps = [registry.get(name)] if name else [e for e in registry.experiments().values() if e.module]
+    except UserError as exc:
+        _fail(str(exc))
+    if markdown:
+        console.print(catalogue_markdown(exps), highlight=False, markup=False, soft_wrap=True)
+        return
+    table = Table()
+    for col in ("claim id", "kind", "theory", "criterion"):
+        table.add_column(col, overflow="fold")
+    for exp in exps:
+        for spec in exp.module.CLAIMS:
+            table.add_row(*(escape(v) for v in (spec.claim_id, spec.kind, spec.theory, spec.rule)))
+    console.print(table)
 
 
 @app.command()

@@ -51,6 +51,7 @@ class RunConfig:
     threads: int = 0
     out: str | None = None
     resume: str | None = None
+    judge: Any = field(default_factory=dict)   # judging tolerances: configs/config.yaml and experiment yaml
     params: Any = field(default_factory=dict)
 
 

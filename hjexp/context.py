@@ -1,11 +1,11 @@
-"""RunContext: what an experiment's ``run(ctx)`` gets — params, device, seeds,
-progress bars, and the places to put rows, tables and claims."""
+"""RunContext: what an experiment's ``measure(ctx)`` gets — params, device, seeds,
+progress bars, and the places to put rows and tables. Claims are not made here: the
+experiment's ``judge(run)`` makes them from the saved CSVs."""
 
 from __future__ import annotations
 
 import io
 import logging
-import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,7 +19,7 @@ from omegaconf import DictConfig
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from hjexp.results import SUMMARY_COLUMNS, atomic_write, write_csv
+from hjexp.results import atomic_write, write_csv
 
 
 @dataclass
@@ -34,7 +34,6 @@ class RunContext:
     console: Console
     logger: logging.Logger
     rows: list[dict] = field(default_factory=list)
-    claims: list[dict] = field(default_factory=list)
 
     def generator(self, offset: int = 0) -> torch.Generator:
         """An explicit torch generator on the run's device, seeded seed + offset."""
@@ -58,11 +57,6 @@ class RunContext:
         path = self.run_dir / f"{name}.csv"
         write_csv(path, frame)
         return path
-
-    def claim(self, claim_id: str, description: str, theory: Any, measured: float, *,
-              verdict: str, ci_low: float = math.nan, ci_high: float = math.nan) -> None:
-        self.claims.append(dict(zip(SUMMARY_COLUMNS, [claim_id, description, theory, float(measured),
-                                                       float(ci_low), float(ci_high), verdict])))
 
     def cached(self, key: str, compute: Callable[[], Any]) -> Any:
         """Result of ``compute()``, saved under checkpoints/<key>.pt once it finishes.

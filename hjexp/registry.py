@@ -1,7 +1,12 @@
-"""Discovers experiments: every module in experiments/ with a matching config file.
+"""Discovers experiments: every package experiments/<stem>/ with a matching config file.
 
-The folder is imported under the private package name ``hjexp_experiments`` so it
-cannot collide with any installed package called ``experiments``.
+An experiment is a package with three stages (measure.py, judge.py, plot.py) whose
+``__init__`` exports ``CLAIM``, ``COST``, ``CLAIMS`` (the catalogue), optional ``DEFAULT_DTYPE``,
+and the functions ``measure(ctx)``, ``judge(run)``, ``plot(run_dir)``.
+
+The folder is imported under the private package name ``hjexp_experiments`` so it cannot
+collide with any installed package called ``experiments``. One experiment that fails to
+import is reported as broken; the others still list and run.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+import traceback
 from dataclasses import dataclass
 from functools import cache
 from types import ModuleType
@@ -17,16 +23,18 @@ from hjexp.errors import UserError
 from hjexp.paths import CONFIG_DIR, EXPERIMENTS_DIR
 
 PACKAGE = "hjexp_experiments"
+ENTRY_POINTS = ("CLAIM", "CLAIMS", "measure", "judge", "plot")
 
 
 @dataclass(frozen=True)
 class Experiment:
     name: str
-    module: ModuleType
+    module: ModuleType | None
+    error: str = ""
 
     @property
     def claim(self) -> str:
-        return self.module.CLAIM
+        return self.module.CLAIM if self.module else f"[broken: {self.error}]"
 
     @property
     def cost(self) -> str:
@@ -44,19 +52,29 @@ def _package() -> ModuleType:
     return sys.modules[PACKAGE]
 
 
+def _load(stem: str) -> tuple[ModuleType | None, str]:
+    try:
+        module = importlib.import_module(f"{PACKAGE}.{stem}")
+    except Exception as exc:  # any import-time bug of one experiment must not break the others
+        last = traceback.extract_tb(exc.__traceback__)[-1]
+        return None, f"{type(exc).__name__}: {exc} ({last.filename.rsplit('/', 2)[-2:][-1]}:{last.lineno})"
+    missing = [e for e in ENTRY_POINTS if not hasattr(module, e)]
+    if missing:
+        return None, f"experiments/{stem} lacks {', '.join(missing)}"
+    return module, ""
+
+
 @cache
 def experiments() -> dict[str, Experiment]:
-    """name -> Experiment, for each experiments/<stem>.py with configs/experiment/<name>.yaml."""
+    """name -> Experiment, for each experiments/<stem>/ with configs/experiment/<name>.yaml."""
     _package()
     found = {}
-    for path in sorted(EXPERIMENTS_DIR.glob("*.py")):
-        if path.stem.startswith("_"):
+    for path in sorted(EXPERIMENTS_DIR.iterdir()):
+        if path.name.startswith("_") or not (path / "__init__.py").exists():
             continue
-        name = path.stem.replace("_", "-")
-        if not (CONFIG_DIR / "experiment" / f"{name}.yaml").exists():
-            continue
-        module = importlib.import_module(f"{PACKAGE}.{path.stem}")
-        found[name] = Experiment(name, module)
+        name = path.name.replace("_", "-")
+        if (CONFIG_DIR / "experiment" / f"{name}.yaml").exists():
+            found[name] = Experiment(name, *_load(path.name))
     return found
 
 
@@ -64,4 +82,7 @@ def get(name: str) -> Experiment:
     known = experiments()
     if name not in known:
         raise UserError(f"unknown experiment {name!r}; choose one of: {', '.join(known)} (see `hjexp list`)")
-    return known[name]
+    exp = known[name]
+    if exp.module is None:
+        raise UserError(f"experiment {name!r} cannot be loaded ({exp.error}); the other experiments still run")
+    return exp

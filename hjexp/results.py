@@ -17,9 +17,6 @@ import pandas as pd
 
 from hjexp.errors import UserError
 
-SUMMARY_COLUMNS = ["claim_id", "description", "theory", "measured", "ci_low", "ci_high", "verdict"]
-VERDICTS = ("pass", "fail", "info")
-
 
 def atomic_write(path: Path, data: str | bytes) -> None:
     """Write via a temp file in the same folder + rename: readers never see half a file."""
@@ -77,10 +74,3 @@ def point_latest(run_dir: Path) -> None:
     tmp.unlink(missing_ok=True)
     tmp.symlink_to(run_dir.name)
     os.replace(tmp, link)
-
-
-def validate_summary(frame: pd.DataFrame) -> pd.DataFrame:
-    bad = set(frame["verdict"]) - set(VERDICTS)
-    if bad:
-        raise ValueError(f"summary verdicts must be one of {VERDICTS}, got {bad}")
-    return frame[SUMMARY_COLUMNS]

@@ -1,4 +1,4 @@
-"""Executes one experiment run: config -> run folder -> run(ctx) -> CSVs, figures, verdicts."""
+"""Executes one experiment run: config -> run folder -> measure (CSVs) -> judge (summary.csv) -> plot."""
 
 from __future__ import annotations
 
@@ -14,9 +14,11 @@ import pandas as pd
 import torch
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from hjexp import registry
+from hjexp.claims.judging import judge_dir, validate_rules
 from hjexp.context import RunContext
 from hjexp.errors import UserError
 from hjexp.paths import PROJECT_ROOT, outputs_root
@@ -26,12 +28,12 @@ from hjexp.results import (
     new_run_dir,
     point_latest,
     read_json,
-    validate_summary,
     write_csv,
     write_json,
 )
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
+VERDICT_COLOURS = {"pass": "green", "fail": "red", "inconclusive": "yellow", "info": "cyan"}
 
 
 def resolve_device(name: str) -> torch.device:
@@ -78,6 +80,7 @@ def execute(name: str, cfg: DictConfig, overrides: list[str], console: Console) 
     dtype_name = cfg.dtype.name if cfg.dtype.name != "auto" else getattr(exp.module, "DEFAULT_DTYPE", "float32")
     if cfg.threads < 0:
         raise UserError(f"threads={cfg.threads} is not valid; give 0 (torch's default) or a positive count")
+    validate_rules(cfg.judge)
     validate = getattr(exp.module, "validate", None)
     if validate is not None:
         validate(cfg.params)
@@ -107,10 +110,10 @@ def execute(name: str, cfg: DictConfig, overrides: list[str], console: Console) 
             torch.set_num_threads(cfg.threads)
         # Denormal products (tiny Gibbs weights × residuals) are slow on CPUs and below f32 resolution.
         torch.set_flush_denormal(ctx.dtype == torch.float32)
-        exp.module.run(ctx)
+        exp.module.measure(ctx)
         write_csv(run_dir / "results.csv", pd.DataFrame(ctx.rows))
-        summary = validate_summary(pd.DataFrame(ctx.claims, columns=list(ctx.claims[0]) if ctx.claims else None))
-        write_csv(run_dir / "summary.csv", summary)
+        # Judging reads back only the saved files, exactly as `hjexp judge` does later.
+        summary = judge_dir(exp.module, run_dir, [])
         exp.module.plot(run_dir)
     except BaseException as exc:
         meta.update(status="interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
@@ -154,14 +157,16 @@ def reopen(name: str, run_dir: Path, overrides: list[str]) -> tuple[Path, DictCo
 
 def print_summary(summary: pd.DataFrame, run_dir: Path, console: Console) -> None:
     table = Table(title=f"{run_dir}", show_lines=False)
-    for col in ("claim", "theory", "measured", "interval", "verdict"):
+    for col in ("claim", "kind", "theory", "measured", "interval", "verdict"):
         table.add_column(col, overflow="fold")
-    colours = {"pass": "green", "fail": "red", "info": "cyan"}
     for r in summary.itertuples():
         interval = "" if pd.isna(r.ci_low) else f"[{r.ci_low:.4g}, {r.ci_high:.4g}]"
-        table.add_row(r.claim_id, str(r.theory), f"{r.measured:.4g}", interval,
-                      f"[{colours[r.verdict]}]{r.verdict}[/]")
+        table.add_row(escape(r.claim_id), r.kind, escape(str(r.theory)), f"{r.measured:.4g}", interval,
+                      f"[{VERDICT_COLOURS[r.verdict]}]{r.verdict}[/]")
     console.print(table)
+    counts = summary.verdict.value_counts()
+    console.print(", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICT_COLOURS) +
+                  f" — criteria in {run_dir / 'summary.csv'}; re-judge with `hjexp judge {run_dir} judge.KEY=VALUE`")
 
 
 def plot_run(run_dir: Path) -> list[Path]:

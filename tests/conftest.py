@@ -55,7 +55,9 @@ def run_smoke(cli, tmp_path):
         for f in ("config.yaml", "results.csv", "summary.csv", "meta.json", "run.log"):
             assert (out / f).exists(), f"{f} missing"
         summary = pd.read_csv(out / "summary.csv")
-        assert list(summary.columns) == ["claim_id", "description", "theory", "measured", "ci_low", "ci_high", "verdict"]
+        assert list(summary.columns) == ["claim_id", "kind", "description", "theory", "measured", "ci_low", "ci_high",
+                                         "criterion", "verdict"]
+        assert set(summary.verdict) <= {"pass", "fail", "inconclusive", "info"}
         assert list((out / "figures").glob("*.png")) and list((out / "figures").glob("*.pdf"))
         return out, summary
 

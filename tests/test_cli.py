@@ -96,7 +96,7 @@ def test_interrupted_run_is_marked_and_not_latest(cli, tmp_path, monkeypatch):
     def boom(ctx):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(registry.get("identity").module, "run", boom)
+    monkeypatch.setattr(registry.get("identity").module, "measure", boom)
     out = tmp_path / "cut"
     result = cli("run", "identity", "profile=smoke", f"out={out}")
     assert result.exit_code == 130
@@ -133,7 +133,7 @@ def test_multirun_rejects_bad_key_early(cli):
 def test_resume_reuses_finished_units(cli, tmp_path, monkeypatch):
     """An interrupted run resumed with resume=DIR reloads finished units and completes."""
     module = registry.get("identity").module
-    real_run, computed, calls = module.run, [], []
+    real_run, computed, calls = module.measure, [], []
 
     def unit(key):
         computed.append(key)
@@ -148,7 +148,7 @@ def test_resume_reuses_finished_units(cli, tmp_path, monkeypatch):
         ctx.cached("unit-b", lambda: unit("b"))
         real_run(ctx)
 
-    monkeypatch.setattr(module, "run", flaky)
+    monkeypatch.setattr(module, "measure", flaky)
     out = tmp_path / "r"
     assert cli("run", "identity", "profile=smoke", "seed=4", f"out={out}").exit_code == 130
     assert json.loads((out / "meta.json").read_text())["status"] == "interrupted"

@@ -8,10 +8,10 @@ import torch
 from hjexp import lse as L
 
 EXPECTED = {
-    "identity.hopf_cole.max_abs_err", "identity.inverse_map.max_abs_err", "identity.pde_residual.max_abs",
+    "identity.hopf_cole.max_abs_err", "identity.inverse_map.max_abs_err", "identity.pde_residual.max_rel",
     "identity.softplus_gap.max_over_eps_ln2", "identity.lse_max_gap.within_eps_logN",
     "identity.two_layer_relu.slope_in_eps", "identity.relu_two_atoms.max_abs_err",
-    "identity.hopf_lax_semigroup.max_abs_err", "identity.viscous_semigroup.err_decreases",
+    "identity.hopf_lax_semigroup.max_over_bound", "identity.viscous_semigroup.err_decreases",
 }
 
 

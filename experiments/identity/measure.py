@@ -1,26 +1,16 @@
-"""identity — an LSE layer *is* the Hopf–Cole solution of viscous HJ (THEORY.md §1–3).
-
-Every check compares two independently computed quantities: f from (W, b) against
-u from atoms (y, g) via distances; PDE derivatives from autograd; semigroups from
-direct minimisation / heat-kernel quadrature against the closed-form solution.
+"""identity, measure: every check compares two independently computed quantities — f from (W, b)
+against u from atoms (y, g) via distances; PDE derivatives from autograd; semigroups from direct
+minimisation / heat-kernel quadrature against the closed-form solution. Rows only; judge.py decides.
 """
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
-import pandas as pd
 import torch
 
-from hjexp import fitting
 from hjexp import lse as L
 from hjexp.context import RunContext
-
-CLAIM = "f_ε + u_ε = |x|²/4t exactly; ε -> 0 gives max-plus / Hopf–Lax; u_ε solves u_t + |∇u|² = εΔu"
-COST = "5 s / 10 s / 40 s"
-DEFAULT_DTYPE = "float64"
-ROUNDOFF = 1e-12  # float64: errors above this are not roundoff
 
 
 def _half_sq(x: torch.Tensor, t: float) -> torch.Tensor:
@@ -60,13 +50,6 @@ def check_identity(ctx: RunContext, p) -> None:
                            (y2 - y).abs().max().item(), (g2 - g).abs().max().item()))
         rows.append(dict(part="inverse_map", setup="random", d=d, quantity="max_abs_err", value=inverse[-1]))
     ctx.add_rows(rows)
-    worst = max(r["value"] for r in rows if r["part"] == "hopf_cole")
-    ctx.claim("identity.hopf_cole.max_abs_err",
-              f"max |f_ε + u_ε − |x|²/4t| over the paper setup and random layers d ≤ {max(p.random.dims)}, "
-              f"u from atoms (y,g) by distances (float64; pass ≤ {ROUNDOFF:g})",
-              "0 (exact identity)", worst, verdict="pass" if worst <= ROUNDOFF else "fail")
-    ctx.claim("identity.inverse_map.max_abs_err", "(W,b) -> (y,g) -> (W,b) -> (y,g) round trip, max abs error",
-              "0", max(inverse), verdict="pass" if max(inverse) <= ROUNDOFF else "fail")
 
 
 def pde_residual(x, tt, y, g, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -84,7 +67,7 @@ def pde_residual(x, tt, y, g, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def check_pde(ctx: RunContext, p) -> None:
-    gen, rows, worst_rel = ctx.generator(2), [], 0.0
+    gen, rows = ctx.generator(2), []
     kw = dict(generator=gen, dtype=ctx.dtype, device=ctx.device)
     for d in p.pde.dims:
         y = torch.randn(p.pde.n_atoms, d, **kw)
@@ -95,15 +78,9 @@ def check_pde(ctx: RunContext, p) -> None:
         for eps in p.pde.eps:
             res, scale = pde_residual(x, tt, y, g, eps)
             rel = (res.abs() / scale).max().item()
-            worst_rel = max(worst_rel, rel)
             rows += [dict(part="pde_residual", d=d, eps=eps, quantity="max_abs", value=res.abs().max().item()),
                      dict(part="pde_residual", d=d, eps=eps, quantity="max_rel", value=rel)]
     ctx.add_rows(rows)
-    worst = max(r["value"] for r in rows if r["quantity"] == "max_abs")
-    ctx.claim("identity.pde_residual.max_abs",
-              f"max |u_t + |∇u|² − εΔu| of u_ε + (εd/2)log(4πεt), autograd, d ∈ {list(p.pde.dims)}; "
-              f"relative to |u_t|+|∇u|²+ε|Δu| it is {worst_rel:.2g} (pass: relative ≤ {ROUNDOFF:g})",
-              "0", worst, verdict="pass" if worst_rel <= ROUNDOFF else "fail")
 
 
 def check_tropical(ctx: RunContext, p) -> None:
@@ -125,7 +102,6 @@ def check_tropical(ctx: RunContext, p) -> None:
     sp_net = torch.stack([h, torch.zeros_like(h)], -1).expand(E, -1, -1, -1)
     sp_net = (eps[:, None, None] * torch.logsumexp(sp_net / eps[:, None, None, None], -1)) @ w2  # [E, n]
     net_gap = (sp_net - relu_net).abs()
-    logN = math.log(q.lse_neurons)
     for i, e in enumerate(eps.tolist()):
         rows += [dict(part="softplus_gap", eps=e, quantity="max", value=sp_gap[i].max().item()),
                  dict(part="softplus_gap", eps=e, quantity="min", value=sp_gap[i].min().item()),
@@ -133,21 +109,6 @@ def check_tropical(ctx: RunContext, p) -> None:
                  dict(part="lse_max_gap", eps=e, quantity="min", value=lse_gap[i].min().item()),
                  dict(part="two_layer_gap", eps=e, quantity="sup_with_kinks", value=net_gap[i].max().item()),
                  dict(part="two_layer_gap", eps=e, quantity="sup_grid_only", value=net_gap[i, : q.n_points].max().item())]
-    ratio_sp = (sp_gap.amax(-1) / (eps * math.log(2))).max().item()
-    ok_sp = ratio_sp <= 1 + ROUNDOFF and sp_gap.min().item() >= -ROUNDOFF
-    ctx.claim("identity.softplus_gap.max_over_eps_ln2", "max_ε max_z (softplus_ε − ReLU)/(ε ln 2); gap never negative",
-              "≤ 1 (= 1 at z = 0)", ratio_sp, verdict="pass" if ok_sp else "fail")
-    ratio_lse = (lse_gap.amax(-1) / (eps * logN)).max().item()
-    ok_lse = ratio_lse <= 1 + ROUNDOFF and lse_gap.min().item() >= -ROUNDOFF
-    ctx.claim("identity.lse_max_gap.within_eps_logN", f"max_ε max (LSE_ε − max)/(ε log N), N = {q.lse_neurons}; gap ≥ 0",
-              "in [0, 1]", ratio_lse, verdict="pass" if ok_lse else "fail")
-    keep = eps <= q.fit_below
-    fit = fitting.power_law(eps[keep].cpu(), net_gap.amax(-1)[keep].cpu())
-    ok = abs(fit.slope - 1) <= 0.01
-    ctx.claim("identity.two_layer_relu.slope_in_eps",
-              f"log–log slope of sup|softplus net − ReLU net| vs ε on ε ≤ {q.fit_below} (sup over grid + kinks); "
-              "pass when |slope − 1| ≤ 0.01", 1.0, fit.slope, ci_low=fit.ci_low, ci_high=fit.ci_high,
-              verdict="pass" if ok else "fail")
     # ReLU is the two-atom Hopf–Lax solution: max(x,0) = x²/4t − u_0 with y = {0, 2t}, g = {0, −t}.
     t = p.t
     xs = grid[:, None]
@@ -159,10 +120,6 @@ def check_tropical(ctx: RunContext, p) -> None:
     rows += [dict(part="relu_two_atoms", quantity="max_abs_err", value=relu_err),
              dict(part="relu_two_atoms", quantity="authors_u0_vs_relu", value=authors)]
     ctx.add_rows(rows)
-    ctx.claim("identity.relu_two_atoms.max_abs_err",
-              f"max |max(x,0) − (x²/4t − u_0(x))|, atoms y = (0, 2t), g = (0, −t) on {list(q.x_range)} "
-              f"(the authors compare u_0 with ReLU directly: off by {authors:.3g})",
-              "0", relu_err, verdict="pass" if relu_err <= ROUNDOFF else "fail")
 
 
 def check_semigroups(ctx: RunContext, p) -> None:
@@ -172,7 +129,6 @@ def check_semigroups(ctx: RunContext, p) -> None:
     x = torch.linspace(*p.paper.x_range, q.n_eval, dtype=ctx.dtype, device=ctx.device)[:, None]
     exact = L.hopf_lax(x, y, g, t + s)  # [n]
     lo, hi = q.z_range
-    hl_ok = True
     for G in q.grid_sizes:
         z = torch.linspace(lo, hi, G, dtype=ctx.dtype, device=ctx.device)
         h = (hi - lo) / (G - 1)
@@ -182,8 +138,8 @@ def check_semigroups(ctx: RunContext, p) -> None:
         # The minimiser is the vertex of one quadratic of curvature 1/2t + 1/2s, so the
         # nearest grid point (|δ| ≤ h/2) costs at most h²(1/t + 1/s)/16.
         bound = h * h * (1 / t + 1 / s) / 16
-        hl_ok &= err.min().item() >= -ROUNDOFF and err.max().item() <= bound + ROUNDOFF
         rows += [dict(part="hopf_lax_semigroup", grid=G, h=h, quantity="max_abs_err", value=err.abs().max().item()),
+                 dict(part="hopf_lax_semigroup", grid=G, h=h, quantity="min_signed_err", value=err.min().item()),
                  dict(part="hopf_lax_semigroup", grid=G, h=h, quantity="bound", value=bound)]
     for G in q.viscous_grid_sizes:
         z = torch.linspace(lo, hi, G, dtype=ctx.dtype, device=ctx.device)
@@ -199,78 +155,11 @@ def check_semigroups(ctx: RunContext, p) -> None:
             err = (stepped - clean(x, t + s)).abs().max().item()
             rows.append(dict(part="viscous_semigroup", grid=G, h=h, eps=eps, quantity="max_abs_err", value=err))
     ctx.add_rows(rows)
-    finest = [r["value"] for r in rows if r["part"] == "hopf_lax_semigroup" and r["quantity"] == "max_abs_err"][-1]
-    ctx.claim("identity.hopf_lax_semigroup.max_abs_err",
-              f"u_0(·,t+s) vs min over a z grid of u_0(z,t) + |x−z|²/4s at the finest grid "
-              f"(t={t}, s={s}); pass when 0 ≤ err ≤ h²(1/t+1/s)/16 on every grid",
-              "0 (grid-limited)", finest, verdict="pass" if hl_ok else "fail")
-    visc = pd.DataFrame([r for r in rows if r["part"] == "viscous_semigroup"])
-    decreasing, finals = True, []
-    for _, curve in visc.groupby("eps"):
-        e = curve.sort_values("grid")["value"].to_numpy()
-        decreasing &= bool(all(b <= max(a, 1e-13) for a, b in zip(e, e[1:])) and e[-1] < e[0] and e[-1] <= 1e-10)
-        finals.append(e[-1])
-    ctx.claim("identity.viscous_semigroup.err_decreases",
-              f"heat-kernel (trapezoid) step of u_ε vs closed form u_ε(·,t+s), ε ∈ {list(q.eps_viscous)}: "
-              "error non-increasing in the grid and ≤ 1e-10 at the finest; measured = worst final error",
-              "→ 0 with the grid", max(finals), verdict="pass" if decreasing else "fail")
 
 
-def run(ctx: RunContext) -> None:
+def measure(ctx: RunContext) -> None:
     p = ctx.params
     with ctx.progress("identity checks", 4) as advance:
         for check in (check_identity, check_pde, check_tropical, check_semigroups):
             check(ctx, p)
             advance(1)
-
-
-def plot(run_dir: Path) -> None:
-    from hjexp import plotting
-
-    df = pd.read_csv(run_dir / "results.csv")
-    floor = 1e-17  # exact zeros drawn at the floor of a log axis
-    fig, axes = plotting.figure(2)
-    ax1, ax2 = axes[0]
-    hc = df[(df.part == "hopf_cole")]
-    for (setup, d), c in hc.groupby(["setup", "d"]):
-        ax1.plot(c.eps, c.value.clip(lower=floor), "o-", ms=3, label=f"{setup}, d={int(d)}")
-    ax1.axhline(ROUNDOFF, ls="--", c="k", lw=0.8, label="pass threshold")
-    ax1.set(xscale="log", yscale="log", xlabel="ε", ylabel="max |f_ε + u_ε − |x|²/4t|",
-            title="Hopf–Cole identity (float64)")
-    ax1.legend(ncol=2)
-    pde = df[(df.part == "pde_residual") & (df.quantity == "max_rel")]
-    for d, c in pde.groupby("d"):
-        ax2.plot(c.eps, c.value.clip(lower=floor), "s-", ms=3, label=f"d={int(d)}")
-    ax2.set(xscale="log", yscale="log", xlabel="ε", ylabel="max |residual| / (|u_t|+|∇u|²+ε|Δu|)",
-            title="PDE residual by autograd")
-    ax2.legend()
-    plotting.save(fig, run_dir, "identity_error_vs_eps")
-
-    fig, axes = plotting.figure(2)
-    ax1, ax2 = axes[0]
-    for part, label in (("softplus_gap", "softplus_ε − ReLU"), ("lse_max_gap", "LSE_ε − max")):
-        c = df[(df.part == part) & (df.quantity == "max")]
-        ax1.plot(c.eps, c.value, "o-", ms=3, label=f"sup {label}")
-    e = df[df.part == "softplus_gap"].eps.drop_duplicates().sort_values()
-    ax1.plot(e, e * math.log(2), "k--", lw=0.8, label="ε ln 2")
-    ax1.set(xscale="log", yscale="log", xlabel="ε", ylabel="gap", title="Tropical limit: gaps vs ε")
-    ax1.legend()
-    for q, style in (("sup_with_kinks", "o-"), ("sup_grid_only", "x:")):
-        c = df[(df.part == "two_layer_gap") & (df.quantity == q)]
-        ax2.plot(c.eps, c.value, style, ms=4, label=q.replace("_", " "))
-    ax2.plot(e, e * 0.5 * math.log(2) * 2, "k--", lw=0.8, label="ε·ln2·Σ w₂ at the double kink")
-    ax2.set(xscale="log", yscale="log", xlabel="ε", ylabel="sup |softplus net − ReLU net|",
-            title="2-layer nets: linear in ε")
-    ax2.legend()
-    plotting.save(fig, run_dir, "tropical_gaps_vs_eps")
-
-    fig, axes = plotting.figure(1)
-    ax = axes[0][0]
-    hl = df[df.part == "hopf_lax_semigroup"]
-    ax.plot(hl[hl.quantity == "max_abs_err"].h, hl[hl.quantity == "max_abs_err"].value.clip(lower=floor), "o-", label="Hopf–Lax (ε = 0)")
-    ax.plot(hl[hl.quantity == "bound"].h, hl[hl.quantity == "bound"].value, "k--", lw=0.8, label="bound h²(1/t+1/s)/16")
-    for eps, c in df[df.part == "viscous_semigroup"].groupby("eps"):
-        ax.plot(c.h, c.value.clip(lower=floor), "s-", ms=3, label=f"viscous, ε={eps}")
-    ax.set(xscale="log", yscale="log", xlabel="grid spacing h", ylabel="max |error|", title="Semigroup steps vs grid")
-    ax.legend()
-    plotting.save(fig, run_dir, "semigroup_error_vs_grid")

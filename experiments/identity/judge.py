@@ -1,0 +1,113 @@
+"""identity, judge: claim rows from results.csv and config.yaml only."""
+
+from __future__ import annotations
+
+import math
+
+from hjexp import claims as C
+
+ROUNDOFF_WHY = "float64 roundoff (judge.roundoff)"
+
+CLAIMS = (
+    C.Spec("identity.hopf_cole.max_abs_err", "exact", "0 (exact identity)",
+           "f_ε + u_ε = |x|²/4t, f from (W, b), u from atoms (y, g) by distances; paper setup and random layers",
+           "pass iff max |f_ε + u_ε − |x|²/4t| ≤ judge.roundoff (1e-12)", "pass at every profile"),
+    C.Spec("identity.inverse_map.max_abs_err", "exact", "0",
+           "(W, b) → (y, g) → (W, b) → (y, g) round trip", "pass iff max abs error ≤ judge.roundoff (1e-12)",
+           "pass at every profile"),
+    C.Spec("identity.pde_residual.max_rel", "exact", "0",
+           "u_t + |∇u|² − εΔu of u_ε + (εd/2)log(4πεt) by autograd, relative to |u_t| + |∇u|² + ε|Δu|",
+           "pass iff the worst relative residual ≤ judge.roundoff (1e-12)", "pass at every profile"),
+    C.Spec("identity.softplus_gap.max_over_eps_ln2", "bound", "0 ≤ softplus_ε − ReLU ≤ ε ln 2",
+           "max over ε and z of (softplus_ε − ReLU)/(ε ln 2), z-grid through 0",
+           "pass iff 1 + roundoff ≥ ratio and the gap is never below −roundoff", "pass at every profile"),
+    C.Spec("identity.lse_max_gap.within_eps_logN", "bound", "0 ≤ LSE_ε − max ≤ ε log N",
+           "max over ε of (LSE_ε − max)/(ε log N) on random logits",
+           "pass iff 1 + roundoff ≥ ratio and the gap is never below −roundoff", "pass at every profile"),
+    C.Spec("identity.two_layer_relu.slope_in_eps", "attained_rate", "1 (gap linear in ε)",
+           "log–log slope of sup|softplus net − ReLU net| vs ε as ε → 0 (sup over grid and kinks)",
+           "", "pass at every profile (slope 1.000)"),
+    C.Spec("identity.relu_two_atoms.max_abs_err", "exact", "0",
+           "max(x, 0) = x²/4t − u_0(x) with atoms y = (0, 2t), g = (0, −t)",
+           "pass iff max abs error ≤ judge.roundoff (1e-12)", "pass at every profile"),
+    C.Spec("identity.hopf_lax_semigroup.max_over_bound", "bound", "0 ≤ error ≤ h²(1/t + 1/s)/16",
+           "u_0(·, t+s) against the grid minimum of u_0(z, t) + |x − z|²/4s, every grid",
+           "pass iff error/bound ≤ 1 (+ roundoff) on every grid and the signed error ≥ −roundoff",
+           "pass at every profile"),
+    C.Spec("identity.viscous_semigroup.err_decreases", "exact", "→ 0 with the grid",
+           "heat-kernel (trapezoid) step of u_ε against the closed form u_ε(·, t+s)",
+           "pass iff the error is non-increasing in the grid for every ε and ≤ judge.semigroup_tol (1e-10) "
+           "at the finest grid", "pass at every profile"),
+)
+
+
+def _two_sided(claim_id: str, description: str, ratio: float, lowest: float, tol: float, theory: str) -> C.Claim:
+    ok = ratio <= 1 + tol and lowest >= -tol
+    return C.custom(claim_id, "bound", description, theory, ratio, verdict="pass" if ok else "fail",
+                    criterion=f"pass iff max ratio ≤ 1 + {tol:g} and the smallest gap ≥ −{tol:g} "
+                              f"(smallest gap measured: {lowest:.3g}); fail otherwise")
+
+
+def judge(run: C.RunData) -> list[C.Claim]:
+    df, p, r = run.table(), run.params, run.rules
+    tol = float(r.roundoff)
+    out = []
+
+    def part(name, quantity=None):
+        sel = df[df.part == name]
+        return sel if quantity is None else sel[sel.quantity == quantity]
+
+    hc = part("hopf_cole")
+    out.append(C.exact("identity.hopf_cole.max_abs_err",
+                       f"max |f_ε + u_ε − |x|²/4t| over the paper setup and random layers d ≤ {max(p.random.dims)}, "
+                       f"u from atoms (y, g) by distances (float64)", hc.value.max(), tol=tol, theory="0 (exact identity)"))
+    out.append(C.exact("identity.inverse_map.max_abs_err", "(W,b) -> (y,g) -> (W,b) -> (y,g) round trip, max abs error",
+                       part("inverse_map").value.max(), tol=tol))
+    worst_abs = part("pde_residual", "max_abs").value.max()
+    out.append(C.exact("identity.pde_residual.max_rel",
+                       f"max |u_t + |∇u|² − εΔu| of u_ε + (εd/2)log(4πεt) by autograd, d ∈ {list(p.pde.dims)}, "
+                       f"relative to |u_t|+|∇u|²+ε|Δu| (absolute: {worst_abs:.2g})",
+                       part("pde_residual", "max_rel").value.max(), tol=tol, what="worst relative residual"))
+    for name, cid, scale, theory in (
+            ("softplus_gap", "identity.softplus_gap.max_over_eps_ln2", lambda e: e * math.log(2), "≤ 1 (= 1 at z = 0)"),
+            ("lse_max_gap", "identity.lse_max_gap.within_eps_logN",
+             lambda e: e * math.log(p.tropical.lse_neurons), "in [0, 1]")):
+        top, low = part(name, "max"), part(name, "min")
+        ratio = (top.value / scale(top.eps)).max()
+        what = "(softplus_ε − ReLU)/(ε ln 2)" if name == "softplus_gap" else \
+            f"(LSE_ε − max)/(ε log N), N = {p.tropical.lse_neurons}"
+        out.append(_two_sided(cid, f"max over ε of {what}; the gap must never be negative", ratio,
+                              low.value.min(), tol, theory))
+    gap = part("two_layer_gap", "sup_with_kinks")
+    est = C.deterministic_slope(gap.eps, gap.value, tol=float(r.stable_tol), toward="small")
+    out.append(C.attained_rate("identity.two_layer_relu.slope_in_eps",
+                               "log–log slope of sup|softplus net − ReLU net| vs ε as ε → 0 (sup over the "
+                               "authors' grid plus the kinks, which a grid coarser than ε misses)",
+                               1.0, est, band=tuple(r.band)))
+    relu = part("relu_two_atoms")
+    authors = relu[relu.quantity == "authors_u0_vs_relu"].value.max()
+    out.append(C.exact("identity.relu_two_atoms.max_abs_err",
+                       f"max |max(x,0) − (x²/4t − u_0(x))|, atoms y = (0, 2t), g = (0, −t) on {list(p.tropical.x_range)} "
+                       f"(the authors compare u_0 with ReLU directly: off by {authors:.3g})",
+                       relu[relu.quantity == "max_abs_err"].value.max(), tol=tol))
+    hl = part("hopf_lax_semigroup").pivot_table(index="grid", columns="quantity", values="value")
+    ratio = (hl.max_abs_err / hl.bound).max()
+    out.append(_two_sided("identity.hopf_lax_semigroup.max_over_bound",
+                          f"max over grids {list(hl.index)} of error/(h²(1/t+1/s)/16), u_0(·,t+s) vs the grid minimum "
+                          f"of u_0(z,t) + |x−z|²/4s (t={p.t}, s={p.semigroup.s}); a grid minimum never undercuts "
+                          "the infimum", ratio, hl.min_signed_err.min(), tol, "≤ 1"))
+    visc = part("viscous_semigroup")
+    stol = float(r.semigroup_tol)
+    monotone, finals = True, []
+    for _, curve in visc.groupby("eps"):
+        e = curve.sort_values("grid").value.to_numpy()
+        monotone &= bool(all(b <= max(a, 1e-13) for a, b in zip(e, e[1:])))
+        finals.append(e[-1])
+    worst = max(finals)
+    out.append(C.custom("identity.viscous_semigroup.err_decreases", "exact",
+                        f"heat-kernel (trapezoid) step of u_ε vs the closed form u_ε(·,t+s), ε ∈ {list(p.semigroup.eps_viscous)}; "
+                        "measured = worst error at the finest grid", "→ 0 with the grid", worst,
+                        verdict="pass" if monotone and worst <= stol else "fail",
+                        criterion=f"pass iff the error is non-increasing in the grid for every ε (measured: "
+                                  f"{'yes' if monotone else 'no'}) and ≤ {stol:g} at the finest grid; fail otherwise"))
+    return out

@@ -1,0 +1,29 @@
+"""Claims and verdicts: kinds with stated rules, trustworthy slope statistics, judging from saved runs.
+
+An experiment's ``judge(run)`` returns a list of :class:`Claim` made by the rule functions
+(``exact``, ``bound``, ``upper_rate``, ``attained_rate``, ``info``); its ``CLAIMS`` catalogue
+lists every id it can emit with the kind and criterion.
+"""
+
+from hjexp.claims.catalogue import Spec
+from hjexp.claims.judging import RunData
+from hjexp.claims.kinds import (
+    COLUMNS,
+    KINDS,
+    MEANING,
+    RULES,
+    VERDICTS,
+    Claim,
+    attained_rate,
+    bound,
+    custom,
+    exact,
+    fmt,
+    info,
+    upper_rate,
+)
+from hjexp.claims.stats import SlopeEstimate, deterministic_slope, local_slopes, seed_slope
+
+__all__ = ["COLUMNS", "KINDS", "MEANING", "RULES", "VERDICTS", "Claim", "RunData", "SlopeEstimate", "Spec",
+           "attained_rate", "bound", "custom", "deterministic_slope", "exact", "fmt", "info", "local_slopes",
+           "seed_slope", "upper_rate"]

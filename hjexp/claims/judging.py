@@ -1,0 +1,107 @@
+"""Judging reads a finished run folder only — config.yaml and its CSVs — and writes summary.csv.
+
+`hjexp run` is measure → judge → plot; `hjexp judge RUN_DIR judge.delta=0.2` re-judges a
+saved run (e.g. with another tolerance) without recomputing anything.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf
+
+from hjexp.claims.catalogue import find
+from hjexp.claims.kinds import COLUMNS, Claim
+from hjexp.errors import UserError
+from hjexp.results import atomic_write, write_csv
+
+
+class RunData:
+    """What a judge may read: the saved config and the CSV tables of one run folder."""
+
+    def __init__(self, run_dir: Path, cfg: DictConfig | None = None):
+        self.dir = Path(run_dir)
+        self.cfg = cfg if cfg is not None else OmegaConf.load(self.dir / "config.yaml")
+        self._tables: dict[str, pd.DataFrame] = {}
+
+    @property
+    def params(self) -> DictConfig:
+        return self.cfg.params
+
+    @cached_property
+    def rules(self) -> DictConfig:
+        """The judging tolerances (config key ``judge``)."""
+        return self.cfg.judge
+
+    @property
+    def profile(self) -> str:
+        return str(self.cfg.profile)
+
+    def table(self, name: str = "results") -> pd.DataFrame:
+        """<run>/<name>.csv, read once."""
+        if name not in self._tables:
+            path = self.dir / f"{name}.csv"
+            if not path.exists():
+                raise UserError(f"{self.dir} has no {name}.csv; it is not a complete run of this experiment")
+            self._tables[name] = pd.read_csv(path)
+        return self._tables[name]
+
+
+def validate_rules(rules: DictConfig) -> None:
+    """The judging knobs every experiment shares; one line for each impossible value."""
+    for key in ("level", "delta", "stable_tol"):
+        if isinstance(rules[key], bool) or not isinstance(rules[key], (int, float)):
+            raise UserError(f"judge.{key}={rules[key]!r} must be a number, e.g. judge.{key}=0.1")
+    if len(rules.band) != 2 or not all(isinstance(v, (int, float)) for v in rules.band):
+        raise UserError(f"judge.band={rules.band} must be two numbers [lo, hi], e.g. judge.band=[0.8,1.25]")
+    if not 0 < rules.level < 1:
+        raise UserError(f"judge.level={rules.level} must lie in (0, 1), e.g. judge.level=0.95")
+    if not 0 <= rules.delta < 1:
+        raise UserError(f"judge.delta={rules.delta} must lie in [0, 1), e.g. judge.delta=0.1")
+    lo, hi = rules.band
+    if not 0 < lo <= 1 <= hi:
+        raise UserError(f"judge.band={list(rules.band)} must be [lo, hi] with 0 < lo ≤ 1 ≤ hi, e.g. [0.8,1.25]")
+    if not rules.stable_tol > 0:
+        raise UserError(f"judge.stable_tol={rules.stable_tol} must be > 0, e.g. judge.stable_tol=0.1")
+
+
+def summarise(module, run: RunData) -> pd.DataFrame:
+    """Call the experiment's ``judge(run)`` and check each row against its catalogue entry."""
+    validate_rules(run.rules)
+    claims: list[Claim] = module.judge(run)
+    specs = module.CLAIMS
+    seen = set()
+    for c in claims:
+        spec = find(specs, c.claim_id)
+        if spec is None:
+            raise RuntimeError(f"claim {c.claim_id} is not in its experiment's catalogue (CLAIMS)")
+        if spec.kind != c.kind:
+            raise RuntimeError(f"claim {c.claim_id} is catalogued as {spec.kind} but judged as {c.kind}")
+        if c.claim_id in seen:
+            raise RuntimeError(f"claim {c.claim_id} emitted twice")
+        seen.add(c.claim_id)
+    return pd.DataFrame([c.row() for c in claims], columns=COLUMNS)
+
+
+def judge_dir(module, run_dir: Path, overrides: list[str]) -> pd.DataFrame:
+    """Re-judge a complete run with ``judge.KEY=VALUE`` overrides; rewrites summary.csv and config.yaml."""
+    cfg = OmegaConf.load(run_dir / "config.yaml")
+    for o in overrides:
+        key, sep, value = o.partition("=")
+        if not sep or not key.startswith("judge."):
+            raise UserError(f"hjexp judge takes judge.KEY=VALUE overrides only (the measurements are fixed), got {o!r}")
+        if OmegaConf.select(cfg, key, default="<missing>") == "<missing>":
+            known = ", ".join(f"judge.{k}" for k in cfg.judge)
+            raise UserError(f"unknown judging key {key!r}; known: {known}")
+        old = OmegaConf.select(cfg, key)
+        new = OmegaConf.from_dotlist([o])
+        if isinstance(old, (int, float)) and not isinstance(OmegaConf.select(new, key), (int, float)):
+            raise UserError(f"{key}={value} must be a number like {old}")
+        cfg = OmegaConf.merge(cfg, new)
+    summary = summarise(module, RunData(run_dir, cfg))
+    write_csv(run_dir / "summary.csv", summary)
+    if overrides:
+        atomic_write(run_dir / "config.yaml", OmegaConf.to_yaml(cfg))
+    return summary
