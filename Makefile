@@ -6,7 +6,7 @@ PROFILE ?= paper
 EXPERIMENTS = $(shell ls configs/experiment | sed 's/\.yaml$$//')
 
 
-.PHONY: help install data-fashion test test-full lint bench reproduce-paper clean
+.PHONY: help install data-fashion test test-full lint bench docs reproduce-paper clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ lint:  ## ruff
 
 bench:  ## engine throughput: ns per element-step, exp floor, matmul peak
 	$(HJEXP) bench
+
+docs:  ## regenerate docs/claims.md from the experiments' claim catalogues
+	$(HJEXP) claims --markdown > docs/claims.md
 
 reproduce-paper:  ## every experiment at profile=paper, then plots and the report
 	@for e in $(EXPERIMENTS); do $(HJEXP) run $$e profile=$(PROFILE) || exit 1; done
