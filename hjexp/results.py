@@ -55,15 +55,24 @@ def new_run_dir(root: Path, name: str, config_text: str) -> Path:
             return path
         except FileExistsError:
             continue
+        except OSError as exc:
+            raise UserError(f"cannot create a run folder under {root} ({exc.strerror}); run from a writable "
+                            "folder or set HJEXP_OUTPUTS to one") from None
     raise RuntimeError(f"could not create a fresh run folder under {root / name}")
 
 
 def claim_out_dir(out: str) -> Path:
     """out=DIR: the run goes exactly there; refuse to mix with an earlier run's files."""
     path = Path(out)
-    if path.exists() and any(path.iterdir()):
-        raise UserError(f"out={out} already holds files; give an empty or new folder")
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        if path.exists() and any(path.iterdir()):
+            raise UserError(f"out={out} already holds files; give an empty or new folder")
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UserError(f"out={out} cannot be written ({exc.strerror}); give a folder you can write to") from None
     return path
 
 

@@ -45,6 +45,8 @@ def resolve_device(name: str) -> torch.device:
 
 
 def _git_commit() -> str:
+    if not (PROJECT_ROOT / ".git").exists():  # an installed wheel: no checkout to describe
+        return "unknown (installed package)"
     try:
         out = subprocess.run(["git", "-C", str(PROJECT_ROOT), "describe", "--always", "--dirty", "--abbrev=40"],
                              capture_output=True, text=True, timeout=10)
@@ -76,6 +78,9 @@ def _logger(run_dir: Path) -> logging.Logger:
 def execute(name: str, cfg: DictConfig, overrides: list[str], console: Console) -> Path:
     """Run experiment ``name`` with composed ``cfg``; returns the run folder."""
     exp = registry.get(name)
+    resumed = bool(cfg.resume)
+    if resumed:  # device, dtype and everything else come from the run's saved config, never the defaults
+        run_dir, cfg = reopen(name, Path(cfg.resume), overrides)
     device = resolve_device(cfg.device.name)
     dtype_name = cfg.dtype.name if cfg.dtype.name != "auto" else getattr(exp.module, "DEFAULT_DTYPE", "float32")
     if cfg.threads < 0:
@@ -84,11 +89,7 @@ def execute(name: str, cfg: DictConfig, overrides: list[str], console: Console) 
     validate = getattr(exp.module, "validate", None)
     if validate is not None:
         validate(cfg.params)
-    resumed = bool(cfg.resume)
-    if resumed:
-        run_dir, cfg = reopen(name, Path(cfg.resume), overrides)
-        config_text = OmegaConf.to_yaml(cfg)
-    else:
+    if not resumed:
         config_text = OmegaConf.to_yaml(cfg)
         run_dir = claim_out_dir(cfg.out) if cfg.out else new_run_dir(outputs_root(), name, config_text)
         atomic_write(run_dir / "config.yaml", config_text)
