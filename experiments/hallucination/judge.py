@@ -1,0 +1,78 @@
+"""hallucination, judge: claim rows from results.csv and config.yaml only."""
+
+from __future__ import annotations
+
+import math
+
+from hjexp import claims as C
+
+ARITHMETIC = ("f_ε − max z = ε log(1 + Σ_{j≠top} e^(−(z_top − z_j)/ε)) and each of the N−1 terms is ≤ e^(−Δ/ε), "
+              "so the inequality holds for every input; a pass checks the computation, it is no evidence by itself")
+
+CLAIMS = (
+    C.Spec("hallucination.bound_holds", "bound", "|f_ε − max_j z_j| ≤ ε log(1 + (N−1)e^(−Δ/ε))",
+           "max over random and trained layers, ε and a dense grid of |f_ε − max z| − bound (Δ = top-two logit gap)",
+           "pass iff max(|gap| − bound) ≤ 0 + slack judge.roundoff (1e-12); a pass is arithmetic (every input obeys it)",
+           "pass at every profile"),
+    C.Spec("hallucination.bound_tightness", "info", "≤ 1 (= 1 when all N−1 runners-up tie)",
+           "gap/bound over the grid: the largest ratio, with the medians per layer kind",
+           "reported, not judged: the paper states the bound, not its tightness", "info"),
+    C.Spec("hallucination.curvature_peak.slope", "attained_rate", "−1 (peak height ∝ 1/ε)",
+           "log–log slope of the peak of Var_π(w)/ε on the tie boundaries {z_i = z_j} (grid points projected exactly "
+           "onto the tie of their top two neurons) against ε → 0, random layers",
+           "deterministic sequence: pass iff the stabilised local slopes lie inside band·(−1) (default [−1.25, −0.8]); "
+           "fail iff disjoint; else inconclusive", "pass at every profile"),
+    C.Spec("hallucination.diffusion_radius.outside_fraction", "info", "outside √(2εt): the dominant neuron's plane",
+           "fraction of the grid farther than √(2εt) from every atom y_j = 2t w_j, per ε, with the largest (f − max z)/ε "
+           "outside that radius", "reported, not judged: the paper gives no quantitative statement to test", "info"),
+)
+
+
+def _by_eps(frame, quantity):
+    s = frame[frame.quantity == quantity].set_index("eps").value.sort_index(ascending=False)
+    return ", ".join(f"{e:g}: {v:.3g}" for e, v in s.items())
+
+
+def judge(run: C.RunData) -> list[C.Claim]:
+    df, p, r = run.table(), run.params, run.rules
+    tol = float(r.roundoff)
+    bound = df[df.part == "bound"]
+    excess = bound[bound.quantity == "max_excess"]
+    lowest = bound[bound.quantity == "min_gap"].value.min()
+    out = [C.bound("hallucination.bound_holds",
+                   f"max of |f_ε − max z| − ε log(1 + (N−1)e^(−Δ/ε)) over {p.random.n_layers} random layers at every ε and "
+                   f"one trained layer per ε (its own), ε ∈ {list(p.eps)}, {p.n_grid}² grid on {list(p.domain)}²; "
+                   f"smallest f_ε − max z seen: {lowest:.3g} (never below −roundoff means f_ε ≥ max z)",
+                   excess.value.max(), 0.0, slack=tol, arithmetic=ARITHMETIC,
+                   theory="|f_ε − max_j z_j| ≤ ε log(1 + (N−1)e^(−Δ/ε))")]
+    med = {k: bound[(bound.layers == k) & (bound.quantity == "median_ratio")].value for k in ("random", "trained")}
+    N = int(bound.N.iloc[0])
+    out.append(C.info("hallucination.bound_tightness",
+                      f"largest gap/bound over every layer, ε and grid point (points whose bound is below {1e-8:g}·ε "
+                      f"left out: roundoff over roundoff); median ratio per ε: random {med['random'].min():.3g}–"
+                      f"{med['random'].max():.3g}, trained {med['trained'].min():.3g}–{med['trained'].max():.3g} "
+                      f"(far from ties the ratio tends to the runner-up's share, ≥ 1/(N−1) = {1 / (N - 1):.3g})",
+                      bound[bound.quantity == "max_ratio"].value.max(), theory="≤ 1 (= 1 when all N−1 runners-up tie)",
+                      why="the paper states the bound, not how tight it is; ratio 1 needs all N−1 runners-up tied"))
+    curv = df[df.part == "curvature"]
+    peak = curv[curv.quantity == "peak_on_ties"].groupby("eps").value.max()
+    grid_peak = curv[curv.quantity == "peak_on_grid"].groupby("eps").value.max()
+    est = C.deterministic_slope(peak.index, peak.values, tol=float(r.stable_tol), toward="small")
+    e_min = peak.index.min()
+    out.append(C.attained_rate("hallucination.curvature_peak.slope",
+                               f"slope of max over {p.random.n_layers} random layers (N = {p.random.n_neurons}) of the peak of "
+                               f"Var_π(w)/ε on their tie boundaries vs ε ∈ [{e_min:g}, {peak.index.max():g}]; the "
+                               f"{p.n_grid}² grid alone reaches {grid_peak[e_min]:.3g} of the tie value {peak[e_min]:.3g} "
+                               f"at ε = {e_min:g} (a grid coarser than ε misses the peak)",
+                               -1.0, est, band=tuple(r.band), theory="−1 (peak height ∝ 1/ε)"))
+    rad = df[(df.part == "radius") & (df.layers == "random")]
+    frac = rad[rad.quantity == "outside_fraction"].set_index("eps").value
+    outside_gap = rad[rad.quantity == "max_gap_over_eps_outside"].value.max()
+    out.append(C.info("hallucination.diffusion_radius.outside_fraction",
+                      f"random layers: fraction of the grid outside √(2εt) of every atom, per ε ({_by_eps(rad, 'outside_fraction')}); "
+                      f"measured = at ε = {frac.index.min():g}. Largest (f − max z)/ε outside the radius: {outside_gap:.3g} "
+                      f"(log 2 = {math.log(2):.3g} is a two-neuron tie: the distance to the atoms does not decide "
+                      "whether the output is the dominant plane, the logit gap Δ does)",
+                      frac[frac.index.min()], theory="outside √(2εt): the dominant neuron's plane",
+                      why="the paper gives no quantitative statement to test; shown for the figure and the table"))
+    return out
