@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import platform
+import signal
 import subprocess
 import sys
+import threading
 import time
 from importlib import metadata
 from pathlib import Path
@@ -65,6 +67,18 @@ def _versions() -> dict[str, str]:
     return found
 
 
+def _sigterm_interrupts():
+    """SIGTERM (a scheduler's kill, `kill PID`) ends a run like Ctrl-C: marked 'interrupted', units kept.
+    Returns the previous handler, or None where handlers cannot be set (not the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    return signal.signal(signal.SIGTERM, stop)
+
+
 def _logger(run_dir: Path) -> logging.Logger:
     logger = logging.getLogger(f"hjexp.run.{run_dir}")
     logger.setLevel(logging.INFO)
@@ -103,6 +117,7 @@ def execute(name: str, cfg: DictConfig, overrides: list[str], console: Console) 
                      console, logger)
     start = time.perf_counter()
     threads = torch.get_num_threads()
+    previous_term = _sigterm_interrupts()
     try:
         torch.manual_seed(cfg.seed)  # only a fallback: experiments draw from ctx.generator()
         if cfg.threads > 0:
@@ -123,6 +138,8 @@ def execute(name: str, cfg: DictConfig, overrides: list[str], console: Console) 
         logger.exception("run did not complete")
         raise
     finally:
+        if previous_term is not None:
+            signal.signal(signal.SIGTERM, previous_term)
         torch.set_num_threads(threads)
         torch.set_flush_denormal(False)
         for h in list(logger.handlers):

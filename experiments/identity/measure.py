@@ -157,9 +157,19 @@ def check_semigroups(ctx: RunContext, p) -> None:
     ctx.add_rows(rows)
 
 
+def _rows_of(ctx: RunContext, check, p) -> list[dict]:
+    """The rows one check adds, collected apart so they can be checkpointed as a unit."""
+    saved, ctx.rows = ctx.rows, []
+    try:
+        check(ctx, p)
+        return ctx.rows
+    finally:
+        ctx.rows = saved
+
+
 def measure(ctx: RunContext) -> None:
     p = ctx.params
     with ctx.progress("identity checks", 4) as advance:
         for check in (check_identity, check_pde, check_tropical, check_semigroups):
-            check(ctx, p)
+            ctx.add_rows(ctx.cached(check.__name__, lambda check=check: _rows_of(ctx, check, p)))
             advance(1)
