@@ -152,8 +152,34 @@ def _check_types(default: Any, new: Any, path: str) -> None:
         raise UserError(f"{path}={new!r} has the wrong type; expected {type(default).__name__} like {default!r}")
 
 
+# Value rules every experiment shares, in one place, keyed by the knob's name (the last part of
+# its path): (what the name matches, the rule, how to say it). A knob named by these conventions
+# is checked in every experiment without any code of its own.
+_POSITIVE = ("eps", "t", "lr", "sigma", "noise", "scale", "radius", "tol", "h")
+_COUNT = ("n", "seeds", "steps", "width", "widths", "dims", "d", "grid", "repeats", "restarts", "batch")
+_FRACTION = ("frac", "fraction", "share", "quantile")
+
+
+def _rule(key: str):
+    """The shared rule for a knob name, or None. The name's first word decides before its last
+    (``eps_grid`` is a list of ε, ``n_eps`` a count)."""
+    words = key.split("_")
+    positive = (lambda x: x > 0), "> 0"
+    count = (lambda x: x >= 1), "a positive count (≥ 1)"
+    fraction = (lambda x: 0 < x < 1), "a fraction in (0, 1)"
+    for word in (words[0], words[-1]):
+        if word in _FRACTION:
+            return fraction
+        if word in _POSITIVE:
+            return positive
+        if word in _COUNT or word in ("size", "sizes"):
+            return count
+    return None
+
+
 def _check_values(params: Any, path: str) -> None:
-    """Rules every experiment shares, keyed by naming convention: ε > 0, grids non-empty."""
+    """Rules every experiment shares (see _rule): ε, t, lr > 0; counts ≥ 1; fractions in (0, 1);
+    grids non-empty. Ranges written [lo, hi] are not judged element by element."""
     for k, v in params.items():
         where = f"{path}.{k}"
         if isinstance(v, DictConfig):
@@ -162,7 +188,12 @@ def _check_values(params: Any, path: str) -> None:
         values = list(v) if isinstance(v, ListConfig) else [v]
         if isinstance(v, ListConfig) and not values:
             raise UserError(f"{where} is an empty grid; give at least one value, e.g. {where}=[1,2]")
-        if k.startswith("eps") and any(isinstance(x, (int, float)) and x <= 0 for x in values):
-            raise UserError(f"{where} must be > 0 (ε is a viscosity/temperature), got {OmegaConf.to_container(v) if isinstance(v, ListConfig) else v}")
-        if (k == "n" or k.startswith("n_")) and any(isinstance(x, int) and x < 1 for x in values):
-            raise UserError(f"{where} must be a positive count, got {v}")
+        rule = _rule(str(k))
+        if rule is None or k.endswith("_range"):
+            continue
+        ok, words = rule
+        bad = [x for x in values if isinstance(x, (int, float)) and not isinstance(x, bool) and not ok(x)]
+        if bad:
+            shown = OmegaConf.to_container(v) if isinstance(v, ListConfig) else v
+            why = " (ε is a viscosity/temperature)" if str(k).startswith("eps") else ""
+            raise UserError(f"{where} must be {words}{why}, got {shown}")

@@ -22,7 +22,7 @@ def test_help_everywhere(cli, args):
 
 
 BAD = [
-    (["run", "nonexist"], "unknown experiment 'nonexist'; choose one of: identity"),
+    (["run", "nonexist"], "unknown experiment 'nonexist'; choose one of:"),
     (["run", "identity", "foo=1"], "unknown config key 'foo'"),
     (["run", "identity", "params.nothere=1"], "unknown config key 'params.nothere'"),
     (["run", "identity", "profile=nonsense"], "profile=nonsense is not valid; choose one of: smoke, quick, paper"),

@@ -93,7 +93,7 @@ def judge(run: C.RunData) -> list[C.Claim]:
     hl = part("hopf_lax_semigroup").pivot_table(index="grid", columns="quantity", values="value")
     ratio = (hl.max_abs_err / hl.bound).max()
     out.append(_two_sided("identity.hopf_lax_semigroup.max_over_bound",
-                          f"max over grids {list(hl.index)} of error/(h²(1/t+1/s)/16), u_0(·,t+s) vs the grid minimum "
+                          f"max over grids {[int(g) for g in hl.index]} of error/(h²(1/t+1/s)/16), u_0(·,t+s) vs the grid minimum "
                           f"of u_0(z,t) + |x−z|²/4s (t={p.t}, s={p.semigroup.s}); a grid minimum never undercuts "
                           "the infimum", ratio, hl.min_signed_err.min(), tol, "≤ 1"))
     visc = part("viscous_semigroup")
