@@ -1,0 +1,84 @@
+"""The `attack` part: LSE_ε class-logit classifiers on MNIST / Fashion-MNIST, one model per ε, trained
+together; PGD (ℓ∞, ℓ2; cross-entropy and margin losses; radius sweeps) and certified ℓ2 radii."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import torch
+
+from hjexp.context import RunContext
+from hjexp.data import images
+
+from .attacks import LOSSES, NORMS, radius_sweep
+from .classifier import certified_radius, init_classifier, train_classifier
+from .curvature import identity_rel_err
+
+N_CLASSES = 10
+
+
+def _pixels(ctx: RunContext, name: str, split: str, n: int, root) -> tuple[torch.Tensor, torch.Tensor]:
+    x, y = images.load(name, split, root)
+    return (x[:n].to(device=ctx.device, dtype=ctx.dtype) / 255.0), y[:n].to(ctx.device)
+
+
+def attack_data(ctx: RunContext, data: str, a, root) -> dict:
+    """Train, attack and certify on one data set.  Returns {"rows": [...], "tables": {name: DataFrame}}."""
+    name = images.canonical(data)
+    n_pca = None if a.pca_on_all_train else a.n_train
+    mean, comps = images.pca(name, a.pca_dim, n_train=n_pca, root=root)
+    mean, comps = mean.to(device=ctx.device, dtype=ctx.dtype), comps.to(device=ctx.device, dtype=ctx.dtype)
+    x_tr, y_tr = _pixels(ctx, name, "train", a.n_train, root)
+    u_tr = images.project(x_tr, mean, comps)  # [n_train, k]
+    del x_tr
+    x, y = _pixels(ctx, name, "test", a.n_test, root)  # [n, D] in [0, 1]
+    eps = ctx.tensor(list(a.eps))
+    E = len(eps)
+    gen = ctx.generator(21 + len(name))
+    model = init_classifier(E, N_CLASSES, a.n_neurons, mean, comps, eps, w_init=a.w_init, generator=gen)
+    with ctx.progress(f"attack/{data}: Adam (cross-entropy)", a.steps) as advance:
+        train_ce = train_classifier(model, u_tr, y_tr, steps=a.steps, lr=a.lr, batch=a.batch, generator=gen,
+                                    progress=advance)
+    model = model.to(ctx.dtype)
+    with torch.no_grad():
+        clean = torch.cat([model.logits(c).argmax(-1) for c in x.split(1024)], 1) == y  # [E, n]
+        cert = torch.cat([certified_radius(model.to(torch.float64), c.double(), yc)
+                          for c, yc in zip(x.split(1024), y.split(1024))], 1).to(ctx.dtype)  # [E, n]
+    # Exact identity on these models too: each class logit z_c is an LSE layer in the features u.
+    W, b = model.W.flatten(0, 1), model.b.flatten(0, 1)  # [E·C, N, k]
+    u_few = images.project(x[:8], mean, comps).expand(E * N_CLASSES, -1, -1)
+    ident = identity_rel_err(u_few, W, b, eps.repeat_interleave(N_CLASSES)).view(E, N_CLASSES).amax(-1)
+
+    rows, nearest = [], torch.full_like(cert, math.inf)
+    common = dict(part="attack", data=data)
+    for e in range(E):
+        ev = float(eps[e])
+        rows += [dict(common, eps=ev, quantity="clean_acc", value=float(clean[e].float().mean())),
+                 dict(common, eps=ev, quantity="train_ce", value=float(train_ce[e])),
+                 dict(common, eps=ev, quantity="identity_rel_err", value=float(ident[e])),
+                 dict(common, eps=ev, quantity="certified_median", value=float(cert[e].median()))]
+    for norm in NORMS:
+        radii = sorted(float(r) for r in a.radii[data][norm])
+        per_loss = {}
+        for loss in LOSSES:
+            with ctx.progress(f"attack/{data}: PGD {norm} {loss}, {len(radii)} radii", 1) as advance:
+                per_loss[loss], best = radius_sweep(model.logits, x, y, radii, norm=norm, loss=loss, steps=a.pgd.steps,
+                                                    restarts=a.pgd.restarts, generator=gen, members=E,
+                                                    chunk=a.pgd.chunk)
+                advance(1)
+            nearest = torch.minimum(nearest, best)
+        per_loss["both"] = per_loss["ce"] | per_loss["margin"]
+        for loss, broken in per_loss.items():  # broken [R, E, n]
+            acc = (~broken).float().mean(-1)  # [R, E]
+            rows += [dict(common, eps=float(eps[e]), norm=norm, loss=loss, radius=r, quantity="robust_acc",
+                          value=float(acc[i, e])) for i, r in enumerate(radii) for e in range(E)]
+        if norm == "l2":
+            rows += [dict(common, eps=float(eps[e]), norm="l2", loss="certified", radius=r, quantity="robust_acc",
+                          value=float((cert[e] >= r).float().mean())) for r in radii for e in range(E)]
+    table = pd.DataFrame({
+        "data": data, "eps": eps.repeat_interleave(len(y)).tolist(),
+        "image": torch.arange(len(y)).repeat(E).tolist(), "label": y.repeat(E).tolist(),
+        "correct": clean.flatten().tolist(), "certified_l2": cert.flatten().tolist(),
+        "nearest_adv_l2": nearest.flatten().tolist()})
+    return {"rows": rows, "tables": {"certificates": table}}

@@ -1,0 +1,102 @@
+"""eps-robustness, measure: each part is one cached unit (resume= reloads finished parts).
+
+A part whose data set is missing is skipped with a notice and a `skipped` row (judge.py turns it
+into an info row); validate() refuses a run in which no requested part could run at all.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+
+from hjexp.context import RunContext
+from hjexp.data import images
+from hjexp.errors import UserError
+
+from .attack_part import attack_data
+from .regression import image_part, random_part, trained1d_part
+
+PARTS = ("random", "trained1d", "mnist", "fashion", "cifar10", "attack")
+IMAGE_DATA = {"mnist": "mnist", "fashion": "fashion-mnist", "cifar10": "cifar10"}
+
+
+def _root(p):
+    return p.data.root or None
+
+
+def problems(p) -> dict[str, str]:
+    """Unit (part, or attack-<data>) -> one line saying how to get its missing data set."""
+    out = {}
+    for part in p.parts:
+        if part in IMAGE_DATA:
+            msg = images.missing(IMAGE_DATA[part], _root(p))
+            if msg:
+                out[part] = msg
+        elif part == "attack":
+            for data in p.attack.data:
+                msg = images.missing(data, _root(p))
+                if msg:
+                    out[f"attack-{data}"] = msg
+    return out
+
+
+def validate(p) -> None:
+    unknown = [x for x in p.parts if x not in PARTS]
+    if unknown or not p.parts:
+        raise UserError(f"params.parts={list(p.parts)}: choose from {', '.join(PARTS)}, e.g. params.parts=[random,mnist]")
+    bad = [d for d in p.attack.data if d not in ("mnist", "fashion")]
+    if bad:
+        raise UserError(f"params.attack.data={list(p.attack.data)}: choose from mnist, fashion")
+    for d in p.attack.data:
+        if d not in p.attack.radii:
+            raise UserError(f"params.attack.radii has no entry for {d}; give params.attack.radii.{d}.linf=[...] and .l2=[...]")
+    missing = problems(p)
+    runnable = [x for x in p.parts if x not in missing and
+                (x != "attack" or any(f"attack-{d}" not in missing for d in p.attack.data))]
+    if not runnable:
+        raise UserError(next(iter(missing.values())))
+
+
+def _skip(ctx: RunContext, unit: str, why: str) -> None:
+    ctx.console.print(f"[yellow]eps-robustness: skipping {unit}: {why}[/]")
+    ctx.log(f"skipped {unit}: {why}")
+    ctx.add_rows([dict(part=unit, quantity="skipped", value=1.0, note=why)])
+
+
+def _timed(ctx: RunContext, unit: str, fn) -> dict:
+    start = time.perf_counter()
+    result = ctx.cached(unit, fn)
+    ctx.log(f"{unit}: {time.perf_counter() - start:.1f} s")
+    return result
+
+
+def measure(ctx: RunContext) -> None:
+    p, root = ctx.params, _root(ctx.params)
+    missing = problems(p)
+    tables: dict[str, list[pd.DataFrame]] = {}
+
+    def keep(result: dict) -> None:
+        ctx.add_rows(result["rows"])
+        for name, frame in result.get("tables", {}).items():
+            tables.setdefault(name, []).append(frame)
+
+    for part in p.parts:
+        if part in missing:
+            _skip(ctx, part, missing[part])
+        elif part == "random":
+            keep(_timed(ctx, "random", lambda: random_part(ctx, p.random)))
+        elif part == "trained1d":
+            keep(_timed(ctx, "trained1d", lambda: trained1d_part(ctx, p.trained1d)))
+        elif part in IMAGE_DATA:
+            keep(_timed(ctx, part, lambda part=part: image_part(ctx, part, IMAGE_DATA[part], p.images,
+                                                                 p.images.pca_dim[part], root)))
+        else:
+            for data in p.attack.data:
+                unit = f"attack-{data}"
+                if unit in missing:
+                    _skip(ctx, unit, missing[unit])
+                    continue
+                keep(_timed(ctx, unit, lambda data=data: attack_data(ctx, data, p.attack, root)))
+    for name, frames in tables.items():
+        ctx.save_table(name, pd.concat(frames, ignore_index=True))

@@ -1,0 +1,108 @@
+"""eps-robustness, plot: figures from results.csv and certificates.csv only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from omegaconf import OmegaConf
+
+from hjexp import plotting
+
+from .judge import REGRESSION
+
+BOUND_STYLE = {"paper": ("k--", "paper |c|‖W‖²₂,∞/ε"), "half_spectral": ("C3:", "½|c|‖W−1w̄ᵀ‖₂²/ε"),
+               "range": ("C2-.", "|c|diam(W)²/4ε")}
+
+
+def _curvature(df: pd.DataFrame, run_dir: Path) -> None:
+    parts = [p for p in REGRESSION if ((df.part == p) & (df.quantity == "hess_max")).any()]
+    if not parts:
+        return
+    fig, axes = plotting.figure(len(parts), width=4.2)
+    for ax, part in zip(axes[0], parts):
+        sel = df[df.part == part]
+        h = sel[sel.quantity == "hess_max"].groupby("eps").value
+        eps = np.asarray(h.mean().index, dtype=float)
+        ax.plot(eps, h.mean().to_numpy(), "o-", ms=3, c="C0", label="max_x ‖∇²f‖₂ (measured)")
+        if sel.seed.nunique() > 1:
+            ax.fill_between(eps, h.min().to_numpy(), h.max().to_numpy(), color="C0", alpha=0.2, label="range over seeds")
+        for k, (style, label) in BOUND_STYLE.items():
+            ax.plot(eps, sel[sel.quantity == f"bound_{k}"].groupby("eps").value.mean().to_numpy(), style, lw=1.2,
+                    label=label)
+        anchor = h.mean().to_numpy()[-1] * eps[-1]
+        ax.plot(eps, anchor / eps, c="0.6", lw=3, alpha=0.35, label="ε⁻¹ guide")
+        ax.set(xscale="log", yscale="log", xlabel="ε", ylabel="Hessian spectral norm", title=part)
+        ax.legend(loc="lower left", fontsize=7)
+    plotting.save(fig, run_dir, "hessian_norm_vs_eps")
+
+
+def _accuracy_vs_radius(acc: pd.DataFrame, run_dir: Path) -> None:
+    datas = list(acc.data.unique())
+    fig, axes = plotting.figure(2, len(datas), width=4.4, height=3.3)
+    for row, data in zip(axes, datas):
+        for ax, norm in zip(row, ("linf", "l2")):
+            d = acc[(acc.data == data) & (acc.norm == norm)]
+            for i, (e, c) in enumerate(d.groupby("eps")):
+                both = c[c.loss == "both"].sort_values("radius")
+                ax.plot(both.radius, both.value, "o-", ms=3, c=f"C{i}", label=f"ε={e:g} PGD")
+                cert = c[c.loss == "certified"].sort_values("radius")
+                if len(cert):
+                    ax.plot(cert.radius, cert.value, "x--", ms=4, c=f"C{i}", lw=0.9, label=f"ε={e:g} certified")
+            name = "ℓ∞" if norm == "linf" else "ℓ2"
+            ax.set(xlabel=f"{name} radius (pixels in [0, 1])", ylabel="accuracy", ylim=(-0.02, 1.02),
+                   title=f"{data}: {name} PGD (CE or margin)")
+            ax.legend(fontsize=6, ncol=2, loc="upper right")
+    plotting.save(fig, run_dir, "robust_accuracy_vs_radius")
+
+
+def _clean_vs_robust(df: pd.DataFrame, acc: pd.DataFrame, p, run_dir: Path) -> None:
+    datas = list(acc.data.unique())
+    fig, axes = plotting.figure(len(datas), width=4.4)
+    for ax, data in zip(axes[0], datas):
+        att = df[(df.part == "attack") & (df.data == data)]
+        clean = att[att.quantity == "clean_acc"].sort_values("eps")
+        ax.plot(clean.eps, clean.value, "o-", c="k", label="clean")
+        std = p.attack.standard[data]
+        for norm, style in (("linf", "s-"), ("l2", "^-")):
+            r = float(std[norm])
+            for loss, ls in (("both", style), ("ce", ":")):
+                c = acc[(acc.data == data) & (acc.norm == norm) & (acc.loss == loss) & np.isclose(acc.radius, r)]
+                c = c.sort_values("eps")
+                name = "ℓ∞" if norm == "linf" else "ℓ2"
+                ax.plot(c.eps, c.value, ls, ms=4, label=f"{name}={r:g}, " + ("CE or margin" if loss == "both" else "CE only"))
+        c = acc[(acc.data == data) & (acc.loss == "certified") & np.isclose(acc.radius, float(std.l2))].sort_values("eps")
+        ax.plot(c.eps, c.value, "x--", label=f"certified ℓ2={float(std.l2):g}")
+        ax.set(xscale="log", xlabel="ε", ylabel="test accuracy", ylim=(-0.02, 1.02), title=f"{data}: clean vs robust")
+        ax.legend(fontsize=6, loc="center left")
+    plotting.save(fig, run_dir, "clean_vs_robust_vs_eps")
+
+
+def _certified(certs: pd.DataFrame, run_dir: Path) -> None:
+    datas = list(certs.data.unique())
+    fig, axes = plotting.figure(len(datas), width=4.4)
+    for ax, data in zip(axes[0], datas):
+        for i, (e, c) in enumerate(certs[certs.data == data].groupby("eps")):
+            r = np.sort(c.certified_l2.to_numpy())
+            ax.plot(r, 1 - np.arange(len(r)) / len(r), c=f"C{i}", label=f"ε={e:g} certified")
+            a = np.sort(c.nearest_adv_l2.replace(np.inf, np.nan).dropna().to_numpy())
+            if len(a):
+                ax.plot(a, 1 - np.arange(len(a)) / len(c), c=f"C{i}", ls=":", lw=0.9, label=f"ε={e:g} attack")
+        ax.set(xlabel="ℓ2 radius", ylabel="fraction of test images ≥ radius", xscale="symlog", xlim=(0, None),
+               title=f"{data}: certified radius (solid) vs nearest attack found (dotted)")
+        ax.title.set_fontsize(8)
+        ax.legend(fontsize=6, ncol=2)
+    plotting.save(fig, run_dir, "certified_radius_distribution")
+
+
+def plot(run_dir: Path) -> None:
+    df = pd.read_csv(run_dir / "results.csv")
+    _curvature(df, run_dir)
+    if "norm" in df and (df.quantity == "robust_acc").any():
+        p = OmegaConf.load(run_dir / "config.yaml").params
+        acc = df[df.quantity == "robust_acc"]
+        _accuracy_vs_radius(acc, run_dir)
+        _clean_vs_robust(df, acc, p, run_dir)
+    if (run_dir / "certificates.csv").exists():
+        _certified(pd.read_csv(run_dir / "certificates.csv"), run_dir)
