@@ -46,8 +46,11 @@ bench:  ## engine throughput: ns per element-step, exp floor, matmul peak
 docs:  ## regenerate docs/claims.md from the experiments' claim catalogues
 	$(HJEXP) claims --markdown > docs/claims.md
 
-reproduce-paper:  ## every experiment at profile=paper, then plots and the report
-	@for e in $(EXPERIMENTS); do $(HJEXP) run $$e profile=$(PROFILE) || exit 1; done
+reproduce-paper:  ## every experiment at profile=paper (skipping ones already done at this commit), then plots and the report
+	@start=$$(date +%s); for e in $(EXPERIMENTS); do \
+		t0=$$(date +%s); $(HJEXP) run $$e profile=$(PROFILE) --skip-done || exit 1; \
+		echo "== $$e: $$(( $$(date +%s) - t0 )) s"; done; \
+	echo "== all experiments: $$(( $$(date +%s) - start )) s"
 	$(HJEXP) plot
 	$(HJEXP) report
 

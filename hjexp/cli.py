@@ -44,6 +44,7 @@ def run(
     overrides: Annotated[list[str] | None, typer.Argument(help="Hydra overrides KEY=VALUE, e.g. profile=paper params.eps=0.1")] = None,
     cfg: Annotated[bool, typer.Option("--cfg", help="Print the composed config and exit.")] = False,
     multirun: Annotated[bool, typer.Option("--multirun", "-m", help="Sweep comma-separated values through Hydra's launcher.")] = False,
+    skip_done: Annotated[bool, typer.Option("--skip-done", help="Do nothing if the latest complete run has this config and commit.")] = False,
 ) -> None:
     """Run one experiment; ends with a table of claims, theory vs measured, verdicts."""
     from omegaconf import OmegaConf
@@ -61,6 +62,13 @@ def run(
         if cfg:
             console.print(OmegaConf.to_yaml(composed), highlight=False)
             return
+        if skip_done:
+            from hjexp.runner import up_to_date
+
+            done = up_to_date(name, composed)
+            if done is not None:
+                console.print(f"{name}: up to date, skipped (complete run {done} has this config and commit)")
+                return
         execute(name, composed, overrides, console)
     except UserError as exc:
         _fail(str(exc))

@@ -154,6 +154,18 @@ def execute(name: str, cfg: DictConfig, overrides: list[str], console: Console) 
     return run_dir
 
 
+def up_to_date(name: str, cfg: DictConfig) -> Path | None:
+    """The latest complete run of ``name`` if it was made with this exact config at this clean commit."""
+    latest = outputs_root() / name / "latest"
+    if not (latest / "meta.json").exists():
+        return None
+    meta = read_json(latest / "meta.json")
+    commit = _git_commit()
+    same_commit = meta.get("git_commit") == commit and not commit.endswith("-dirty") and "unknown" not in commit
+    same_config = (latest / "config.yaml").read_text() == OmegaConf.to_yaml(cfg)
+    return latest.resolve() if meta.get("status") == "complete" and same_commit and same_config else None
+
+
 def reopen(name: str, run_dir: Path, overrides: list[str]) -> tuple[Path, DictConfig]:
     """An unfinished run folder and its saved config, for ``resume=RUN_DIR``."""
     from hjexp.config import RunConfig
@@ -183,7 +195,9 @@ def print_summary(summary: pd.DataFrame, run_dir: Path, console: Console) -> Non
                       f"[{VERDICT_COLOURS[r.verdict]}]{r.verdict}[/]")
     console.print(table)
     counts = summary.verdict.value_counts()
-    console.print(", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICT_COLOURS) +
+    meta = read_json(run_dir / "meta.json") if (run_dir / "meta.json").exists() else {}
+    console.print(f"wall time {meta.get('wall_time_s', '?')} s; " +
+                  ", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICT_COLOURS) +
                   f" — criteria in {run_dir / 'summary.csv'}; re-judge with `hjexp judge {run_dir} judge.KEY=VALUE`")
 
 

@@ -184,3 +184,17 @@ def test_missing_launcher_is_one_line(cli, monkeypatch):
     monkeypatch.setitem(sweep.LAUNCHER_PLUGINS, "joblib", "hydra_plugins.not_installed_here")
     result = cli("run", "identity", "-m", "profile=smoke", "seed=1,2", "hydra/launcher=joblib")
     assert result.exit_code == 2 and "pip install 'hjexp[cluster]'" in result.output
+
+
+def test_skip_done_skips_only_an_identical_complete_run(cli, tmp_path, monkeypatch):
+    from hjexp import runner
+
+    monkeypatch.setattr(runner, "_git_commit", lambda: "abc123")
+    assert cli("run", "identity", "profile=smoke", "--skip-done").exit_code == 0
+    again = cli("run", "identity", "profile=smoke", "--skip-done")
+    assert again.exit_code == 0 and "up to date, skipped" in again.output
+    other = cli("run", "identity", "profile=smoke", "seed=9", "--skip-done")
+    assert "skipped" not in other.output
+    monkeypatch.setattr(runner, "_git_commit", lambda: "def456")  # a new commit re-runs
+    assert "skipped" not in cli("run", "identity", "profile=smoke", "seed=9", "--skip-done").output
+    assert len(list((tmp_path / "outputs" / "identity").glob("20*"))) == 3
