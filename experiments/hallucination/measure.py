@@ -17,6 +17,7 @@ from hjexp.data.manifolds import uniform_box
 from hjexp.ensemble import init_lse
 from hjexp.fast import train_adam_fast
 
+MAX_TIES_DRAWN = 1500
 TINY_BOUND = 1e-8  # ratios gap/bound below this bound (in units of ε) are roundoff over roundoff: not used
 
 
@@ -127,7 +128,9 @@ def check_curvature(ctx: RunContext, p, W, b) -> tuple[list[dict], pd.DataFrame]
     maps = [pd.DataFrame(dict(eps=e, x1=coarse[:, 0].tolist(), x2=coarse[:, 1].tolist(),
                               curvature=(weight_variance(L.logits(coarse, W[:1], b[:1]), W[:1], e)[0] / e).tolist()))
             for e in p.curvature.map_eps]
-    ties = pd.DataFrame(dict(x1=xt[0, valid[0], 0].tolist(), x2=xt[0, valid[0], 1].tolist()))
+    on = xt[0, valid[0]]  # layer 0's tie points, thinned to ≤ MAX_TIES_DRAWN for the figure
+    on = on[:: max(1, math.ceil(on.shape[0] / MAX_TIES_DRAWN))]
+    ties = pd.DataFrame(dict(x1=on[:, 0].tolist(), x2=on[:, 1].tolist()))
     return rows, pd.concat(maps + [ties.assign(eps=math.nan, curvature=math.nan)], ignore_index=True)
 
 

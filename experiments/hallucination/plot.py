@@ -16,7 +16,7 @@ def _bound_figure(df: pd.DataFrame, samples: pd.DataFrame, run_dir: Path) -> Non
     fig, axes = plotting.figure(2, height=4.4)
     ax1, ax2 = axes[0]
     for (kind, marker), c in zip((("random", "."), ("trained", "x")), (samples[samples.layers == k] for k in ("random", "trained"))):
-        ax1.scatter(c.delta_over_eps, c.gap_over_eps.clip(lower=FLOOR), s=6, marker=marker, alpha=0.4,
+        ax1.scatter(c.delta_over_eps, c.gap_over_eps.clip(lower=FLOOR), s=6, marker=marker, alpha=0.4, rasterized=True,
                     label=f"{kind} layers (all ε)")
     s = np.linspace(0, 30, 400)  # beyond Δ/ε ≈ 28 the bound is below the 1e-12 floor
     for N in sorted(samples.N.unique()):
@@ -57,7 +57,7 @@ def _curvature_figure(df: pd.DataFrame, maps: pd.DataFrame, run_dir: Path) -> No
         n = int(round(np.sqrt(len(m))))
         img = ax.imshow(np.log10(m.curvature.to_numpy().reshape(n, n).T.clip(min=1e-12)), origin="lower",
                         extent=(m.x1.min(), m.x1.max(), m.x2.min(), m.x2.max()), cmap="magma", vmin=-4)
-        ax.scatter(ties.x1, ties.x2, s=0.3, c="cyan", alpha=0.3, label="tie points (top two equal)")
+        ax.scatter(ties.x1, ties.x2, s=0.3, c="cyan", alpha=0.3, label="tie points (top two equal)", rasterized=True)
         fig.colorbar(img, ax=ax, label="log₁₀ Var_π(w)/ε")
         ax.set(xlabel="x₁", ylabel="x₂", title=f"Curvature, random layer 0, ε = {e:g}")
         ax.legend(fontsize=7, loc="upper right", markerscale=10)
@@ -78,7 +78,7 @@ def _radius_figure(df: pd.DataFrame, run_dir: Path) -> None:
             title="Outside the diffusion radius √(2εt) of every atom")
     ax1.legend(fontsize=7)
     ax2.axhline(np.log(2), c="k", ls=":", lw=0.8, label="log 2 (two-neuron tie)")
-    ax2.set(xscale="log", xlabel="ε", ylabel="max (f_ε − max_j z_j)/ε", title="Departure from the dominant plane")
+    ax2.set(xscale="log", xlabel="ε", ylabel="max (f_ε − max_j z_j)/ε", title="Departure from the dominant plane", ylim=(0, None))
     ax2.legend(fontsize=7)
     plotting.save(fig, run_dir, "hallucination_radius")
 

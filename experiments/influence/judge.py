@@ -18,8 +18,8 @@ CLAIMS = (
     C.Spec("influence.cost_exponent", "bound", "≤ 1 (O(N) per query)",
            "least-squares exponent of the closed form's time per query against N over the largest "
            "judge.cost_fit_octaves doublings of N measured (minimum over repeats of each timing)",
-           "pass iff exponent ≤ 1 + judge.cost_slack (1.25); fail iff > judge.cost_fail (1.5, clearly super-linear, "
-           "halfway to the brute force's 2); else inconclusive",
+           "pass iff exponent ≤ 1 + judge.cost_slack (0.35: room for cache steps and timing noise); fail iff > "
+           "judge.cost_fail (1.5, nearer the brute force's 2 than linear); else inconclusive",
            "pass at every profile (the smoke range is overhead-dominated: exponent well below 1)"),
     C.Spec("influence.brute_force.cost_exponent", "info", "2 (O(N²) per query)",
            "least-squares exponent of the leave-one-atom-out brute force's time per query over its largest "
@@ -60,16 +60,18 @@ def judge(run: C.RunData) -> list[C.Claim]:
     else:
         verdict = "pass" if slope <= 1 + slack else "fail" if slope > fail_at else "inconclusive"
     t = timings.set_index(["method", "N"]).seconds_per_query
+    clock = "process CPU-time" if timings.clock.iloc[0] == "process_cpu" else "wall"
     out.append(C.custom("influence.cost_exponent", "bound",
                         f"exponent of the closed form's seconds per query vs N over N ∈ [{lo}, {hi}] "
                         f"({t['closed_form', hi] * 1e3:.3g} ms per query at N = {hi}, {p.timing.n_queries} queries per "
-                        f"call, d = {p.d}); autograd's exponent over the same range: {auto:.3g}. Wall-clock timings on a "
-                        "shared machine: the rule leaves room for noise and cache effects",
+                        f"call, d = {p.d}); autograd's exponent over the same range: {auto:.3g}. Timings on a shared "
+                        "machine: the rule leaves room for noise and cache effects",
                         "≤ 1 (O(N) per query)", slope, verdict=verdict,
-                        criterion=f"pass iff exponent ≤ 1 + {slack:g}; fail iff > {fail_at:g} (clearly super-linear, "
-                                  f"halfway to the brute force's 2); else inconclusive. Exponent: least squares over "
-                                  f"the largest {int(r.cost_fit_octaves)} doublings of N, each timing the minimum over "
-                                  f"{p.timing.reps} repeats"))
+                        criterion=f"pass iff exponent ≤ 1 + {slack:g} (room for memory-hierarchy steps and timing "
+                                  f"noise: a c× step over k doublings adds log2(c)/k); fail iff > {fail_at:g} (nearer the "
+                                  f"brute force's 2 than linear); else inconclusive. Exponent: least squares over the "
+                                  f"largest {int(r.cost_fit_octaves)} doublings of N, each timing the minimum over "
+                                  f"{p.timing.reps} repeats of the {clock} clock"))
     brute, blo, bhi = fitted_exponent(timings, "leave_one_out", int(r.brute_fit_octaves))
     ratio = t["leave_one_out", bhi] / t["closed_form", bhi]
     out.append(C.info("influence.brute_force.cost_exponent",
