@@ -48,9 +48,19 @@ def validate(p) -> None:
     bad = [d for d in p.attack.data if d not in ("mnist", "fashion")]
     if bad:
         raise UserError(f"params.attack.data={list(p.attack.data)}: choose from mnist, fashion")
+    dims = {**{f"images.pca_dim.{k}": v for k, v in p.images.pca_dim.items()}, "attack.pca_dim": p.attack.pca_dim,
+            "attack.pgd.chunk": p.attack.pgd.chunk}
+    for key, v in dims.items():
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            raise UserError(f"params.{key}={v} must be a positive integer, e.g. params.{key}=50")
     for d in p.attack.data:
-        if d not in p.attack.radii:
-            raise UserError(f"params.attack.radii has no entry for {d}; give params.attack.radii.{d}.linf=[...] and .l2=[...]")
+        if d not in p.attack.radii or d not in p.attack.standard:
+            raise UserError(f"params.attack.radii and .standard need an entry for {d}, e.g. params.attack.radii.{d}.linf=[0.1]")
+        for norm in ("linf", "l2"):
+            radii, std = list(p.attack.radii[d][norm]), p.attack.standard[d][norm]
+            if not radii or min(radii) <= 0 or not any(abs(r - std) < 1e-12 for r in radii):
+                raise UserError(f"params.attack.radii.{d}.{norm}={radii} must be positive radii that include the "
+                                f"standard radius {std} (params.attack.standard.{d}.{norm})")
     missing = problems(p)
     runnable = [x for x in p.parts if x not in missing and
                 (x != "attack" or any(f"attack-{d}" not in missing for d in p.attack.data))]
