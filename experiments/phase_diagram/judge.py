@@ -17,16 +17,18 @@ CLAIMS = (
            "(particle: h(p) + (1 − p)log(N − 1) ≤ tol·log N with p = 1/(1 + (N − 1)e^{−Δ/ε_min}), Δ the top-two "
            "logit gap; wave: (R/ε_max)²/8 ≤ tol·log N, R the logit range, since log N − H ≤ (R/ε)²/8). pass iff every end of every seed is within "
            "tolerance; fail iff one that is reached is not; else inconclusive (the scan does not reach the limit)",
-           "synthetic: pass at every profile; MNIST: the particle end can be out of reach (ε_min = 0.01 is not "
-           "small against the atoms' logit gaps in pixel-PCA units), then inconclusive"),
+           "inconclusive on all three sets at every profile: the wave end is reached and met in every seed, but "
+           "ε_min = 0.01 does not reach H → 0 at atoms with a near twin (synthetic: most draws; MNIST 3 vs 7: 8 of 20; "
+           "all-class MNIST: every draw, median Δ/ε_min ≈ 0.2)"),
     C.Spec("phase.{set}.transition_eps", "attained_rate", "the particle ↔ wave transition sits at ε* = N^(−1/d)",
            "ε_×: where H at the boundary query crosses ½ log N (bisection, H is monotone in ε), as the ratio ε_×/ε*; "
            "geometric mean over seeds that redraw the data",
            "ε* is a heuristic scale, so it is judged only to within a factor f = judge.transition_factor (3): pass "
            "iff the t-interval over seeds of ε_×/ε* lies inside [1/f, f]; fail iff it is disjoint from it; else "
            "inconclusive (also when the scan does not bracket the crossing)",
-           "synthetic: pass (ε_×/ε* ≈ 0.6); MNIST 3 vs 7: ε_×/ε* ≈ 4, fail or inconclusive — ε* ignores the "
-           "data's scale"),
+           "synthetic: pass at quick/paper (ε_×/ε* ≈ 0.54), inconclusive at smoke (3 seeds); MNIST 3 vs 7: fail "
+           "(≈ 3.9); all-class MNIST: pass (≈ 1.0) by a coincidence of units — ε_× moves with the data's units "
+           "(g = 0 there, so x → cx gives ε_× → c²ε_×), ε* does not"),
     C.Spec("phase.{set}.transition_eps_nn", "info", "— (the data-scale alternative to ε*)",
            "ε_× in units of ε_nn = mean squared nearest-neighbour distance / 4t, and which of ε*, ε_nn is "
            "closer to ε_× (smaller |log ratio|)", "", "reported, never judged"),
@@ -97,7 +99,8 @@ def _transition(name: str, v: dict, level: float, factor: float) -> list[C.Claim
                           f"{r_star[3]}; ε* is a heuristic scale, hence the factor band "
                           f"(judge.transition_factor = {factor:g})")
     out = [C.attained_rate(cid, f"{name}: ε_× = {gm:.4g} (geometric mean) where H at the boundary query crosses "
-                                f"½ log N, against ε* = N^(−1/d) = {star:.4g}", 1.0, est,
+                                f"½ log N, against ε* = N^(−1/d) = {star:.4g} (ε_× moves with the data's "
+                                f"units, ε* does not)", 1.0, est,
                            band=(1 / factor, factor), theory="ε_×/ε* = 1")]
     better = "ε_nn" if abs(math.log(r_nn[0])) < abs(math.log(r_star[0])) else "ε*"
     out.append(C.info(f"{cid}_nn",

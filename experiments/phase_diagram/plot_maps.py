@@ -116,7 +116,7 @@ def plot_animation(run_dir: Path, frames: pd.DataFrame, atoms: pd.DataFrame, que
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".anim.", suffix=".gif")
     os.close(fd)
     try:
-        anim.save(tmp, writer=animation.PillowWriter(fps=4))
+        anim.save(tmp, writer=animation.PillowWriter(fps=4), dpi=80)  # 80 dpi: a GIF of a few MB
         os.replace(tmp, path)  # readers never see half a GIF
     finally:
         Path(tmp).unlink(missing_ok=True)
