@@ -129,3 +129,11 @@ def test_single_replicate_uses_regression_interval():
     y = x ** -1.0 * np.exp(np.random.default_rng(0).normal(0, 0.05, len(x)))
     fit = C.seed_slope(x, y)
     assert fit.decided and fit.low < -1.0 < fit.high and "regression" in fit.method
+
+
+def test_a_diverged_seed_is_dropped_not_propagated():
+    x = 2.0 ** np.arange(4, 10)
+    y = np.vstack([x ** -0.5 * c for c in (1.0, 1.1, 0.9, 1.05)])
+    y[2, 3] = np.nan
+    fit = C.seed_slope(x, y)
+    assert fit.decided and abs(fit.slope + 0.5) < 1e-9 and "1 of 4 replicates dropped" in fit.method

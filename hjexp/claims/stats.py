@@ -68,7 +68,12 @@ def seed_slope(x, y, *, level: float = 0.95) -> SlopeEstimate:
     different x are correlated within one seed. S = 1: the ordinary regression interval
     (K − 2 df), which assumes independent errors across x — valid when each x has its own data.
     """
-    logx, logy = _logs(x, y)
+    y = np.atleast_2d(np.asarray(y, dtype=float))
+    keep = np.all(np.isfinite(y) & (y > 0), axis=-1)  # a diverged replicate must not poison the fit
+    dropped = "" if keep.all() else f"; {int((~keep).sum())} of {len(keep)} replicates dropped (non-finite or ≤ 0)"
+    if not keep.any():
+        return SlopeEstimate(math.nan, math.nan, math.nan, "no finite replicate" + dropped)
+    logx, logy = _logs(x, y[keep])
     S, K = logy.shape
     if K < 2 or np.ptp(logx) == 0:
         return SlopeEstimate(math.nan, math.nan, math.nan, "fewer than two distinct x: no slope")
@@ -77,7 +82,7 @@ def seed_slope(x, y, *, level: float = 0.95) -> SlopeEstimate:
     if S >= 2:
         mean = float(slopes.mean())
         half = float(stats.t.ppf(q, S - 1) * slopes.std(ddof=1) / math.sqrt(S))
-        method = f"mean of {S} per-seed least-squares slopes over {K} points, {level:.0%} t-interval over seeds"
+        method = f"mean of {S} per-seed least-squares slopes over {K} points, {level:.0%} t-interval over seeds{dropped}"
         return SlopeEstimate(mean, mean - half, mean + half, method, intercept=float(intercepts.mean()))
     slope = float(slopes[0])
     if K < 3:
@@ -86,7 +91,7 @@ def seed_slope(x, y, *, level: float = 0.95) -> SlopeEstimate:
     resid = logy[0] - (intercepts[0] + slope * logx)
     se = math.sqrt(float(resid @ resid) / (K - 2) / float(((logx - logx.mean()) ** 2).sum()))
     half = float(stats.t.ppf(q, K - 2)) * se
-    method = f"one replicate: least squares over {K} points, {level:.0%} regression t-interval"
+    method = f"one replicate: least squares over {K} points, {level:.0%} regression t-interval{dropped}"
     return SlopeEstimate(slope, slope - half, slope + half, method, intercept=float(intercepts[0]))
 
 
