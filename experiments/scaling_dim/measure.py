@@ -1,167 +1,172 @@
-"""scaling-dim — trained LSE layers: test RMSE ∝ N^(−α), α = 1/d_eff? (THEORY.md §4.2)
+"""scaling-dim, measure: test RMSE of trained one-layer models against width N; rows only, judge.py decides.
 
-Two setups, each one batched tensor program per dimension (all widths × seeds × ε
-trained together by the closed-form trainer, widths masked to the largest N):
+Two parts, each one batched tensor program per data setting (every width × seed × ε member
+stacked, narrower members masked; seeds redraw the data, so they are independent replicates):
 
-- ``authors``: target ‖x‖₂ on U(−2, 2)^d, ε = N^(−1/d) as in the paper, and beside it ε fixed
-  small, because with ε tied to N the smoothing error alone (≤ ε log N) is O(N^(−1/d)):
-  α = 1/d could come from the prescription rather than from width.
-- ``manifold``: data on a d_int-manifold in R^D (linear and curved embeddings), target
-  ‖x − x₀‖₂ (x₀ = image of z = 0): convex in x, so inside the closure of the LSE class, and
-  a Lipschitz function of the intrinsic coordinates with a cone kink at z = 0. ε tied to N
-  (c·N^(−1/d_int)) or chosen per (width, seed) on a validation split. d_eff = 1/α̂ is set
-  beside a TwoNN estimate of the same data.
-
-Model: the LSE form f = ε·LSE(Wx + b) (network side), init W ~ N(0,1)·0.5/√D, b ~ 0.3·N(0,1).
+- ``authors``: the paper's setup — target ‖x‖ on U(−2, 2)^d, the LSE form f = ε·LSE(Wx + b),
+  ε tied to N^(−1/d) as in the paper, and beside it ε fixed (with ε tied to N the smoothing
+  error alone, ≤ ε log N, is O(N^(−1/d)): α = 1/d could come from the prescription).
+- ``manifold``: data on a d_int-manifold in R^D (linear or curved embedding), noiseless target
+  u*(x) = min_k [c_k + h_{L_k,t}(|x − a_k|)]: the exact Hopf–Lax solution at time t from the
+  initial data g0(y) = min_k [c_k + L_k|y − a_k|] whose cone tips a_k lie on the manifold
+  (hjexp/data/targets.py, ConeHopfLax). It is Lipschitz and non-convex (a minimum of cones) and
+  lies in the closure of the Hopf–Cole class at the same t, which is the model fitted here
+  (atoms y_j and values g_j trained, t fixed), to the convergence rule of converge.py. ε is
+  chosen per (width, seed) on a validation split, or fixed, or tied to N^(−1/d_int).
+  TwoNN and Levina–Bickel estimates of each training set go beside.
 """
 
 from __future__ import annotations
 
 import math
-import time
-from pathlib import Path
+import zlib
 
 import pandas as pd
 import torch
 
-from hjexp import ensemble as ens
 from hjexp.context import RunContext
-from hjexp.data.manifolds import EMBEDDINGS, manifold_sample, uniform_box
-from hjexp.errors import UserError
+from hjexp.data.manifolds import manifold_sample, uniform_box
+from hjexp.data.targets import ConeHopfLax
+from hjexp.ensemble import Ensemble
 from hjexp.fast import predict_fast, train_adam_fast
 from hjexp.intrinsic_dim import levina_bickel, twonn
 
-from ._scaling_report import alpha_claims, plot_all
-
-CLAIM = "test RMSE of a trained width-N LSE layer ∝ N^(−1/d_eff), d_eff the intrinsic dimension of the data"
-COST = "10 s / 2 min / ≈ 1 h (estimated; the authors ε-tied part alone: 11.4 min measured on a quiet 2-core CPU)"
-EPS_MODES = ("tied", "fixed", "validation")
+from .converge import train_to_convergence
 
 
-def validate(p) -> None:
-    for part in ("authors", "manifold"):
-        q = p[part]
-        bad = [m for m in q.eps_modes if m not in EPS_MODES]
-        if bad:
-            raise UserError(f"params.{part}.eps_modes: unknown {bad}; choose from {list(EPS_MODES)}")
-    bad = [e for e in p.manifold.embeddings if e not in EMBEDDINGS]
-    if bad:
-        raise UserError(f"params.manifold.embeddings: unknown {bad}; choose from {list(EMBEDDINGS)}")
-    if 2 * max(p.manifold.d_int) > p.manifold.D:
-        raise UserError(f"params.manifold.D={p.manifold.D} is too small: the curved embedding needs D ≥ 2·d_int")
-    for d in p.authors.dims:
-        if str(d) not in p.authors.widths:
-            raise UserError(f"params.authors.widths has no list for d={d}")
+def offset(*keys) -> int:
+    """A generator offset per named unit (part, setting, seed): stable, and distinct across units."""
+    return zlib.crc32("/".join(map(str, keys)).encode()) % (1 << 30)
 
 
-def members(widths, seeds: int, modes, d: int, q) -> pd.DataFrame:
-    """One row per ensemble member: width, seed, ε mode and ε value."""
+def members(widths, seeds: int, mode: str, d: int, q) -> pd.DataFrame:
+    """One row per ensemble member: ε mode, width, seed and ε value."""
     rows = []
-    for mode in modes:
-        for N in widths:
-            if mode == "tied":
-                eps_list = [q.eps_c * N ** (-1 / d)]
-            elif mode == "fixed":
-                eps_list = [q.eps_fixed]
-            else:
-                eps_list = list(q.eps_grid)
-            for eps in eps_list:
-                for s in range(seeds):
-                    rows.append(dict(eps_mode=mode, width=N, seed=s, eps=eps))
+    for N in widths:
+        eps_list = {"tied": [q.eps_c * N ** (-1 / d)], "fixed": [q.eps_fixed]}.get(mode, list(q.eps_grid))
+        for eps in eps_list:
+            for s in range(seeds):
+                rows.append(dict(eps_mode=mode, width=N, seed=s, eps=eps))
     return pd.DataFrame(rows)
 
 
-def train_members(ctx: RunContext, tab: pd.DataFrame, x_tr, y_tr, evals: dict, q, label: str, gen_off: int):
-    """Train every member of ``tab`` at once; adds an RMSE column per evaluation split."""
-    E, N, D = len(tab), int(tab.width.max()), x_tr.shape[-1]
-    widths = torch.tensor(tab.width.to_numpy(), device=ctx.device)
-    mask = torch.arange(N, device=ctx.device)[None, :] < widths[:, None]  # [E, N]
-    eps = ctx.tensor(tab.eps.to_numpy().copy())
-    # one init per (seed, width): members differing only in ε start from the same weights
-    gen = ctx.generator(gen_off)
-    W0 = torch.randn(max(tab.seed) + 1, N, D, generator=gen, dtype=ctx.dtype, device=ctx.device)
-    b0 = torch.randn(max(tab.seed) + 1, N, generator=gen, dtype=ctx.dtype, device=ctx.device)
-    seed_idx = torch.tensor(tab.seed.to_numpy(), device=ctx.device)
-    model = ens.Ensemble("lse", {"W": (q.w_scale / math.sqrt(D)) * W0[seed_idx], "b": q.b_scale * b0[seed_idx]},
-                         eps, neuron_mask=mask)
-    el = int(tab.width.sum()) * x_tr.shape[0] * q.steps
-    with ctx.progress(f"{label}: {E} members, {el:.2g} element-steps", q.steps) as advance:
-        t0 = time.perf_counter()
-        train_loss = train_adam_fast(model, x_tr, y_tr, steps=q.steps, lr=q.lr, progress=advance)
-        dt = time.perf_counter() - t0
-    ctx.log(f"{label}: {el:.3g} element-steps in {dt:.1f} s = {dt / el * 1e9:.2f} ns/element-step")
-    tab = tab.copy()
-    tab["train_rmse"] = train_loss.sqrt().cpu().numpy()
-    for name, (x, y) in evals.items():
-        pred = predict_fast(model, x)  # [E, n]
-        tab[f"{name}_rmse"] = ((pred - y) ** 2).mean(-1).sqrt().cpu().numpy()
-    tab["element_steps"] = el
+def select_on_validation(tab: pd.DataFrame) -> pd.DataFrame:
+    """Validation members: per (ε mode, width, seed) the ε with the lowest validation RMSE is selected."""
+    tab = tab.assign(selected=tab.eps_mode != "validation")
+    v = tab[tab.eps_mode == "validation"]
+    if len(v):
+        tab.loc[v.groupby(["width", "seed"]).val_rmse.idxmin(), "selected"] = True
     return tab
 
 
-def pick_validation(tab: pd.DataFrame) -> pd.DataFrame:
-    """Validation members: keep, per (width, seed), the ε with the lowest validation RMSE."""
-    v = tab[tab.eps_mode == "validation"]
-    if v.empty:
-        return tab
-    best = v.loc[v.groupby(["width", "seed"]).val_rmse.idxmin()].assign(eps_mode="validation")
-    return pd.concat([tab[tab.eps_mode != "validation"].assign(selected=True), best.assign(selected=True),
-                      v.assign(eps_mode="validation_grid", selected=False)], ignore_index=True)
+def rmse(model: Ensemble, x: torch.Tensor, y: torch.Tensor) -> list[float]:
+    """Per-member RMSE on points x [E, n, D] with targets y [E, n]."""
+    return ((predict_fast(model, x) - y) ** 2).mean(-1).sqrt().cpu().tolist()
 
 
-def run_authors(ctx: RunContext, q) -> None:
-    tables = []  # mean ± sd over seeds, and (labelled) the authors' best-of-seeds on test data
+# --- the authors' setup --------------------------------------------------------------------
+
+def authors_unit(ctx: RunContext, q, d: int) -> pd.DataFrame:
+    """All members for input dimension d: ε modes × widths × seeds, trained for q.steps Adam steps."""
+    tab = pd.concat([members(list(q.widths[str(d)]), q.seeds, m, d, q) for m in q.eps_modes], ignore_index=True)
+    n_val = q.n_test if "validation" in q.eps_modes else 0
+    n_all = q.n_train + n_val + q.n_test
+    x = torch.stack([uniform_box(n_all, d, -2.0, 2.0, ctx.generator(offset("authors", d, s)),
+                                 dtype=ctx.dtype, device=ctx.device) for s in range(q.seeds)])  # [S, n, d]
+    y = x.norm(dim=-1)  # [S, n]
+    seed = torch.tensor(tab.seed.to_numpy(), device=ctx.device)
+    xs, ys = x[seed], y[seed]  # [E, n, d], [E, n]: each member sees its own seed's data
+    a, b = q.n_train, q.n_train + n_val
+    E, N = len(tab), int(tab.width.max())
+    gen = ctx.generator(offset("authors-init", d))
+    # One init per seed; members differing in width or ε share its prefix (W ~ N(0,1)·w_scale/√d, b ~ b_scale·N(0,1)).
+    W0 = torch.randn(q.seeds, N, d, generator=gen, dtype=ctx.dtype, device=ctx.device)[seed]  # [E, N, d]
+    b0 = torch.randn(q.seeds, N, generator=gen, dtype=ctx.dtype, device=ctx.device)[seed]  # [E, N]
+    mask = torch.arange(N, device=ctx.device)[None, :] < torch.tensor(tab.width.to_numpy(), device=ctx.device)[:, None]
+    model = Ensemble("lse", {"W": (q.w_scale / math.sqrt(d)) * W0, "b": q.b_scale * b0},
+                     ctx.tensor(tab.eps.to_numpy()), neuron_mask=mask)
+    with ctx.progress(f"authors d={d}: {E} members", q.steps) as advance:
+        loss = train_adam_fast(model, xs[:, :a], ys[:, :a], steps=q.steps, lr=q.lr, progress=advance)
+    tab["train_rmse"] = loss.sqrt().cpu().tolist()
+    if n_val:
+        tab["val_rmse"] = rmse(model, xs[:, a:b], ys[:, a:b])
+    tab["test_rmse"] = rmse(model, xs[:, b:], ys[:, b:])
+    tab["steps"], tab["converged"] = q.steps, False  # the authors' protocol: a fixed step count
+    return select_on_validation(tab)
+
+
+def measure_authors(ctx: RunContext, q) -> None:
     for d in q.dims:
-        gen = ctx.generator(10 + d)
-        x = uniform_box(q.n_train + q.n_test, d, -2.0, 2.0, gen, dtype=ctx.dtype, device=ctx.device)
-        y = x.norm(dim=-1)
-        x_tr, y_tr, x_te, y_te = x[: q.n_train], y[: q.n_train], x[q.n_train:], y[q.n_train:]
-        tab = members(list(q.widths[str(d)]), q.seeds, q.eps_modes, d, q)
-        splits = {"test": (x_te, y_te)}
-        if "validation" in q.eps_modes:
-            splits["val"] = (x_tr[: q.n_test], y_tr[: q.n_test])  # authors' setup has no split: reuse train rows
-        tab = train_members(ctx, tab, x_tr, y_tr, splits, q, f"authors d={d}", 20 + d)
-        tab = pick_validation(tab) if "validation" in q.eps_modes else tab.assign(selected=True)
+        tab = ctx.cached(f"authors_d{d}", lambda d=d: authors_unit(ctx, q, d))
         ctx.add_rows(tab, setup="authors", d=d, embedding="box", D=d)
-        agg = tab[tab.selected].groupby(["eps_mode", "width"]).test_rmse
-        tables.append(pd.DataFrame({"test_rmse_mean": agg.mean(), "test_rmse_sd": agg.std(),
-                                    "test_rmse_best_of_seeds_test_selected": agg.min()}).reset_index().assign(d=d))
-    ctx.save_table("authors_table", pd.concat(tables, ignore_index=True))
 
 
-def run_manifold(ctx: RunContext, q) -> None:
+# --- data on a manifold, in-class non-convex target ------------------------------------------
+
+def manifold_problem(q, kind: str, D: int, d: int, generator: torch.Generator, *, dtype, device):
+    """One draw: points x [n, D] on a d-manifold (train + val + test), the target ConeHopfLax
+    with its cone tips on the same manifold, and u*(x) [n]."""
+    qt = q.target
+    n_all = q.n_train + q.n_val + q.n_test
+    # One call draws the frame, then points and tips together: the tips lie on the same manifold.
+    _, pts, _ = manifold_sample(n_all + qt.n_cones, d, D, kind, generator, half_width=q.half_width,
+                                radius=q.radius, dtype=dtype, device=device)
+    kw = dict(generator=generator, dtype=dtype, device=device)
+    c = qt.value_range * torch.rand(qt.n_cones, **kw)  # [K]
+    lip = qt.lip * (0.5 + 0.5 * torch.rand(qt.n_cones, **kw))  # slopes in [L/2, L]
+    target = ConeHopfLax(pts[n_all:], c, lip, qt.t)
+    x = pts[:n_all]
+    return x, target, target(x)
+
+
+def manifold_unit(ctx: RunContext, q, kind: str, D: int, d: int) -> tuple[pd.DataFrame, list[dict]]:
+    """All members of one (embedding, D, d_int): widths × seeds × ε, one batched program."""
+    draws = [manifold_problem(q, kind, D, d, ctx.generator(offset("manifold", kind, D, d, s)),
+                              dtype=ctx.dtype, device=ctx.device) for s in range(q.seeds)]
+    x = torch.stack([dr[0] for dr in draws])  # [S, n, D]
+    y = torch.stack([dr[2] for dr in draws])  # [S, n]
+    a, b = q.n_train, q.n_train + q.n_val
+    dims = [dict(seed=s, twonn=twonn(x[s, :a]), twonn_discard10=twonn(x[s, :a], 0.1),
+                 levina_bickel=levina_bickel(x[s, :a], q.lb_k), target_sd=float(y[s, :a].std()))
+            for s in range(q.seeds)]
+    tab = members(list(q.widths), q.seeds, q.eps_mode, d, q)
+    seed = torch.tensor(tab.seed.to_numpy(), device=ctx.device)
+    E, N = len(tab), int(tab.width.max())
+    # Atoms start on N random training points of their seed with g = u* there (nested over widths).
+    gen = ctx.generator(offset("manifold-init", kind, D, d))
+    pick = torch.stack([torch.randperm(a, generator=gen, device=ctx.device)[:N] for _ in range(q.seeds)])  # [S, N]
+    y0 = torch.stack([x[s, pick[s]] for s in range(q.seeds)])[seed]  # [E, N, D]
+    g0 = torch.stack([y[s, pick[s]] for s in range(q.seeds)])[seed]  # [E, N]
+    mask = torch.arange(N, device=ctx.device)[None, :] < torch.tensor(tab.width.to_numpy(), device=ctx.device)[:, None]
+    model = Ensemble("hopf_cole", {"y": y0.clone(), "g": g0.clone()}, ctx.tensor(tab.eps.to_numpy()),
+                     t=q.target.t, neuron_mask=mask)
+    xs, ys = x[seed], y[seed]  # [E, n, D], [E, n]
+    with ctx.progress(f"manifold {kind} D={D} d_int={d}: {E} members", q.max_steps) as advance:
+        loss, steps, conv = train_to_convergence(model, xs[:, :a], ys[:, :a], lr=q.lr, max_steps=q.max_steps,
+                                                 check_every=q.check_every, rel_tol=q.rel_tol, progress=advance)
+    tab["train_rmse"] = loss.sqrt().cpu().tolist()
+    tab["val_rmse"] = rmse(model, xs[:, a:b], ys[:, a:b])
+    tab["test_rmse"] = rmse(model, xs[:, b:], ys[:, b:])
+    tab["steps"], tab["converged"] = steps.cpu().tolist(), conv.cpu().tolist()
+    ctx.log(f"manifold {kind} D={D} d_int={d}: {int(conv.sum())}/{E} members converged, "
+            f"median {int(steps.median())} steps")
+    return select_on_validation(tab), dims
+
+
+def measure_manifold(ctx: RunContext, q) -> None:
     dims_rows = []
-    for k, kind in enumerate(q.embeddings):
-        for d in q.d_int:
-            gen = ctx.generator(100 + 10 * k + d)
-            n_all = q.n_train + q.n_val + q.n_test
-            z, x, x0 = manifold_sample(n_all, d, q.D, kind, gen, half_width=q.half_width, radius=q.radius,
-                                       dtype=ctx.dtype, device=ctx.device)
-            y = (x - x0).norm(dim=-1)  # convex in x; Lipschitz in z with a cone kink at z = 0
-            a, b = q.n_train, q.n_train + q.n_val
-            tab = members(list(q.widths), q.seeds, q.eps_modes, d, q)
-            tab = train_members(ctx, tab, x[:a], y[:a], {"val": (x[a:b], y[a:b]), "test": (x[b:], y[b:])},
-                                q, f"manifold {kind} d_int={d}", 200 + 10 * k + d)
-            tab = pick_validation(tab) if "validation" in q.eps_modes else tab.assign(selected=True)
-            ctx.add_rows(tab, setup="manifold", d=d, embedding=kind, D=q.D)
-            dims_rows.append(dict(embedding=kind, d_int=d, D=q.D, twonn=twonn(x[:a]),
-                                  twonn_discard10=twonn(x[:a], 0.1), levina_bickel=levina_bickel(x[:a], q.lb_k)))
+    for kind in q.embeddings:
+        for D in q.D:
+            for d in q.d_int:
+                tab, dims = ctx.cached(f"manifold_{kind}_D{D}_dint{d}", lambda k=kind, D=D, d=d: manifold_unit(ctx, q, k, D, d))
+                ctx.add_rows(tab, setup="manifold", d=d, embedding=kind, D=D)
+                dims_rows += [dict(embedding=kind, D=D, d_int=d, **r) for r in dims]
     ctx.save_table("intrinsic_dim", pd.DataFrame(dims_rows))
 
 
-def run(ctx: RunContext) -> None:
+def measure(ctx: RunContext) -> None:
     p = ctx.params
     if p.authors.enabled:
-        run_authors(ctx, p.authors)
+        measure_authors(ctx, p.authors)
     if p.manifold.enabled:
-        run_manifold(ctx, p.manifold)
-    res = pd.DataFrame(ctx.rows)
-    dims = pd.DataFrame() if not p.manifold.enabled else pd.read_csv(ctx.run_dir / "intrinsic_dim.csv")
-    for c in alpha_claims(res, dims, p):
-        ctx.claim(**c)
-
-
-def plot(run_dir: Path) -> None:
-    res = pd.read_csv(run_dir / "results.csv")
-    path = run_dir / "intrinsic_dim.csv"
-    plot_all(run_dir, res, pd.read_csv(path) if path.exists() else pd.DataFrame())
+        measure_manifold(ctx, p.manifold)

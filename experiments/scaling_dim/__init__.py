@@ -1,0 +1,44 @@
+"""scaling-dim — does test RMSE of a trained width-N layer fall like N^(−1/d_eff), d_eff the
+intrinsic dimension of the data? (THEORY.md §4.2, EXPERIMENTS.md scaling-dim)"""
+
+from hjexp.data.manifolds import EMBEDDINGS
+from hjexp.errors import UserError
+
+from .judge import CLAIMS, judge
+from .measure import measure
+from .plot import plot
+
+CLAIM = "test RMSE of a trained width-N layer ∝ N^(−1/d_eff), d_eff the intrinsic dimension of the data"
+COST = "TODO"
+DEFAULT_DTYPE = "float32"
+EPS_MODES = ("tied", "fixed", "validation")
+
+
+def validate(p) -> None:
+    """One line per impossible value (what is wrong, how to fix it)."""
+    bad = [m for m in p.authors.eps_modes if m not in EPS_MODES]
+    if bad:
+        raise UserError(f"params.authors.eps_modes: unknown {bad}; choose from {list(EPS_MODES)}")
+    if p.manifold.eps_mode not in EPS_MODES:
+        raise UserError(f"params.manifold.eps_mode={p.manifold.eps_mode!r}: choose one of {list(EPS_MODES)}")
+    bad = [e for e in p.manifold.embeddings if e not in EMBEDDINGS]
+    if bad:
+        raise UserError(f"params.manifold.embeddings: unknown {bad}; choose from {list(EMBEDDINGS)}")
+    if "curved" in p.manifold.embeddings and 2 * max(p.manifold.d_int) > min(p.manifold.D):
+        raise UserError(f"params.manifold.D={list(p.manifold.D)} is too small: the curved embedding needs D ≥ 2·d_int")
+    for part in (p.authors, p.manifold):
+        if part.seeds < 2:
+            raise UserError(f"seeds={part.seeds}: the slope interval is a t-interval over seeds; give seeds ≥ 2")
+    for d in p.authors.dims:
+        if str(d) not in p.authors.widths:
+            raise UserError(f"params.authors.widths has no list for d={d}; add params.authors.widths.'{d}'=[...]")
+        if len(p.authors.widths[str(d)]) < 2:
+            raise UserError(f"params.authors.widths.'{d}' needs ≥ 2 widths to fit a slope")
+    if len(p.manifold.widths) < 2:
+        raise UserError("params.manifold.widths needs ≥ 2 widths to fit a slope")
+    if max(p.manifold.widths) > p.manifold.n_train:
+        raise UserError(f"params.manifold.widths go up to {max(p.manifold.widths)} atoms but n_train="
+                        f"{p.manifold.n_train}: atoms start on training points; raise n_train")
+
+
+__all__ = ["CLAIM", "CLAIMS", "COST", "DEFAULT_DTYPE", "judge", "measure", "plot", "validate"]

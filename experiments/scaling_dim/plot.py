@@ -1,0 +1,87 @@
+"""scaling-dim, plot: figures drawn from results.csv, intrinsic_dim.csv and config.yaml only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import NullFormatter
+from omegaconf import OmegaConf
+
+from hjexp import plotting
+
+from .judge import curves, manifold_fits, settings_of
+
+
+def _rmse_panels(run_dir: Path, s: pd.DataFrame, setup: str, by: list[str], d_name: str) -> None:
+    """Test RMSE (mean ± sd over seeds) against width, one panel per dimension."""
+    ds = sorted(s.d.unique())
+    fig, axes = plotting.figure(len(ds))
+    for ax, d in zip(axes[0], ds):
+        sd = s[s.d == d]
+        for key, c in sd.groupby(by):
+            widths, Y = curves(c)
+            label = ", ".join(str(k) for k in (key if isinstance(key, tuple) else (key,)))
+            ax.errorbar(widths, Y.mean(0), yerr=Y.std(0, ddof=1), fmt="o-", ms=3, capsize=2, label=label)
+            if setup == "authors" and c.eps_mode.iloc[0] == "tied":
+                ax.plot(widths, Y.min(0), "x:", c="grey", label="tied, best seed on test data")
+        N = np.sort(sd.width.unique()).astype(float)
+        y0 = sd[sd.selected & (sd.width == N[0])].test_rmse.mean()
+        ax.plot(N, y0 * (N / N[0]) ** (-1 / d), "k--", lw=0.8, label=f"∝ N^(−1/{int(d)})")
+        ax.set(xscale="log", yscale="log", xlabel="width N (neurons / atoms)", ylabel="test RMSE",
+               title=f"{setup}: {d_name} = {int(d)}")
+        ax.set_xticks(N, [str(int(w)) for w in N], minor=False)
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.legend(fontsize=6)
+    plotting.save(fig, run_dir, f"scaling_{setup}_rmse_vs_N")
+
+
+def _alpha_figure(run_dir: Path, m: pd.DataFrame, dims: pd.DataFrame, cfg) -> None:
+    fig, axes = plotting.figure(2)
+    ax1, ax2 = axes[0]
+    r, q = cfg.judge, cfg.params.manifold
+    ds = sorted(m.d.unique())
+    fits = {d: manifold_fits(m[m.d == d], settings_of(m[m.d == d], q), int(r.fit_skip_manifold),
+                             float(r.max_gap), float(r.level)) for d in ds}
+    keys = list(fits[ds[0]][0]) + ["pooled"]
+    shift = np.linspace(-0.02, 0.02, len(keys))  # side by side at each 1/d_int
+    for i, key in enumerate(keys):
+        est = [fits[d][1].est if key == "pooled" else fits[d][0][key].est for d in ds]
+        x = 1 / np.array(ds, dtype=float)
+        a, lo, hi = (np.array([getattr(e, k) for e in est]) for k in ("slope", "low", "high"))
+        label = "pooled" if key == "pooled" else f"{key[0]}, D = {key[1]}"
+        style = dict(fmt="s", ms=6, c="k") if key == "pooled" else dict(fmt="o", ms=4)
+        ax1.errorbar(x + shift[i], a, yerr=[a - lo, hi - a], capsize=2, label=label, **style)
+        if key == "pooled":
+            tw = np.array([dims[dims.d_int == d].twonn.mean() for d in ds])
+            deff = np.where(a > 0, 1 / np.clip(a, 1e-9, None), np.nan)
+            ax2.errorbar(tw, deff, yerr=[deff - 1 / np.clip(hi, 1e-9, None), 1 / np.clip(lo, 1e-9, None) - deff],
+                         fmt="s", c="k", capsize=2, label="d_eff = 1/α̂ (pooled)")
+    g = np.linspace(0.9 / max(ds), 1.05 / min(ds), 20)
+    ax1.plot(g, g, "k--", lw=0.8, label="α = 1/d_int")
+    ax1.plot(g, 2 * g, "k:", lw=0.8, label="α = 2/d_int")
+    for D in sorted(m.D.unique()):
+        ax1.axhline(1 / D, c="tab:red", lw=0.8, ls="-." if D == min(m.D) else ":", label=f"α = 1/D, D = {D}")
+    ax1.set(xlabel="1/d_int", ylabel="α̂  (test RMSE ∝ N^(−α))", title=f"fitted exponent, {float(r.level):.0%} intervals")
+    ax1.legend(fontsize=6, ncol=2)
+    top = float(dims.twonn.max()) + 1
+    ax2.plot([0, top], [0, top], "k--", lw=0.8, label="d_eff = TwoNN")
+    ax2.fill_between([0, top], [0, 0.75 * top], [0, 1.33 * top], color="grey", alpha=0.15, label="[0.75, 1.33]·TwoNN")
+    ax2.set(xlabel="TwoNN intrinsic dimension of the training data", ylabel="d_eff = 1/α̂",
+            xlim=(0, top), ylim=(0, 1.5 * top), title="d_eff against TwoNN")
+    ax2.legend(fontsize=7, loc="upper left")
+    plotting.save(fig, run_dir, "scaling_alpha_vs_dint")
+
+
+def plot(run_dir: Path) -> None:
+    cfg = OmegaConf.load(run_dir / "config.yaml")
+    res = pd.read_csv(run_dir / "results.csv")
+    res = res.assign(selected=res.selected.astype(bool))
+    a = res[res.setup == "authors"]
+    if len(a):
+        _rmse_panels(run_dir, a, "authors", ["eps_mode"], "d")
+    m = res[res.setup == "manifold"]
+    if len(m):
+        _rmse_panels(run_dir, m, "manifold", ["embedding", "D"], "d_int")
+        _alpha_figure(run_dir, m, pd.read_csv(run_dir / "intrinsic_dim.csv"), cfg)
