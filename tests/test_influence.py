@@ -48,4 +48,4 @@ def test_brute_forces_recover_pi_by_hand():
     e = [math.exp(v / eps) for v in z[0].tolist()]
     pi = torch.tensor([[v / sum(e) for v in e]], dtype=torch.float64)
     assert torch.allclose(m.by_autograd(z, eps), pi, rtol=1e-14)
-    assert torch.allclose(m.leave_one_out(z, eps, chunk=2), pi, rtol=1e-13)
+    assert torch.allclose(m.leave_one_out(z, eps, chunk_elements=6), pi, rtol=1e-13)

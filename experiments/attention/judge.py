@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from hjexp import claims as C
 
+from .._roundoff import roundoff_tol
+
 CLAIMS = (
     C.Spec("attention.gibbs.max_abs_err.d{d}", "exact", "0 (attention = Gibbs average)",
            "softmax(QKᵀ/√d)V vs (autograd ∇_z of ε log Σ exp(z/ε) at z = QKᵀ, ε = √d)·V, and Attn(q, K, K) vs "
@@ -27,7 +29,7 @@ CLAIMS = (
 
 def judge(run: C.RunData) -> list[C.Claim]:
     df, p, r = run.table(), run.params, run.rules
-    tol = float(r.roundoff)
+    tol, note = roundoff_tol(df, float(r.roundoff))
     err = df[df.quantity == "max_abs_err"]
     gibbs = err[err.part == "gibbs"]
     raw, ln = gibbs[gibbs.norm == "raw"], gibbs[gibbs.norm == "layernorm"]
@@ -38,16 +40,16 @@ def judge(run: C.RunData) -> list[C.Claim]:
         out.append(C.exact(f"attention.gibbs.max_abs_err.d{int(d)}",
                            f"d = {int(d)}, {p.n_trials} trials of {p.n_queries} queries × {p.n_keys} keys, d_v = {p.d_v}: "
                            f"softmax(QKᵀ/√d)V vs autograd-∇_z LSE_√d(QKᵀ)·V (max {by['attn_v']:.3g}) and "
-                           f"Attn(q, K, K) vs autograd-∇_q LSE_√d(q·K) (max {by['grad_q']:.3g}); outputs up to {scale:.3g}",
+                           f"Attn(q, K, K) vs autograd-∇_q LSE_√d(q·K) (max {by['grad_q']:.3g}); outputs up to {scale:.3g}{note}",
                            rows.value.max(), tol=tol, theory="0 (attention = Gibbs average)"))
     out.append(C.exact("attention.layernorm.max_abs_err",
                        f"both identities after LayerNorm of Q, K, V (no affine, eps 1e-5), d ∈ {sorted(int(d) for d in ln.d.unique())}, "
-                       f"{p.n_trials} trials each", ln.value.max(), tol=tol))
+                       f"{p.n_trials} trials each{note}", ln.value.max(), tol=tol))
     ffn = err[err.part == "lse_ffn"]
     q = p.lse_ffn
     out.append(C.exact("attention.lse_ffn.max_abs_err",
                        f"LSE feed-forward on x = LayerNorm(h): max |f_ε + u_ε − |x|²/4t|, N = {q.n_neurons}, d = {q.d}, "
-                       f"ε ∈ {list(q.eps)}, {q.n_layers} random layers × {q.n_points} points, u from (y, g) by distances",
+                       f"ε ∈ {list(q.eps)}, {q.n_layers} random layers × {q.n_points} points, u from (y, g) by distances{note}",
                        ffn.value.max(), tol=tol, theory="0 (f_ε + u_ε = |x|²/4t)"))
     authors = df[df.part == "authors_check"].value.max()
     out.append(C.info("attention.authors_check.max_abs_diff",

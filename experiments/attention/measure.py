@@ -15,6 +15,8 @@ import torch.nn.functional as F
 from hjexp import lse as L
 from hjexp.context import RunContext
 
+from .._roundoff import dtype_row
+
 
 def lse_by_hand(z: torch.Tensor, eps: float) -> torch.Tensor:
     """ε log Σ_j exp(z_j/ε) written out.  [..., N] -> [...].
@@ -105,6 +107,7 @@ def check_lse_ffn(ctx: RunContext, p) -> list[dict]:
 
 def measure(ctx: RunContext) -> None:
     p = ctx.params
+    ctx.add_rows([dtype_row(ctx.dtype)])
     with ctx.progress("attention checks", len(p.dims) + 1) as advance:
         for d in p.dims:
             ctx.add_rows(ctx.cached(f"gibbs_d{d}", lambda d=d: check_gibbs(ctx, p, d)))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from hjexp import claims as C
 
+from .._roundoff import roundoff_tol
+
 CLAIMS = (
     C.Spec("costate.discrete.max_rel_err", "exact", "0 (backprop = discrete co-state)",
            "hand-written p_k = p_{k+1} + h(∂F/∂x)ᵀp_{k+1} and ∂L/∂θ_k = h ∂ℋ_k/∂θ_k vs autograd of the whole "
@@ -23,12 +25,12 @@ CLAIMS = (
 
 def judge(run: C.RunData) -> list[C.Claim]:
     df, p, r = run.table(), run.params, run.rules
-    tol = float(r.roundoff)
+    tol, note = roundoff_tol(df, float(r.roundoff))
     disc = df[df.part == "discrete"]
     worst = disc.loc[disc.value.idxmax()]
     out = [C.exact("costate.discrete.max_rel_err",
                    f"hand co-state recursion and h ∂ℋ_k/∂θ_k vs autograd, depths K ∈ {sorted(int(k) for k in disc.K.unique())}, "
-                   f"{p.discrete.n_nets} random nets, D = {p.D}, m = {p.m}, T = {p.T}; worst: {worst.what} at K = {int(worst.K)}",
+                   f"{p.discrete.n_nets} random nets, D = {p.D}, m = {p.m}, T = {p.T}; worst: {worst.what} at K = {int(worst.K)}{note}",
                    disc.value.max(), tol=tol, what="max relative difference", theory="0 (backprop = discrete co-state)")]
     conv = df[(df.part == "convergence") & (df.quantity == "max_rel_err")].sort_values("h")
     ref = df[df.part == "reference"].set_index("quantity").value

@@ -13,6 +13,7 @@ import torch
 
 from hjexp.context import RunContext
 
+from .._roundoff import dtype_row
 from .residual import PARAMS, costate, euler_forward, half_squared_loss, layer, vector_field
 
 
@@ -145,6 +146,7 @@ def check_convergence(ctx: RunContext, p) -> tuple[list[dict], pd.DataFrame]:
 
 def measure(ctx: RunContext) -> None:
     p = ctx.params
+    ctx.add_rows([dtype_row(ctx.dtype)])
     with ctx.progress("costate checks", len(p.discrete.depths) + 1) as advance:
         for K in p.discrete.depths:
             ctx.add_rows(ctx.cached(f"discrete_K{K}", lambda K=K: check_discrete(ctx, p, K)))

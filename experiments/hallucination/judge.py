@@ -6,6 +6,8 @@ import math
 
 from hjexp import claims as C
 
+from .._roundoff import roundoff_tol
+
 ARITHMETIC = ("f_ε − max z = ε log(1 + Σ_{j≠top} e^(−(z_top − z_j)/ε)) and each of the N−1 terms is ≤ e^(−Δ/ε), "
               "so the inequality holds for every input; a pass checks the computation, it is no evidence by itself")
 
@@ -35,21 +37,21 @@ def _by_eps(frame, quantity):
 
 def judge(run: C.RunData) -> list[C.Claim]:
     df, p, r = run.table(), run.params, run.rules
-    tol = float(r.roundoff)
+    tol, note = roundoff_tol(df, float(r.roundoff))
     bound = df[df.part == "bound"]
     excess = bound[bound.quantity == "max_excess"]
     lowest = bound[bound.quantity == "min_gap"].value.min()
     out = [C.bound("hallucination.bound_holds",
                    f"max of |f_ε − max z| − ε log(1 + (N−1)e^(−Δ/ε)) over {p.random.n_layers} random layers at every ε and "
                    f"one trained layer per ε (its own), ε ∈ {list(p.eps)}, {p.n_grid}² grid on {list(p.domain)}²; "
-                   f"smallest f_ε − max z seen: {lowest:.3g} (never below −roundoff means f_ε ≥ max z)",
+                   f"smallest f_ε − max z seen: {lowest:.3g} (never below −roundoff means f_ε ≥ max z){note}",
                    excess.value.max(), 0.0, slack=tol, arithmetic=ARITHMETIC,
                    theory="|f_ε − max_j z_j| ≤ ε log(1 + (N−1)e^(−Δ/ε))")]
     med = {k: bound[(bound.layers == k) & (bound.quantity == "median_ratio")].value for k in ("random", "trained")}
     N = int(bound.N.iloc[0])
     out.append(C.info("hallucination.bound_tightness",
-                      f"largest gap/bound over every layer, ε and grid point (points whose bound is below {1e-8:g}·ε "
-                      f"left out: roundoff over roundoff); median ratio per ε: random {med['random'].min():.3g}–"
+                      f"largest gap/bound over every layer, ε and grid point (points whose bound is below 1e6·machine ε·"
+                      f"max(1, |max z|) left out: roundoff over roundoff); median ratio per ε: random {med['random'].min():.3g}–"
                       f"{med['random'].max():.3g}, trained {med['trained'].min():.3g}–{med['trained'].max():.3g} "
                       f"(far from ties the ratio tends to the runner-up's share, ≥ 1/(N−1) = {1 / (N - 1):.3g})",
                       bound[bound.quantity == "max_ratio"].value.max(), theory="≤ 1 (= 1 when all N−1 runners-up tie)",

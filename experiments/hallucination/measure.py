@@ -17,8 +17,11 @@ from hjexp.data.manifolds import uniform_box
 from hjexp.ensemble import init_lse
 from hjexp.fast import train_adam_fast
 
+from .._roundoff import dtype_row
+
 MAX_TIES_DRAWN = 1500
-TINY_BOUND = 1e-8  # ratios gap/bound below this bound (in units of ε) are roundoff over roundoff: not used
+RATIO_ULPS = 1e6  # gap/bound is used where bound ≥ RATIO_ULPS·u·max(1, |max z|): there the gap's roundoff
+                  # (a few u·|z|, u the machine ε) is ≤ ~1e-6 of the bound; below, roundoff over roundoff
 
 
 def grid(ctx: RunContext, p, n_axis: int) -> torch.Tensor:
@@ -67,7 +70,7 @@ def check_bound(ctx: RunContext, p, kind: str, W, b, eps_per_layer: list[float] 
     for e in p.eps:
         z = z_all if eps_per_layer is None else z_all[[i for i, v in enumerate(eps_per_layer) if v == e]]
         gap, bound, delta = gap_and_bound(z, e)  # [R, n]
-        usable = bound > TINY_BOUND * e
+        usable = bound > RATIO_ULPS * torch.finfo(z.dtype).eps * z.abs().amax(-1).clamp_min(1)
         ratio = (gap / bound)[usable]
         common = dict(part="bound", layers=kind, eps=e, N=z.shape[-1])
         rows += [dict(common, quantity="max_excess", value=(gap.abs() - bound).max().item()),
@@ -156,6 +159,7 @@ def check_radius(ctx: RunContext, p, kind: str, W, b, eps_per_layer: list[float]
 
 def measure(ctx: RunContext) -> None:
     p = ctx.params
+    ctx.add_rows([dtype_row(ctx.dtype)])
     with ctx.progress("hallucination checks", 4) as advance:
         Wr, br = random_layers(ctx, p)
         Wt, bt, losses = ctx.cached("trained", lambda: trained_layers(ctx, p))

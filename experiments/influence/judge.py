@@ -8,6 +8,8 @@ import numpy as np
 
 from hjexp import claims as C
 
+from .._roundoff import roundoff_tol
+
 CLAIMS = (
     C.Spec("influence.matches_autograd.max_abs_err", "exact", "0 (π_j = ∂f/∂s_j)",
            "closed-form π_j(x) = softmax_j(z/ε) vs autograd of ε log Σ exp((z_j + s_j)/ε) w.r.t. per-atom logit "
@@ -41,10 +43,10 @@ def fitted_exponent(timings, method: str, octaves: int) -> tuple[float, int, int
 
 def judge(run: C.RunData) -> list[C.Claim]:
     df, timings, p, r = run.table(), run.table("timings"), run.params, run.rules
-    tol, q = float(r.roundoff), p.exactness
+    (tol, note), q = roundoff_tol(df, float(r.roundoff)), p.exactness
     ident = df[(df.part == "identity") & (df.quantity == "max_abs_err")]
     setup = (f"{q.n_layers} random layers, N = {q.n_atoms} atoms, d = {p.d}, {q.n_queries} queries, "
-             f"ε ∈ {list(q.eps)}")
+             f"ε ∈ {list(q.eps)}{note}")
     out = [C.exact("influence.matches_autograd.max_abs_err",
                    f"closed-form π_j(x) vs autograd ∂/∂s_j of ε log Σ exp((z_j + s_j)/ε) at s = 0; {setup}",
                    ident[ident.method == "autograd"].value.max(), tol=tol, theory="0 (π_j = ∂f/∂s_j)"),

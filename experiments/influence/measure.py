@@ -15,6 +15,8 @@ import torch
 from hjexp import lse as L
 from hjexp.context import RunContext
 
+from .._roundoff import dtype_row
+
 
 def lse_by_hand(z: torch.Tensor, eps) -> torch.Tensor:
     """ε log Σ_j exp(z_j/ε) written out, max shift detached.  [..., N] -> [...]; ε a float or a
@@ -35,12 +37,14 @@ def by_autograd(z: torch.Tensor, eps) -> torch.Tensor:
     return grad
 
 
-def leave_one_out(z: torch.Tensor, eps, chunk: int = 256) -> torch.Tensor:
+def leave_one_out(z: torch.Tensor, eps, chunk_elements: int = 1 << 22) -> torch.Tensor:
     """π_j recovered from f − f_{−j}, f_{−j} the layer with atom j removed: O(N²) per query.  [..., N].
 
     Removing atom j turns f into f + ε log(1 − π_j), so π_j = −expm1(−(f − f_{−j})/ε) exactly.
+    Atoms are removed a chunk at a time so that the masked copies [..., J, N] hold ≤ chunk_elements.
     """
     N = z.shape[-1]
+    chunk = max(1, chunk_elements // z.numel())
     f = lse_by_hand(z, eps).unsqueeze(-1)  # [..., 1]
     out = []
     for lo in range(0, N, chunk):
@@ -131,5 +135,6 @@ def time_costs(ctx: RunContext, p) -> pd.DataFrame:
 
 def measure(ctx: RunContext) -> None:
     p = ctx.params
+    ctx.add_rows([dtype_row(ctx.dtype)])
     ctx.add_rows(ctx.cached("identities", lambda: check_identities(ctx, p)))
     ctx.save_table("timings", ctx.cached("timings", lambda: time_costs(ctx, p)))
