@@ -81,7 +81,8 @@ def plot_bars(run_dir: Path, bars: pd.DataFrame, queries: pd.DataFrame) -> None:
                    ylabel="π_j at the boundary query", ylim=(0, 1.15 * float(shown.pi.max())))
             ax.title.set_fontsize(8)
         handles = [plotting.plt.Rectangle((0, 0), 1, 1, color=f"C{i % 10}") for i in range(len(classes))]
-        row[-1].legend(handles, classes, loc="upper right", fontsize=6, ncol=2 if len(classes) > 4 else 1)
+        row[-1].legend(handles, [_short(c) for c in classes], loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                       fontsize=6, title="class", title_fontsize=7)
     plotting.save(fig, run_dir, "attribution_bars")
 
 
