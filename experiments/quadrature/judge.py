@@ -23,8 +23,9 @@ CLAIMS = (
            "trapezoid grids, against a Gauss–Legendre reference",
            "pass iff the stabilised local slopes all lie at or below (1 − judge.delta)·(−1/d); fail iff all lie "
            "above; grids within judge.floor_factor (3) of the reference/roundoff floor left out",
-           "pass at every profile and dtype (endpoint ≈ −1/d from its weighting bias, midpoint and trapezoid ≈ "
-           "−2/d, faster than the bound)"),
+           "pass at every profile in float64 (endpoint ≈ −1/d from its weighting bias, midpoint and trapezoid ≈ "
+           "−2/d, faster than the bound); in float32 a row whose last grids above the floor carry roundoff can be "
+           "inconclusive (smoke: trapezoid d = 1)"),
     C.Spec("quadrature.montecarlo.slope.d{d}", "attained_rate", "−1/2 in every d",
            "g = |y|, ε = 1: Monte Carlo atoms, mean of per-repeat slopes over independent repeats",
            "pass iff the t-interval over repeats lies in [0.8, 1.25]·(−1/2); fail iff disjoint",
