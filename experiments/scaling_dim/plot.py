@@ -11,29 +11,38 @@ from omegaconf import OmegaConf
 
 from hjexp import plotting
 
-from .judge import curves, manifold_fits, settings_of
+from .judge import approximation_range, curves, manifold_fits, settings_of
 
 
-def _rmse_panels(run_dir: Path, s: pd.DataFrame, setup: str, by: list[str], d_name: str) -> None:
-    """Test RMSE (mean ± sd over seeds) against width, one panel per dimension."""
+def _rmse_panels(run_dir: Path, s: pd.DataFrame, setup: str, by: list[str], d_name: str, gap: float = np.inf) -> None:
+    """Test RMSE against width, one panel per dimension: geometric mean over seeds, bars ×/÷ the
+    geometric sd (a log axis cannot show mean − sd when the seeds scatter by more than their mean).
+    Widths beyond a curve's approximation-dominated range (judge.max_gap) are drawn hollow."""
     ds = sorted(s.d.unique())
     fig, axes = plotting.figure(len(ds))
     for ax, d in zip(axes[0], ds):
         sd = s[s.d == d]
         for key, c in sd.groupby(by):
             widths, Y = curves(c)
-            label = ", ".join(str(k) for k in (key if isinstance(key, tuple) else (key,)))
-            ax.errorbar(widths, Y.mean(0), yerr=Y.std(0, ddof=1), fmt="o-", ms=3, capsize=2, label=label)
+            key = key if isinstance(key, tuple) else (key,)
+            label = f"{key[0]}, D = {key[1]}" if setup == "manifold" else f"ε {key[0]}"
+            gm, gsd = np.exp(np.log(Y).mean(0)), np.exp(np.log(Y).std(0, ddof=1))
+            bar = ax.errorbar(widths, gm, yerr=[gm - gm / gsd, gm * gsd - gm], fmt="o-", ms=3, capsize=2, label=label)
+            k = approximation_range(c, gap) if setup == "manifold" else len(widths)
+            ax.plot(widths[k:], gm[k:], "o", ms=5, mfc="white", c=bar[0].get_color())
             if setup == "authors" and c.eps_mode.iloc[0] == "tied":
                 ax.plot(widths, Y.min(0), "x:", c="grey", label="tied, best seed on test data")
         N = np.sort(sd.width.unique()).astype(float)
-        y0 = sd[sd.selected & (sd.width == N[0])].test_rmse.mean()
+        y0 = np.exp(np.log(sd[sd.selected & (sd.width == N[0])].test_rmse).mean())
         ax.plot(N, y0 * (N / N[0]) ** (-1 / d), "k--", lw=0.8, label=f"∝ N^(−1/{int(d)})")
-        ax.set(xscale="log", yscale="log", xlabel="width N (neurons / atoms)", ylabel="test RMSE",
+        if setup == "manifold":
+            ax.plot(N, y0 * (N / N[0]) ** (-2 / d), "k:", lw=0.8, label=f"∝ N^(−2/{int(d)})")
+        ax.set(xscale="log", yscale="log", xlabel="width N (neurons / atoms)",
+               ylabel="test RMSE (geometric mean over seeds)",
                title=f"{setup}: {d_name} = {int(d)}")
         ax.set_xticks(N, [str(int(w)) for w in N], minor=False)
         ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.legend(fontsize=6)
+        ax.legend(fontsize=6, framealpha=0.6)
     plotting.save(fig, run_dir, f"scaling_{setup}_rmse_vs_N")
 
 
@@ -83,5 +92,5 @@ def plot(run_dir: Path) -> None:
         _rmse_panels(run_dir, a, "authors", ["eps_mode"], "d")
     m = res[res.setup == "manifold"]
     if len(m):
-        _rmse_panels(run_dir, m, "manifold", ["embedding", "D"], "d_int")
+        _rmse_panels(run_dir, m, "manifold", ["embedding", "D"], "d_int", float(cfg.judge.max_gap))
         _alpha_figure(run_dir, m, pd.read_csv(run_dir / "intrinsic_dim.csv"), cfg)
