@@ -1,0 +1,104 @@
+"""rate-sweep, the claim catalogue: every id judge.py can emit, its kind, rule and expected verdict."""
+
+from __future__ import annotations
+
+from hjexp import claims as C
+
+LIP = "−1/(d+2)"
+SEMI = "−2/(d+4)"
+WINDOW = ("slope = mean of per-seed least-squares slopes (seeds redraw target and data) with a judge.level t-interval, "
+          "on the largest-n window of ≥ judge.min_fit_sizes sizes where the upper- and lower-half slopes differ by "
+          "≤ judge.stable_tol·|a|; inconclusive if no window is stable")
+UPPER = f"upper_rate vs a = {LIP}, δ = judge.delta (0.1): pass iff the interval ≤ (1 − δ)·a; fail iff it lies entirely above; {WINDOW}"
+ATTAINED = "attained_rate: pass iff the interval lies in judge.band (default [0.8, 1.25])·θ; fail iff disjoint; " + WINDOW
+
+# (family, model) -> (claim id with {d}, kind)
+CLAIM_ID = {
+    ("hj-solution", "hj"): ("rate.hj.slope.d{d}", "upper_rate"),
+    ("hj-solution", "knn"): ("rate.knn.slope.d{d}", "upper_rate"),
+    ("hj-solution", "nw"): ("rate.nw.slope.d{d}", "upper_rate"),
+    ("lipschitz", "hj"): ("rate.hj_lipschitz.slope.d{d}", "upper_rate"),
+    ("lipschitz", "hj_shrink_t"): ("rate.hj_lipschitz_shrink_t.slope.d{d}", "upper_rate"),
+    ("lipschitz", "knn"): ("rate.knn_lipschitz.slope.d{d}", "upper_rate"),
+    ("lipschitz", "nw"): ("rate.nw_lipschitz.slope.d{d}", "upper_rate"),
+    ("minimax-hard", "hj"): ("rate.minimax.hj.slope.d{d}", "attained_rate"),
+    ("minimax-hard", "hj_selected"): ("rate.minimax.hj_selected.slope.d{d}", "attained_rate"),
+    ("minimax-hard", "knn"): ("rate.minimax.knn.slope.d{d}", "attained_rate"),
+    ("minimax-hard", "nw"): ("rate.minimax.nw.slope.d{d}", "attained_rate"),
+    ("minimax-hard", "hj_fixed_t"): ("rate.minimax.hj_fixed_t.slope.d{d}", "info"),
+    ("minimax-hard", "constant"): ("rate.minimax.constant.slope.d{d}", "info"),
+    ("semiconcave-hard", "hj"): ("rate.semiconcave.hj.slope.d{d}", "attained_rate"),
+    ("semiconcave-hard", "hj_selected"): ("rate.semiconcave.hj_selected.slope.d{d}", "attained_rate"),
+    ("semiconcave-hard", "knn"): ("rate.semiconcave.knn.slope.d{d}", "info"),
+    ("semiconcave-hard", "nw"): ("rate.semiconcave.nw.slope.d{d}", "info"),
+    ("semiconcave-hard", "constant"): ("rate.semiconcave.constant.slope.d{d}", "info"),
+}
+
+REFERENCE_WORDS = {
+    "hj-solution": "The target u*(·, t) is in the model class and nearly parametric at t = 0.2 (one quadratic on much "
+                   "of the box), so a decay faster than −1/(d+2) is expected and does not contradict the O(·) claim.",
+    "lipschitz": "Ridge kinks are convex, outside the class at fixed t: a soft minimum of quadratics of curvature "
+                 "1/(2t) misses a kink of slope jump 2a by ≈ t·a²/2, a floor no n removes unless t shrinks.",
+    "minimax-hard": "Minimax-hard family: one pyramid bump of height L·h/2 per cell of side h = c·n^(−1/(d+2)), random "
+                    "signs per seed, noise and bump balanced, so no estimator's RMSE can fall faster than "
+                    "n^(−1/(d+2)); the constant predictor's RMSE (the bumps' RMS) falls exactly that fast, so the "
+                    "constants below say how much an estimator learnt.",
+    "semiconcave-hard": "Semiconcave-hard family: one smooth bump of height h²/(4π²t) (|D²f| ≤ 1/(2t), inside the "
+                        "Hopf–Cole class at time t) per cell of side h = c·n^(−1/(d+4)), random signs per seed: the "
+                        "lower-bound construction for the semiconcave class, minimax rate n^(−2/(d+4)).",
+}
+
+
+def _spec(claim_id: str, kind: str, theory: str, about: str, expected: str) -> C.Spec:
+    rule = {"upper_rate": UPPER, "attained_rate": f"{ATTAINED} (θ = {SEMI if 'semiconcave' in claim_id else LIP})",
+            "info": "reported, not judged (a contrast or diagnostic)"}[kind]
+    return C.Spec(claim_id, kind, theory, about, rule, expected)
+
+
+CLAIMS = (
+    _spec("rate.hj.slope.d{d}", "upper_rate", f"O(n^({LIP}))",
+          "trained Hopf–Cole (fixed t, N ~ n^(d/(d+2)), ε ~ n^(−1/(d+2))) on the exact HJ solution u*(·, t)",
+          "pass at quick (decays faster than the bound)"),
+    _spec("rate.knn.slope.d{d}", "upper_rate", f"O(n^({LIP})) (classical)", "kNN, k ~ n^(2/(d+2)), on u*(·, t)",
+          "pass at quick"),
+    _spec("rate.nw.slope.d{d}", "upper_rate", f"O(n^({LIP})) (classical)",
+          "Nadaraya–Watson, bandwidth ~ n^(−1/(d+2)), on u*(·, t)", "pass at quick"),
+    _spec("rate.hj_lipschitz.slope.d{d}", "upper_rate", f"O(n^({LIP}))",
+          "trained Hopf–Cole at fixed t on ridge kinks (outside the class at fixed t)",
+          "fail at d ≤ 2 (a fixed-t floor), other d depend on how soon the floor is reached"),
+    _spec("rate.hj_lipschitz_shrink_t.slope.d{d}", "upper_rate", f"O(n^({LIP}))",
+          "the same with t_n = t·(n/n_min)^(−1/(d+2)), which removes the floor", "pass at quick"),
+    _spec("rate.knn_lipschitz.slope.d{d}", "upper_rate", f"O(n^({LIP})) (classical)", "kNN on ridge kinks",
+          "pass at quick"),
+    _spec("rate.nw_lipschitz.slope.d{d}", "upper_rate", f"O(n^({LIP})) (classical)",
+          "Nadaraya–Watson on ridge kinks", "pass at quick"),
+    _spec("rate.minimax.hj.slope.d{d}", "attained_rate", f"n^({LIP}) attained on the worst case",
+          "trained Hopf–Cole at t_n = τ·h_n/L, one atom per cell, on the minimax-hard family",
+          "inconclusive or fail where the model overfits (train RMSE < σ) at small n"),
+    _spec("rate.minimax.hj_selected.slope.d{d}", "attained_rate", f"n^({LIP}) attained on the worst case",
+          "trained Hopf–Cole at fixed t with (N, ε) chosen on held-out samples from a fixed grid (no schedule)",
+          "pass or inconclusive at quick"),
+    _spec("rate.minimax.knn.slope.d{d}", "attained_rate", f"n^({LIP}) (classical, attained)",
+          "kNN on the minimax-hard family", "pass at quick"),
+    _spec("rate.minimax.nw.slope.d{d}", "attained_rate", f"n^({LIP}) (classical, attained)",
+          "Nadaraya–Watson on the minimax-hard family", "pass at quick"),
+    _spec("rate.minimax.hj_fixed_t.slope.d{d}", "info", LIP,
+          "contrast: trained Hopf–Cole at the fixed t (cannot bend into the pits) on the minimax-hard family", "info"),
+    _spec("rate.minimax.constant.slope.d{d}", "info", LIP,
+          "check of the construction: the constant predictor's RMSE is the bumps' RMS ∝ h ∝ n^(−1/(d+2))", "info"),
+    C.Spec("rate.minimax.hj_vs_knn.d{d}", "bound", "≤ judge.hj_vs_knn_factor (1.5)",
+           "RMSE of the trained Hopf–Cole form (t_n) over kNN's at the largest n, minimax-hard family, paired by seed",
+           "pass iff the t-interval over seeds of the ratio ≤ judge.hj_vs_knn_factor; fail iff entirely above it; "
+           "else inconclusive", "fail where the t_n model overfits (one atom per cell ≈ one or two samples per atom)"),
+    _spec("rate.semiconcave.hj.slope.d{d}", "attained_rate", f"n^({SEMI}) (semiconcave minimax rate)",
+          "trained Hopf–Cole at fixed t, N ~ n^(d/(d+4)), ε ~ n^(−2/(d+4)), on the semiconcave-hard family (in class)",
+          "inconclusive at quick for d ≥ 3 (cells as large as the box)"),
+    _spec("rate.semiconcave.hj_selected.slope.d{d}", "attained_rate", f"n^({SEMI})",
+          "the same with (N, ε) chosen on held-out samples from a fixed grid", "inconclusive at quick for d ≥ 3"),
+    _spec("rate.semiconcave.knn.slope.d{d}", "info", SEMI, "kNN, k ~ n^(4/(d+4)), on the semiconcave-hard family",
+          "info"),
+    _spec("rate.semiconcave.nw.slope.d{d}", "info", SEMI, "Nadaraya–Watson, bandwidth ~ n^(−1/(d+4)), same family",
+          "info"),
+    _spec("rate.semiconcave.constant.slope.d{d}", "info", SEMI, "check of the construction: the bumps' RMS ∝ h²",
+          "info"),
+)

@@ -1,0 +1,129 @@
+"""rate-sweep, judge: claim rows from results.csv and config.yaml only."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from hjexp import claims as C
+
+from .catalogue import CLAIM_ID, CLAIMS, REFERENCE_WORDS
+from .fit import Fit, paired_ratio, reference_slope, slope_table
+
+NAMES = {"hj": "trained Hopf–Cole", "hj_fixed_t": "trained Hopf–Cole at the fixed t",
+         "hj_shrink_t": "trained Hopf–Cole with t shrinking as n^(−1/(d+2))",
+         "hj_selected": "trained Hopf–Cole, (N, ε) chosen on held-out samples", "knn": "kNN",
+         "nw": "Nadaraya–Watson", "constant": "the constant predictor (training-label mean)"}
+UNSTABLE = "inconclusive: the slope has not stabilised over the grid, so it is not the asymptotic rate"
+
+__all__ = ["CLAIMS", "judge"]
+
+
+def _model_words(g: pd.DataFrame, p) -> str:
+    """N, ε, t ranges and the training outcome of a Hopf–Cole row; k or bandwidth of a baseline."""
+    model = g.model.iloc[0]
+    if model == "knn":
+        return f"k = {int(g.k.min())}…{int(g.k.max())}"
+    if model == "nw":
+        return f"bandwidth {g.bandwidth.max():.3g}…{g.bandwidth.min():.3g}"
+    if not model.startswith("hj"):
+        return ""
+    small, big = g[g.n == g.n.min()].train_rmse.mean(), g[g.n == g.n.max()].train_rmse.mean()
+    capped = int((~g.converged.astype(bool)).sum())
+    text = (f"N = {int(g.N.min())}…{int(g.N.max())}, ε = {g.eps.min():.3g}…{g.eps.max():.3g}, "
+            f"t = {g.t.min():.3g}…{g.t.max():.3g}; trained until |ΔL|/L over {p.train.check_every} steps < "
+            f"{p.train.rel_tol:g} (cap {p.train.max_steps}): {capped} of {len(g)} members hit the cap; train RMSE "
+            f"{small:.3g} at the smallest n, {big:.3g} at the largest (noise σ = {p.sigma})")
+    if small < 0.9 * p.sigma:
+        text += ": it overfits at small n"
+    return text
+
+
+def _scaled(g: pd.DataFrame, const: pd.DataFrame | None, d: int) -> str:
+    """RMSE·n^(1/(d+2)) per n (constant on the minimax family when the rate is attained), and RMSE / RMSE of the
+    constant predictor at the largest n (below 1: the estimator learnt more than the mean)."""
+    m = g.groupby("n").rmse.mean()
+    text = "RMSE·n^(1/(d+2)) per n: " + ", ".join(f"{v * n ** (1 / (d + 2)):.3g}" for n, v in m.items())
+    if const is not None and len(const):
+        top = g.n.max()
+        ratio = g[g.n == top].rmse.mean() / const[const.n == top].rmse.mean()
+        text += f"; RMSE / RMSE of the constant predictor at n = {top}: {ratio:.3g}"
+    return text
+
+
+def _describe(family: str, model: str, d: int, fit: Fit, g: pd.DataFrame, df: pd.DataFrame, p) -> str:
+    m = g.groupby("n").rmse.mean()
+    refs = [(w, v) for w, v in (("−1/(d+2)", -1 / (d + 2)), ("−2/(d+4)", -2 / (d + 4)))]
+    inside = [w for w, v in refs if fit.est.low <= v <= fit.est.high]
+    text = (f"{family} target, {NAMES[model]}, d = {d}: slope of test RMSE vs n, {fit.est.method}; RMSE "
+            f"{m.iloc[0]:.3g} (n = {int(m.index[0])}) → {m.iloc[-1]:.3g} (n = {int(m.index[-1])}). "
+            f"{REFERENCE_WORDS[family]} The interval contains {' and '.join(inside) if inside else 'neither'} "
+            f"of −1/(d+2) = {-1 / (d + 2):.3f}, −2/(d+4) = {-2 / (d + 4):.3f}. ")
+    if family in ("minimax-hard", "semiconcave-hard"):
+        const = df[(df.family == family) & (df.d == d) & (df.model == "constant")]
+        text += _scaled(g, const if model != "constant" else None, d) + ". "
+    words = _model_words(g, p)
+    return text + (words + ". " if words else "") + "The paper gives no numbers for this experiment."
+
+
+def _claim(claim_id: str, kind: str, family: str, fit: Fit, desc: str, r) -> C.Claim:
+    a = reference_slope(family, int(claim_id.rsplit("d", 1)[1]))
+    tol, min_sizes = float(r.stable_tol) * abs(a), int(r.min_fit_sizes)
+    window = fit.words(tol, min_sizes)
+    desc = f"{desc} Fit window: {window}."
+    if kind == "info":
+        return C.info(claim_id, desc, fit.est.slope, why="a contrast or diagnostic, not a claim of the paper",
+                      theory=f"{a:.4g}", ci_low=fit.est.low, ci_high=fit.est.high)
+    if kind == "upper_rate":
+        row = C.upper_rate(claim_id, desc, a, fit.est, delta=float(r.delta))
+    else:
+        row = C.attained_rate(claim_id, desc, a, fit.est, band=tuple(r.band))
+    if fit.stable:
+        return row
+    return C.custom(claim_id, kind, desc, row.theory, row.measured, verdict="inconclusive", ci_low=row.ci_low,
+                    ci_high=row.ci_high, criterion=f"{UNSTABLE} (rule once stable: {row.criterion})")
+
+
+def _hj_vs_knn(df: pd.DataFrame, d: int, r) -> C.Claim | None:
+    sub = df[(df.family == "minimax-hard") & (df.d == d)]
+    top = sub.n.max()
+    hj = sub[(sub.model == "hj") & (sub.n == top)].set_index("seed").rmse
+    knn = sub[(sub.model == "knn") & (sub.n == top)].set_index("seed").rmse
+    if hj.empty or knn.empty:
+        return None
+    seeds = hj.index.intersection(knn.index)
+    ratio, lo, hi = paired_ratio(hj[seeds].to_numpy(), knn[seeds].to_numpy(), float(r.level))
+    F = float(r.hj_vs_knn_factor)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        verdict = "inconclusive"
+    else:
+        verdict = "pass" if hi <= F else ("fail" if lo > F else "inconclusive")
+    desc = (f"minimax-hard target, d = {d}, n = {int(top)}: test RMSE of the trained Hopf–Cole form (t_n ∝ h_n/L) over "
+            f"kNN's on the same draws, {len(seeds)} seeds (geometric mean of per-seed ratios; RMSE "
+            f"{hj[seeds].mean():.3g} vs {knn[seeds].mean():.3g}). A minimax-rate estimator is within a constant of "
+            "the best one; kNN attains the Lipschitz minimax rate. The paper gives no numbers for this experiment.")
+    crit = (f"pass iff the {float(r.level):.0%} t-interval over seeds of the ratio lies at or below {F:g} "
+            f"(judge.hj_vs_knn_factor); fail iff it lies entirely above {F:g} (significantly worse by more than "
+            f"that factor); else inconclusive")
+    return C.custom(f"rate.minimax.hj_vs_knn.d{d}", "bound", desc, f"≤ {F:g}", ratio, verdict=verdict,
+                    criterion=crit, ci_low=lo, ci_high=hi)
+
+
+def judge(run: C.RunData) -> list[C.Claim]:
+    df, p, r = run.table(), run.params, run.rules
+    out = []
+    for row in slope_table(df, r).itertuples():
+        key = (row.family, row.model)
+        if key not in CLAIM_ID:
+            continue
+        claim_id, kind = CLAIM_ID[key]
+        g = df[(df.family == row.family) & (df.model == row.model) & (df.d == row.d)]
+        desc = _describe(row.family, row.model, row.d, row.fit, g, df, p)
+        out.append(_claim(claim_id.format(d=row.d), kind, row.family, row.fit, desc, r))
+    for d in sorted(np.unique(df[df.family == "minimax-hard"].d)):
+        c = _hj_vs_knn(df, int(d), r)
+        if c is not None:
+            out.append(c)
+    return out

@@ -1,0 +1,147 @@
+"""rate-sweep, plot: figures drawn from results.csv, curves_d1.csv and config.yaml only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import NullLocator
+from omegaconf import OmegaConf
+
+from hjexp import plotting
+
+from .fit import slope_table
+from .judge import NAMES
+
+STYLE = {"hj": ("o-", "C0"), "hj_fixed_t": ("o:", "C9"), "hj_shrink_t": ("D-", "C3"), "hj_selected": ("v-", "C4"),
+         "knn": ("s--", "C1"), "nw": ("^:", "C2"), "constant": (".-", "0.55")}
+SHORT = {"hj": "Hopf–Cole", "hj_fixed_t": "Hopf–Cole, fixed t", "hj_shrink_t": "Hopf–Cole, t shrinking",
+         "hj_selected": "Hopf–Cole, held-out (N, ε)", "knn": "kNN", "nw": "Nadaraya–Watson",
+         "constant": "constant (label mean)"}
+
+
+def _exponent(family: str, d: float) -> float:
+    return -2 / (d + 4) if family == "semiconcave-hard" else -1 / (d + 2)
+
+
+def _legend_right(axes) -> None:
+    """One legend for all panels, right of the top-right panel (tight_layout makes room; it covers no data)."""
+    handles = {}
+    for ax in np.ravel(axes):
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(lab, h)
+    axes[0][-1].legend(list(handles.values()), list(handles), loc="upper left", bbox_to_anchor=(1.03, 1.0))
+
+
+def _n_axis(ax, ns) -> None:
+    """Log n axis labelled at the grid sizes (every other one when there are many)."""
+    ns = sorted(int(n) for n in ns)
+    ticks = ns if len(ns) <= 6 else ns[::2]
+    ax.set_xscale("log")
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xticks(ticks, [str(n) for n in ticks])
+
+
+def plot_rmse(df: pd.DataFrame, run_dir: Path) -> None:
+    families, dims = list(dict.fromkeys(df.family)), sorted(df.d.unique())
+    fig, axes = plotting.figure(len(dims), len(families), width=3.4, height=2.9)
+    for i, fam in enumerate(families):
+        for j, d in enumerate(dims):
+            ax, sub = axes[i][j], df[(df.family == fam) & (df.d == d)]
+            for model, c in sub.groupby("model", sort=False):
+                if fam in ("hj-solution", "lipschitz") and model == "constant":
+                    continue  # a far-off line that would squeeze the others
+                stat = c.groupby("n").rmse.agg(["mean", "std"])
+                ax.errorbar(stat.index, stat["mean"], yerr=stat["std"], fmt=STYLE[model][0], c=STYLE[model][1],
+                            ms=3, capsize=2, lw=1, label=SHORT[model])
+            ns = np.array(sorted(sub.n.unique()), float)
+            y0 = sub[sub.n == ns[0]].rmse.median()
+            a = _exponent(fam, d)
+            ax.plot(ns, y0 * (ns / ns[0]) ** a, "k-", lw=0.7, alpha=0.6, label="reference slope: −1/(d+2), semiconcave −2/(d+4)")
+            ax.set(yscale="log", xlabel="n (training samples)", ylabel="test RMSE")
+            ax.set_title(f"{fam}, d = {d}", fontsize=9)
+            _n_axis(ax, ns)
+    _legend_right(axes)
+    plotting.save(fig, run_dir, "rmse_vs_n")
+
+
+def plot_scaled(df: pd.DataFrame, run_dir: Path) -> None:
+    """RMSE·n^(−a) vs n on the bump families: flat where the reference rate is attained."""
+    fams = [f for f in ("minimax-hard", "semiconcave-hard") if f in set(df.family)]
+    if not fams:
+        return
+    dims = sorted(df.d.unique())
+    fig, axes = plotting.figure(len(dims), len(fams), width=3.4, height=2.9)
+    for i, fam in enumerate(fams):
+        for j, d in enumerate(dims):
+            ax, sub = axes[i][j], df[(df.family == fam) & (df.d == d)]
+            a = _exponent(fam, d)
+            for model, c in sub.groupby("model", sort=False):
+                m = c.groupby("n").rmse.mean()
+                ax.plot(m.index, m * m.index.to_numpy(float) ** (-a), STYLE[model][0], c=STYLE[model][1], ms=3, lw=1,
+                        label=SHORT[model])
+            power = "1/(d+2)" if fam == "minimax-hard" else "2/(d+4)"
+            ax.set(yscale="log", xlabel="n (training samples)", ylabel=f"RMSE · n^({power})")
+            ax.set_title(f"{fam}, d = {d}", fontsize=9)
+            _n_axis(ax, sub.n.unique())
+    _legend_right(axes)
+    plotting.save(fig, run_dir, "scaled_rmse_hard_families")
+
+
+def plot_slopes(df: pd.DataFrame, rules, run_dir: Path) -> None:
+    slopes = slope_table(df, rules)
+    families = list(dict.fromkeys(slopes.family))
+    dims = sorted(slopes.d.unique())
+    dd = np.linspace(min(dims), max(dims), 50)
+    fig, axes = plotting.figure(len(families), 1, width=3.6, height=3.4)
+    for i, fam in enumerate(families):
+        ax, sub = axes[0][i], slopes[slopes.family == fam]
+        models = list(dict.fromkeys(sub.model))
+        for k, model in enumerate(models):
+            c = sub[sub.model == model].sort_values("d")
+            off = 0.07 * (k - (len(models) - 1) / 2)
+            hollow = ~c.stable.to_numpy(bool)  # hollow marker: the slope had not stabilised
+            ax.errorbar(c.d + off, c.slope, yerr=[c.slope - c.ci_low, c.ci_high - c.slope], fmt="none",
+                        ecolor=STYLE[model][1], capsize=2, lw=1)
+            ax.plot(c.d[~hollow] + off, c.slope[~hollow], STYLE[model][0][0], c=STYLE[model][1], ms=4,
+                    label=SHORT[model])
+            ax.plot(c.d[hollow] + off, c.slope[hollow], STYLE[model][0][0], mec=STYLE[model][1], mfc="none", ms=4)
+        ax.plot(dd, -1 / (dd + 2), "k-", lw=0.8, label="−1/(d+2)")
+        ax.plot(dd, -2 / (dd + 4), "k:", lw=0.8, label="−2/(d+4)")
+        ax.set(xlabel="input dimension d", ylabel="slope of log RMSE vs log n", title=fam, xticks=dims)
+    _legend_right(axes)
+    plotting.save(fig, run_dir, "slope_vs_d")
+
+
+def plot_curves(run_dir: Path) -> None:
+    path = run_dir / "curves_d1.csv"
+    if not path.exists():
+        return
+    cur = pd.read_csv(path)
+    fams, n_vals = list(dict.fromkeys(cur.family)), sorted(cur.n.unique())
+    fig, axes = plotting.figure(len(n_vals), len(fams), width=3.4, height=2.7)
+    for i, fam in enumerate(fams):
+        for j, n in enumerate(n_vals):
+            ax, c = axes[i][j], cur[(cur.family == fam) & (cur.n == n)]
+            s = c[c.kind == "sample"]
+            ax.plot(s.x, s.value, ".", c="0.65", ms=2, label="noisy samples")
+            for kind, fmt, lab in (("target", "k-", "target"), ("hj", "C0-", "Hopf–Cole"), ("knn", "C1--", "kNN")):
+                k = c[c.kind == kind]
+                ax.plot(k.x, k.value, fmt, lw=1, label=lab)
+            ax.set(xlabel="x (d = 1, seed 0)", ylabel="u(x)")
+            ax.set_title(f"{fam}, n = {n}", fontsize=9)
+    _legend_right(axes)
+    plotting.save(fig, run_dir, "fitted_d1")
+
+
+def plot(run_dir: Path) -> None:
+    df = pd.read_csv(run_dir / "results.csv")
+    rules = OmegaConf.load(run_dir / "config.yaml").judge
+    plot_rmse(df, run_dir)
+    plot_scaled(df, run_dir)
+    plot_slopes(df, rules, run_dir)
+    plot_curves(run_dir)
+
+
+__all__ = ["NAMES", "plot"]
