@@ -48,3 +48,10 @@ def test_autograd_path_is_the_softmax_average():
     w = torch.exp(z - z.amax(-1, keepdim=True))
     by_hand = (w / w.sum(-1, keepdim=True)) @ V
     assert torch.allclose(m.gibbs_average(Q, K, V), by_hand, rtol=0, atol=1e-14)
+
+
+def test_dimension_one_is_one_clear_line(cli, tmp_path):
+    result = cli("run", "attention", "params.dims=[1,4]", f"out={tmp_path / 'x'}")
+    assert result.exit_code != 0
+    assert "every d must be an integer ≥ 2" in " ".join(result.output.split()) and "Traceback" not in result.output
+    assert not (tmp_path / "x").exists()

@@ -73,3 +73,10 @@ def test_costate_by_hand_on_two_layers():
             down[k][name] -= step
             fd = (_loss(up) - _loss(down)) / (2 * step)
             assert math.isclose(fd, hand[k][name], rel_tol=1e-7, abs_tol=1e-10), (k, name, fd, hand[k][name])
+
+
+def test_depths_that_share_no_nodes_are_one_clear_line(cli, tmp_path):
+    result = cli("run", "costate", "params.convergence.depths=[3,8]", f"out={tmp_path / 'x'}")
+    assert result.exit_code != 0
+    assert "must be powers of two" in " ".join(result.output.split()) and "Traceback" not in result.output
+    assert not (tmp_path / "x").exists()

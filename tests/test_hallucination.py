@@ -51,3 +51,10 @@ def test_tie_points_lie_on_ties_and_curvature_matches_two_neurons():
     var = m.weight_variance(z[None], W, 0.1)[0]
     assert torch.allclose(var, torch.full_like(var, (4 + 0.25) / 4), rtol=1e-12)
     assert torch.allclose(two[0], torch.full((3,), (4 + 0.25) / 4, dtype=torch.float64))
+
+
+def test_empty_domain_is_one_clear_line(cli, tmp_path):
+    result = cli("run", "hallucination", "params.domain=[1.0,-1.0]", f"out={tmp_path / 'x'}")
+    assert result.exit_code != 0
+    assert "must be [lo, hi] with lo < hi" in " ".join(result.output.split()) and "Traceback" not in result.output
+    assert not (tmp_path / "x").exists()

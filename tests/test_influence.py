@@ -49,3 +49,10 @@ def test_brute_forces_recover_pi_by_hand():
     pi = torch.tensor([[v / sum(e) for v in e]], dtype=torch.float64)
     assert torch.allclose(m.by_autograd(z, eps), pi, rtol=1e-14)
     assert torch.allclose(m.leave_one_out(z, eps, chunk_elements=6), pi, rtol=1e-13)
+
+
+def test_brute_force_beyond_reach_is_one_clear_line(cli, tmp_path):
+    result = cli("run", "influence", "params.timing.log2_n_max_brute=15", f"out={tmp_path / 'x'}")
+    assert result.exit_code != 0
+    assert "takes minutes per query" in " ".join(result.output.split()) and "Traceback" not in result.output
+    assert not (tmp_path / "x").exists()

@@ -10,15 +10,15 @@ CLAIMS = (
     C.Spec("attention.gibbs.max_abs_err.d{d}", "exact", "0 (attention = Gibbs average)",
            "softmax(QKᵀ/√d)V vs (autograd ∇_z of ε log Σ exp(z/ε) at z = QKᵀ, ε = √d)·V, and Attn(q, K, K) vs "
            "autograd ∇_q LSE_ε(q·K); random Q, K, V, one row per d",
-           "pass iff the max abs difference over trials, queries and both identities ≤ judge.roundoff (1e-12)",
+           "pass iff the max abs difference over trials, queries and both identities ≤ judge.roundoff (1e-12 at float64, scaled by machine ε for other dtypes)",
            "pass at every profile (float64)"),
     C.Spec("attention.layernorm.max_abs_err", "exact", "0",
            "the same two identities with Q, K, V replaced by LayerNorm(Q), LayerNorm(K), LayerNorm(V) "
            "(no affine, eps 1e-5), max over every d",
-           "pass iff max abs difference ≤ judge.roundoff (1e-12)", "pass at every profile (float64)"),
+           "pass iff max abs difference ≤ judge.roundoff (1e-12 at float64, scaled by machine ε for other dtypes)", "pass at every profile (float64)"),
     C.Spec("attention.lse_ffn.max_abs_err", "exact", "0 (f_ε + u_ε = |x|²/4t)",
            "LSE feed-forward layer on LayerNorm inputs x: f from (W, b), u from atoms (y, g) by distances",
-           "pass iff max |f_ε + u_ε − |x|²/4t| over ε, layers and points ≤ judge.roundoff (1e-12)",
+           "pass iff max |f_ε + u_ε − |x|²/4t| over ε, layers and points ≤ judge.roundoff (1e-12 at float64, scaled by machine ε for other dtypes)",
            "pass at every profile (float64)"),
     C.Spec("attention.authors_check.max_abs_diff", "info", "0 by construction",
            "the authors' check: both paths written as softmax(z/ε)V with the same operations",

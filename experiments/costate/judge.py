@@ -10,7 +10,7 @@ CLAIMS = (
     C.Spec("costate.discrete.max_rel_err", "exact", "0 (backprop = discrete co-state)",
            "hand-written p_k = p_{k+1} + h(∂F/∂x)ᵀp_{k+1} and ∂L/∂θ_k = h ∂ℋ_k/∂θ_k vs autograd of the whole "
            "residual net, every depth and parameter, relative to the largest autograd entry",
-           "pass iff the worst relative difference ≤ judge.roundoff (1e-12)", "pass at every profile (float64)"),
+           "pass iff the worst relative difference ≤ judge.roundoff (1e-12 at float64, scaled by machine ε for other dtypes)", "pass at every profile (float64)"),
     C.Spec("costate.convergence.order", "attained_rate", "1 (first order in h)",
            "log–log slope of sup_k |p_k − p(t_k)| / sup|p| against h = T/K, p(t) the continuous adjoint ODE "
            "solution (RK4, fine grid)",

@@ -7,7 +7,7 @@ from .measure import measure
 from .plot import plot
 
 CLAIM = "|f_ε − max z| ≤ ε log(1 + (N−1)e^(−Δ/ε)); curvature Var_π(w)/ε peaks on tie boundaries with height ∝ 1/ε"
-COST = "TBD"
+COST = "13 s / 22 s / 91 s (2-core CPU, measured under heavy load)"
 DEFAULT_DTYPE = "float64"
 
 

@@ -14,7 +14,7 @@ ARITHMETIC = ("f_ε − max z = ε log(1 + Σ_{j≠top} e^(−(z_top − z_j)/ε
 CLAIMS = (
     C.Spec("hallucination.bound_holds", "bound", "|f_ε − max_j z_j| ≤ ε log(1 + (N−1)e^(−Δ/ε))",
            "max over random and trained layers, ε and a dense grid of |f_ε − max z| − bound (Δ = top-two logit gap)",
-           "pass iff max(|gap| − bound) ≤ 0 + slack judge.roundoff (1e-12); a pass is arithmetic (every input obeys it)",
+           "pass iff max(|gap| − bound) ≤ 0 + slack judge.roundoff (1e-12 at float64, scaled by machine ε for other dtypes); a pass is arithmetic (every input obeys it)",
            "pass at every profile"),
     C.Spec("hallucination.bound_tightness", "info", "≤ 1 (= 1 when all N−1 runners-up tie)",
            "gap/bound over the grid: the largest ratio, with the medians per layer kind",
@@ -65,7 +65,7 @@ def judge(run: C.RunData) -> list[C.Claim]:
                                f"slope of max over {p.random.n_layers} random layers (N = {p.random.n_neurons}) of the peak of "
                                f"Var_π(w)/ε on their tie boundaries vs ε ∈ [{e_min:g}, {peak.index.max():g}]; the "
                                f"{p.n_grid}² grid alone reaches {grid_peak[e_min]:.3g} of the tie value {peak[e_min]:.3g} "
-                               f"at ε = {e_min:g} (a grid coarser than ε misses the peak)",
+                               f"at ε = {e_min:g} (a grid sees the peak only where its points come within ≈ ε/|w_i − w_j| of a tie line)",
                                -1.0, est, band=tuple(r.band), theory="−1 (peak height ∝ 1/ε)"))
     rad = df[(df.part == "radius") & (df.layers == "random")]
     frac = rad[rad.quantity == "outside_fraction"].set_index("eps").value

@@ -13,10 +13,10 @@ from .._roundoff import roundoff_tol
 CLAIMS = (
     C.Spec("influence.matches_autograd.max_abs_err", "exact", "0 (π_j = ∂f/∂s_j)",
            "closed-form π_j(x) = softmax_j(z/ε) vs autograd of ε log Σ exp((z_j + s_j)/ε) w.r.t. per-atom logit "
-           "shifts s_j at 0", "pass iff max abs difference ≤ judge.roundoff (1e-12)", "pass at every profile (float64)"),
+           "shifts s_j at 0", "pass iff max abs difference ≤ judge.roundoff (1e-12 at float64, scaled by machine ε for other dtypes)", "pass at every profile (float64)"),
     C.Spec("influence.leave_one_out.max_abs_err", "exact", "0 (f − f_{−j} = −ε log(1 − π_j))",
            "closed-form π_j vs the leave-one-atom-out change of f, inverted: −expm1(−(f − f_{−j})/ε)",
-           "pass iff max abs difference ≤ judge.roundoff (1e-12)", "pass at every profile (float64)"),
+           "pass iff max abs difference ≤ judge.roundoff (1e-12 at float64, scaled by machine ε for other dtypes)", "pass at every profile (float64)"),
     C.Spec("influence.cost_exponent", "bound", "≤ 1 (O(N) per query)",
            "least-squares exponent of the closed form's time per query against N over the largest "
            "judge.cost_fit_octaves doublings of N measured (minimum over repeats of each timing)",

@@ -37,7 +37,7 @@ def by_autograd(z: torch.Tensor, eps) -> torch.Tensor:
     return grad
 
 
-def leave_one_out(z: torch.Tensor, eps, chunk_elements: int = 1 << 22) -> torch.Tensor:
+def leave_one_out(z: torch.Tensor, eps, chunk_elements: int = 1 << 18) -> torch.Tensor:
     """π_j recovered from f − f_{−j}, f_{−j} the layer with atom j removed: O(N²) per query.  [..., N].
 
     Removing atom j turns f into f + ε log(1 − π_j), so π_j = −expm1(−(f − f_{−j})/ε) exactly.
