@@ -9,8 +9,8 @@ from .measure import measure
 from .plot import plot
 
 CLAIM = "normalised LSE layer on N grid atoms = quadrature of the Hopf–Cole integral, sup error O(N^(−1/d))"
-COST = ("20 s / 3 min / 4.5 min wall on the 2-core CPU measured under heavy load (CPU time 10 s / 60 s / 80 s), "
-        "threads=1")
+COST = ("15 s / 85 s / 4.5 min wall, threads=1, on the 2-core CPU measured under load (load average 5–9; "
+        "CPU time about 10 s / 50 s / 80 s)")
 DEFAULT_DTYPE = "float64"
 
 
