@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from hjexp import claims as C
+from hjexp.errors import UserError
 
 from .catalogue import CLAIM_ID, CLAIMS, REFERENCE_WORDS
 from .fit import Fit, paired_ratio, reference_slope, slope_table
@@ -111,8 +112,17 @@ def _hj_vs_knn(df: pd.DataFrame, d: int, r) -> C.Claim | None:
                     criterion=crit, ci_low=lo, ci_high=hi)
 
 
+def _check_rules(r) -> None:
+    if not isinstance(r.min_fit_sizes, int) or r.min_fit_sizes < 3:
+        raise UserError(f"judge.min_fit_sizes={r.min_fit_sizes} must be an integer ≥ 3 (each half of the window "
+                        "needs two sizes), e.g. judge.min_fit_sizes=4")
+    if isinstance(r.hj_vs_knn_factor, bool) or not isinstance(r.hj_vs_knn_factor, (int, float)) or r.hj_vs_knn_factor < 1:
+        raise UserError(f"judge.hj_vs_knn_factor={r.hj_vs_knn_factor} must be a number ≥ 1, e.g. 1.5")
+
+
 def judge(run: C.RunData) -> list[C.Claim]:
     df, p, r = run.table(), run.params, run.rules
+    _check_rules(r)
     out = []
     for row in slope_table(df, r).itertuples():
         key = (row.family, row.model)
