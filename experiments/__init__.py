@@ -1,6 +1,9 @@
-"""hjexp's experiments: one module per claim family, loaded as ``hjexp_experiments``.
+"""hjexp's experiments: one package per claim family, loaded as ``hjexp_experiments``.
 
-Each module defines NAME-less metadata (the file name gives the CLI name, ``_`` -> ``-``):
-``CLAIM`` (one line), ``COST`` (rough time per profile), optional ``DEFAULT_DTYPE`` and
-``validate(params)``, and the two entry points ``run(ctx)`` and ``plot(run_dir)``.
+Each package ``experiments/<stem>/`` (CLI name: the stem with ``_`` -> ``-``) has three stages —
+``measure.py`` (``measure(ctx)``: computes, writes CSVs), ``judge.py`` (``CLAIMS``, the catalogue,
+and ``judge(run)``: CSVs -> claim rows) and ``plot.py`` (``plot(run_dir)``: CSVs -> figures) — and
+an ``__init__`` exporting those with ``CLAIM`` (one line), ``COST`` (measured wall time per
+profile), optional ``DEFAULT_DTYPE`` and ``validate(params)``. Its knobs live in
+configs/experiment/<name>.yaml.
 """
