@@ -276,8 +276,8 @@ def slice_branches(D: Derivatives, t: Traced, lams: Tensor, **newton) -> tuple[T
 def trace_both(D: Derivatives, x0: Tensor, lam0: Tensor, s: Settings) -> Traced:
     """Continue interior seeds both ways; each seed's two halves form one branch (down half: steps < 0)."""
     B = len(x0)
-    both = trace(D, torch.cat([x0, x0]), torch.cat([lam0, lam0]),
-                 torch.cat([torch.ones(B), -torch.ones(B)]).to(x0.device), s)
+    up = torch.ones(B, dtype=x0.dtype, device=x0.device)
+    both = trace(D, torch.cat([x0, x0]), torch.cat([lam0, lam0]), torch.cat([up, -up]), s)
     down = both.branch >= B
     closed = torch.tensor([r == "closed loop" for r in both.end_reason[:B]], device=x0.device)
     # the seed appears once; an isola closed by the up half needs no down half

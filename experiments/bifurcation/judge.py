@@ -62,10 +62,12 @@ def judge(run: C.RunData) -> list[C.Claim]:
         total = c[c.type == "all"].sort_values("k")
         n = total["count"].to_numpy()
         rise = int(np.max(np.diff(n))) if len(n) > 1 else 0
+        at = f" (at ε = {_fmt_list(born.eps_fold)})" if len(born) else ""
         out.append(C.info(f"bifurcation.{name}.count_monotone",
                           f"critical points: {n[0]} at ε = {total.eps.iloc[0]:.3g}, {n[-1]} at ε = "
-                          f"{total.eps.iloc[-1]:.3g}; {len(born)} folds create a pair as ε grows "
-                          f"(at ε = {_fmt_list(born.eps_fold)}); largest rise between grid neighbours {rise}",
+                          f"{total.eps.iloc[-1]:.3g}; {len(born)} folds create a pair as ε grows{at}; largest rise "
+                          f"of the count between grid neighbours {rise} (a rise without a fold: a branch that enters "
+                          "the search box or leaves the roundoff-flat region)",
                           len(born), why="the paper describes merging; a created pair (e.g. an isola) does not "
                                          "contradict it", theory="count falls as ε grows"))
         out.append(_last_min(name, c, f, atoms[atoms.set == name]))
@@ -123,7 +125,7 @@ def _methods(name: str, counts: pd.DataFrame, timing: pd.DataFrame, diff: pd.Dat
     ratio = float(t["multistart"] / t["continuation"])
     parts = []
     for side, sel in (diff.groupby("side") if len(diff) else []):
-        reasons = sel.why.str.replace(r"[\d.]+e?-?\d*", "#", regex=True).value_counts()
+        reasons = sel.why.value_counts()
         parts.append(f"{len(sel)} {side} ({'; '.join(f'{n}× {w}' for w, n in reasons.items())})")
     return C.info(f"bifurcation.{name}.methods",
                   f"wall time (under the machine's load at run time): multistart {t['multistart']:.3g} s, "

@@ -58,16 +58,20 @@ def _draw(ax, atoms, points, eps, colours, n_grid=80, colorbar=False):
     return im
 
 
+def _count(n: int) -> str:
+    return f"{n} critical point" + ("" if n == 1 else "s")
+
+
 def entropy_maps(run_dir: Path, name: str, atoms, points, map_eps: list[float], colours) -> None:
     grid = np.sort(points.eps.unique()) if len(points) else np.array(map_eps)
     chosen = [grid[np.abs(np.log(grid) - np.log(e)).argmin()] for e in map_eps]
-    fig, axes = plotting.figure(len(chosen), width=4.3, height=3.9)
+    fig, axes = plotting.figure(len(chosen), width=4.3, height=4.3)
     im = None
     for ax, e in zip(axes[0], chosen):
         im = _draw(ax, atoms, points, e, colours)
         n = int(np.isclose(points.eps, e, rtol=1e-9).sum())
-        ax.set_title(f"{name}, ε = {e:.3g}\n{n} critical points")
-    axes[0][0].legend(loc="lower right", fontsize=7, framealpha=0.8)
+        ax.set_title(f"{name}, ε = {e:.3g}\n{_count(n)}")
+    axes[0][0].legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=4, fontsize=7)  # below: no data covered
     if im is not None:
         fig.colorbar(im, ax=axes[0][-1], label="H(x; ε) (nats)", shrink=0.9)
     plotting.save(fig, run_dir, f"entropy_maps_{name}")
@@ -77,15 +81,16 @@ def animate(run_dir: Path, name: str, atoms, points, n_frames: int, colours) -> 
     """figures/entropy_<name>.gif: the landscape and its critical points over the ε grid (PillowWriter)."""
     grid = np.sort(points.eps.unique())
     frames = grid[np.unique(np.linspace(0, len(grid) - 1, max(2, n_frames)).round().astype(int))]
-    fig, axes = plotting.figure(1, width=5.0, height=4.4)
+    fig, axes = plotting.figure(1, width=5.0, height=4.8)
+    fig.subplots_adjust(bottom=0.24, top=0.88)  # room for the legend below the axes
     ax = axes[0][0]
 
     def update(i):
         ax.clear()
         _draw(ax, atoms, points, frames[i], colours, n_grid=60)
         n = int(np.isclose(points.eps, frames[i], rtol=1e-9).sum())
-        ax.set_title(f"{name}: ε = {frames[i]:.3g}\n{n} critical points")
-        ax.legend(loc="lower right", fontsize=7, framealpha=0.8)
+        ax.set_title(f"{name}: ε = {frames[i]:.3g}\n{_count(n)}")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=4, fontsize=7)
 
     anim = FuncAnimation(fig, update, frames=len(frames))
     target = run_dir / "figures" / f"entropy_{name}.gif"

@@ -58,7 +58,8 @@ def analyse(ctx: RunContext, p, name: str, y: torch.Tensor, g: torch.Tensor) -> 
     if bool(missed.any()):
         extra = Tr.two_way_distinct(D, ms.x[missed], ms.k[missed], lams, settings, tol)
         traced = Tr.merge([cont.traced, extra])
-        more = Tr.refine(D, Tr.subset(traced, torch.arange(len(traced.end_reason)) >= n_first))
+        later = torch.arange(len(traced.end_reason), device=lams.device) >= n_first
+        more = Tr.refine(D, Tr.subset(traced, later))
         folds = {k: torch.cat([folds[k], more[k]]) for k in folds}
     union = Tr.slice_at(D, traced, lams, torch.arange(K, device=lams.device), resolved)
     t_pass2 = time.perf_counter() - clock

@@ -39,7 +39,7 @@ def plot(run_dir: Path) -> None:
         ax.axvline(star, ls="--", c="0.4", lw=0.8, label=f"ε* = N^(−1/d) = {star:.3g}")
         ax.set(xscale="log", xlabel="ε", ylabel="H at critical points (nats)",
                title=f"{name} (N = {len(a)}, d = {d})")
-        ax.legend(loc="upper left", markerscale=2)
+        ax.legend(loc="lower right", markerscale=2)  # large ε, small H: empty in every set
     plotting.save(fig, run_dir, "bifurcation_diagram")
 
     fig, axes = plotting.figure(len(sets), width=5.0, height=3.8)

@@ -95,20 +95,22 @@ def differences(ms: pd.DataFrame, cont: pd.DataFrame, union_branches: pd.DataFra
             for (_, row), dist in zip(pa.iterrows(), near.tolist()):
                 if dist < tol:
                     continue
-                out.append(dict(row[["k", "eps", *cols, "type", "H", "rel_min_eig"]], side=side,
-                                why=_why(side, row, union_branches, folds, seed_eps, reasons)))
+                why, detail = _why(side, row, union_branches, folds, seed_eps, reasons)
+                out.append(dict(row[["k", "eps", *cols, "type", "H", "rel_min_eig"]], side=side, why=why,
+                                detail=detail))
     return pd.DataFrame(out)
 
 
-def _why(side, row, branches, folds, seed_eps, reasons) -> str:
+def _why(side, row, branches, folds, seed_eps, reasons) -> tuple[str, str]:
+    """(reason, detail) for a point found by one method only."""
     if side == "continuation only":
         if len(folds) and (abs(folds.lam_fold - math.log(row.eps))).min() < 0.02:
-            return "within 0.02 in log ε of a fold: two close points with a near-singular Hessian"
-        return f"no Newton start of the grid converged to this {row.type}"
+            return "within 0.02 in log ε of a fold: two close points with a near-singular Hessian", ""
+        return f"no Newton start of the grid converged to this {row.type}", ""
     if row.branch < 0:
-        return "not on any traced branch"
+        return "not on any traced branch", ""
     b = branches[branches.branch == row.branch]
     lo, hi = b.eps.min(), b.eps.max()
     if not any(lo <= e <= hi for e in seed_eps):
-        return f"its branch spans ε ∈ [{lo:.4g}, {hi:.4g}], between the continuation's seed slices"
-    return f"its branch was cut short: {reasons[int(row.branch)]}"
+        return "its branch lies between the continuation's seed slices", f"ε ∈ [{lo:.4g}, {hi:.4g}]"
+    return "its branch was cut short", reasons[int(row.branch)]

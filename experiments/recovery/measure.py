@@ -89,7 +89,7 @@ def evaluate(ctx: RunContext, p, name: str, t: float, fit: dict, x, u0, y_true, 
     seed = torch.arange(S, device=x.device).repeat(len(p.eps))
     loss = fit["loss"].view(len(p.eps), S)
     selected = torch.zeros_like(loss, dtype=torch.bool)
-    selected[torch.arange(len(p.eps)), loss.argmin(-1)] = True
+    selected[torch.arange(len(p.eps), device=loss.device), loss.argmin(-1)] = True
     selected = selected.flatten()
     common = dict(setup=name, t=t)
     members = pd.DataFrame(dict(eps=eps.tolist(), seed=seed.tolist(), selected=selected.tolist()))
