@@ -128,3 +128,25 @@ def test_rate_sweep_smoke_and_rejudge(run_smoke, cli):
 def test_rate_sweep_rejects_bad_input(cli, tmp_path, override, message):
     result = cli("run", "rate-sweep", "profile=smoke", f"out={tmp_path / 'bad'}", override)
     assert result.exit_code != 0 and message in result.output and "Traceback" not in result.output
+
+
+def test_attained_rate_on_a_lower_bound_family_fails_only_when_too_slow():
+    """θ = −1/3 (d = 1): a shallow slope fails, a slope in the band passes, a slope steeper than any estimator
+    can keep up on the minimax family is pre-asymptotic (inconclusive), and so is an unstable window."""
+    fit, judge = _pkg("fit"), _pkg("judge")
+    from omegaconf import OmegaConf
+
+    rules = OmegaConf.create(dict(level=0.95, delta=0.1, band=[0.8, 1.25], stable_tol=0.1, min_fit_sizes=4))
+    rng = np.random.default_rng(1)
+    ns = 2.0 ** np.arange(6, 12)
+    verdicts = {}
+    for slope in (-0.1, -1 / 3, -0.6):
+        Y = ns**slope * np.exp(0.01 * rng.standard_normal((4, ns.size)))
+        f = fit.fit_slope(ns, Y, a=-1 / 3, stable_tol=0.1, level=0.95, min_sizes=4)
+        row = judge._claim("rate.minimax.knn.slope.d1", "attained_rate", "minimax-hard", f, "test", rules)
+        verdicts[slope] = row.verdict
+        assert "pre-asymptotic" in row.criterion
+    assert verdicts == {-0.1: "fail", -1 / 3: "pass", -0.6: "inconclusive"}
+    curved = np.exp(-0.3 * np.log(ns) ** 2)[None] * np.exp(0.01 * rng.standard_normal((4, ns.size)))
+    f = fit.fit_slope(ns, curved, a=-1 / 3, stable_tol=0.1, level=0.95, min_sizes=4)
+    assert judge._claim("rate.minimax.hj.slope.d1", "attained_rate", "minimax-hard", f, "x", rules).verdict == "inconclusive"

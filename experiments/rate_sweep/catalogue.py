@@ -10,7 +10,10 @@ WINDOW = ("slope = mean of per-seed least-squares slopes (seeds redraw target an
           "on the largest-n window of ≥ judge.min_fit_sizes sizes where the upper- and lower-half slopes differ by "
           "≤ judge.stable_tol·|a|; inconclusive if no window is stable")
 UPPER = f"upper_rate vs a = {LIP}, δ = judge.delta (0.1): pass iff the interval ≤ (1 − δ)·a; fail iff it lies entirely above; {WINDOW}"
-ATTAINED = "attained_rate: pass iff the interval lies in judge.band (default [0.8, 1.25])·θ; fail iff disjoint; " + WINDOW
+ATTAINED = ("attained_rate: pass iff the interval lies in judge.band (default [0.8, 1.25])·θ; fail iff it lies entirely "
+            "on the shallow side of the band (decay significantly slower than the minimax rate); inconclusive otherwise, "
+            "including entirely steeper than the band: on a lower-bound family no estimator decays faster than θ for "
+            "large n, so a steeper slope marks a pre-asymptotic range; " + WINDOW)
 
 # (family, model) -> (claim id with {d}, kind)
 CLAIM_ID = {
@@ -58,30 +61,32 @@ def _spec(claim_id: str, kind: str, theory: str, about: str, expected: str) -> C
 CLAIMS = (
     _spec("rate.hj.slope.d{d}", "upper_rate", f"O(n^({LIP}))",
           "trained Hopf–Cole (fixed t, N ~ n^(d/(d+2)), ε ~ n^(−1/(d+2))) on the exact HJ solution u*(·, t)",
-          "pass at quick (decays faster than the bound)"),
+          "quick: pass d = 2…4, inconclusive d = 1 (interval straddles 0.9·a: seeds redraw the target)"),
     _spec("rate.knn.slope.d{d}", "upper_rate", f"O(n^({LIP})) (classical)", "kNN, k ~ n^(2/(d+2)), on u*(·, t)",
-          "pass at quick"),
+          "quick: pass d = 2…4, inconclusive d = 1"),
     _spec("rate.nw.slope.d{d}", "upper_rate", f"O(n^({LIP})) (classical)",
-          "Nadaraya–Watson, bandwidth ~ n^(−1/(d+2)), on u*(·, t)", "pass at quick"),
+          "Nadaraya–Watson, bandwidth ~ n^(−1/(d+2)), on u*(·, t)", "quick: pass d = 2…4, inconclusive d = 1"),
     _spec("rate.hj_lipschitz.slope.d{d}", "upper_rate", f"O(n^({LIP}))",
           "trained Hopf–Cole at fixed t on ridge kinks (outside the class at fixed t)",
-          "fail at d ≤ 2 (a fixed-t floor), other d depend on how soon the floor is reached"),
+          "quick: fail d = 1 (the fixed-t floor), inconclusive d = 2, 3, pass d = 4 (floor not reached by n = 2048)"),
     _spec("rate.hj_lipschitz_shrink_t.slope.d{d}", "upper_rate", f"O(n^({LIP}))",
-          "the same with t_n = t·(n/n_min)^(−1/(d+2)), which removes the floor", "pass at quick"),
+          "the same with t_n = t·(n/n_min)^(−1/(d+2)), which removes the floor",
+          "quick: pass d = 1, 3, 4, inconclusive d = 2"),
     _spec("rate.knn_lipschitz.slope.d{d}", "upper_rate", f"O(n^({LIP})) (classical)", "kNN on ridge kinks",
-          "pass at quick"),
+          "quick: pass d = 2…4, inconclusive d = 1"),
     _spec("rate.nw_lipschitz.slope.d{d}", "upper_rate", f"O(n^({LIP})) (classical)",
           "Nadaraya–Watson on ridge kinks", "pass at quick"),
     _spec("rate.minimax.hj.slope.d{d}", "attained_rate", f"n^({LIP}) attained on the worst case",
           "trained Hopf–Cole at t_n = τ·h_n/L, one atom per cell, on the minimax-hard family",
-          "inconclusive or fail where the model overfits (train RMSE < σ) at small n"),
+          "quick: inconclusive for every d — steeper than the rate (the model overfits at small n: one atom per cell "
+          "is about one sample per atom, N = n in d ≥ 3), i.e. pre-asymptotic"),
     _spec("rate.minimax.hj_selected.slope.d{d}", "attained_rate", f"n^({LIP}) attained on the worst case",
           "trained Hopf–Cole at fixed t with (N, ε) chosen on held-out samples from a fixed grid (no schedule)",
-          "pass or inconclusive at quick"),
+          "quick: inconclusive for every d (steeper than the rate, or straddling the band)"),
     _spec("rate.minimax.knn.slope.d{d}", "attained_rate", f"n^({LIP}) (classical, attained)",
-          "kNN on the minimax-hard family", "pass at quick"),
+          "kNN on the minimax-hard family", "quick: pass for every d"),
     _spec("rate.minimax.nw.slope.d{d}", "attained_rate", f"n^({LIP}) (classical, attained)",
-          "Nadaraya–Watson on the minimax-hard family", "pass at quick"),
+          "Nadaraya–Watson on the minimax-hard family", "quick: pass d = 1…3, inconclusive d = 4"),
     _spec("rate.minimax.hj_fixed_t.slope.d{d}", "info", LIP,
           "contrast: trained Hopf–Cole at the fixed t (cannot bend into the pits) on the minimax-hard family", "info"),
     _spec("rate.minimax.constant.slope.d{d}", "info", LIP,
@@ -89,12 +94,12 @@ CLAIMS = (
     C.Spec("rate.minimax.hj_vs_knn.d{d}", "bound", "≤ judge.hj_vs_knn_factor (1.5)",
            "RMSE of the trained Hopf–Cole form (t_n) over kNN's at the largest n, minimax-hard family, paired by seed",
            "pass iff the t-interval over seeds of the ratio ≤ judge.hj_vs_knn_factor; fail iff entirely above it; "
-           "else inconclusive", "fail where the t_n model overfits (one atom per cell ≈ one or two samples per atom)"),
+           "else inconclusive", "quick: inconclusive d = 1 (ratio 1.6), fail d = 2…4 (2.4, 4.8, 6.8): the t_n model overfits"),
     _spec("rate.semiconcave.hj.slope.d{d}", "attained_rate", f"n^({SEMI}) (semiconcave minimax rate)",
           "trained Hopf–Cole at fixed t, N ~ n^(d/(d+4)), ε ~ n^(−2/(d+4)), on the semiconcave-hard family (in class)",
-          "inconclusive at quick for d ≥ 3 (cells as large as the box)"),
+          "quick: inconclusive for every d (straddling the band in d = 1, 2; steeper in d = 3; unstable in d = 4)"),
     _spec("rate.semiconcave.hj_selected.slope.d{d}", "attained_rate", f"n^({SEMI})",
-          "the same with (N, ε) chosen on held-out samples from a fixed grid", "inconclusive at quick for d ≥ 3"),
+          "the same with (N, ε) chosen on held-out samples from a fixed grid", "quick: inconclusive for every d"),
     _spec("rate.semiconcave.knn.slope.d{d}", "info", SEMI, "kNN, k ~ n^(4/(d+4)), on the semiconcave-hard family",
           "info"),
     _spec("rate.semiconcave.nw.slope.d{d}", "info", SEMI, "Nadaraya–Watson, bandwidth ~ n^(−1/(d+4)), same family",

@@ -37,7 +37,7 @@ def _legend_right(axes) -> None:
 def _n_axis(ax, ns) -> None:
     """Log n axis labelled at the grid sizes (every other one when there are many)."""
     ns = sorted(int(n) for n in ns)
-    ticks = ns if len(ns) <= 6 else ns[::2]
+    ticks = ns if len(ns) <= 4 else ns[::2]
     ax.set_xscale("log")
     ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xticks(ticks, [str(n) for n in ticks])
