@@ -83,9 +83,8 @@ def test_default_layout_latest_and_replot(cli, tmp_path):
     result = cli("plot", str(run_dir))
     assert result.exit_code == 0, result.output
     assert len(list((run_dir / "figures").glob("*.png"))) == 3
-    report = tmp_path / "report.md"
-    assert cli("report", "--out", str(report)).exit_code == 0
-    assert "identity.hopf_cole.max_abs_err" in report.read_text()
+    assert cli("report").exit_code == 0  # default: every latest run, into outputs/report/
+    assert "identity.hopf_cole.max_abs_err" in (tmp_path / "outputs" / "report" / "REPORT.md").read_text()
 
 
 def test_plot_refuses_non_run(cli, tmp_path):
