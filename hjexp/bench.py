@@ -2,8 +2,8 @@
 
 A unit of work is an *element-step*: one (member, point, neuron) entry of the logits
 in one Adam step (the paper profile of scaling-dim is Σ n·N·steps ≈ 2.2e11 of them).
-Printed: ns per element-step and member-steps/s of the closed-form trainer (hjexp.fast),
-of batched autograd (hjexp.train), and of a one-model-at-a-time NumPy float64 loop in the
+Printed: ns per element-step and member-steps/s of the engine's fused trainer (hjexp.engine.train),
+of batched autograd on its closed forms (hjexp.engine.train_autograd), and of a one-model-at-a-time NumPy float64 loop in the
 authors' style (exponentials computed twice per step); the exp-bound floor (ns per
 in-cache f32 exp, one per element) and the f32 matmul peak. Takes about a minute.
 """
@@ -18,9 +18,7 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from hjexp import ensemble as ens
-from hjexp.fast import train_adam_fast
-from hjexp.train import train_adam
+from hjexp import engine
 
 
 def _timeit(fn, repeats: int = 3) -> float:
@@ -64,7 +62,7 @@ def _workload(device, d=2, widths=(20, 50, 100, 200, 500), seeds=5, n=4000):
     gen = torch.Generator(device=device).manual_seed(0)
     mask = torch.arange(N, device=device)[None] < torch.tensor(Ws, device=device)[:, None]
     eps = torch.tensor([w ** (-1 / d) for w in Ws], device=device)
-    model = ens.init_lse(len(Ws), N, d, eps, w_scale=0.5 / math.sqrt(d), b_scale=0.3, generator=gen, neuron_mask=mask)
+    model = engine.init_lse(len(Ws), N, d, eps, w_scale=0.5 / math.sqrt(d), b_scale=0.3, generator=gen, neuron_mask=mask)
     x = 4 * torch.rand(n, d, generator=gen, device=device) - 2
     return model, x, x.norm(dim=-1), sum(Ws) * n
 
@@ -109,19 +107,19 @@ def run_bench(device: torch.device, console: Console) -> None:
         torch.set_num_threads(k)
         try:
             floors[k] = exp_floor(device)
-            t_fast = _timeit(lambda: train_adam_fast(model, x, y, steps=steps, lr=0.006), 2) / steps
+            t_fast = _timeit(lambda: engine.train(model, x, y, max_steps=steps, lr=0.006), 2) / steps
         finally:
             torch.set_num_threads(threads)
         fast_ns[k] = t_fast / el * 1e9
-        table.add_row("closed-form batched (hjexp.fast)", str(k), f"{fast_ns[k]:.2f}", f"{E / t_fast:.3g}",
+        table.add_row("fused closed form (engine.train)", str(k), f"{fast_ns[k]:.2f}", f"{E / t_fast:.3g}",
                       f"authors' d=2 sweep: {E} members, n=4000, Σ n·N = {el:.3g}")
         table.add_row("exp-bound floor (1 exp / element)", str(k), f"{floors[k]:.2f}", "",
                       "in-place f32 exp, inputs in [−80, 0]")
     small, xs, ys, el_small = _workload(device, widths=(20, 50, 100), seeds=2, n=1000)
-    t_auto = _timeit(lambda: train_adam(small, xs, ys, steps=5, lr=0.006), 2) / 5
+    t_auto = _timeit(lambda: engine.train_autograd(small, xs, ys, steps=5, lr=0.006), 2) / 5
     t_np, el_np = numpy_step_time()
     ns_auto, ns_np = t_auto / el_small * 1e9, t_np / el_np * 1e9
-    table.add_row("batched autograd (hjexp.train)", str(threads), f"{ns_auto:.2f}", f"{small.size / t_auto:.3g}",
+    table.add_row("batched autograd (engine.train_autograd)", str(threads), f"{ns_auto:.2f}", f"{small.size / t_auto:.3g}",
                   "3 widths × 2 seeds, n=1000")
     table.add_row("NumPy one model at a time, f64", "numpy", f"{ns_np:.2f}", f"{1 / t_np:.3g}",
                   "N=200, n=4000, exp twice per step")

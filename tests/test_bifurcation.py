@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import torch
 
-from hjexp import lse as L
+from hjexp.engine import closed as L
 from hjexp.registry import experiments
 
 F64 = torch.float64
@@ -53,7 +53,7 @@ def _three_atoms():
 
 def test_three_atom_fold_matches_brute_force_scan():
     """The fold ε by continuation lies inside the bracket of a dense scan that counts sign changes of the
-    closed-form H′ (hjexp.lse.entropy_gradient_atoms) on a fine x grid at each ε of a fine ε grid."""
+    closed-form H′ (hjexp.engine.closed.entropy_gradient_atoms) on a fine x grid at each ε of a fine ε grid."""
     La, Tr, C = _module("landscape"), _module("tracking"), _module("continuation")
     y, g = _three_atoms()
     D = C.Derivatives(La.entropy_potential(y, g, 1.0))
@@ -76,7 +76,7 @@ def test_three_atom_fold_matches_brute_force_scan():
 
 
 def test_entropy_gradient_closed_form_matches_autograd():
-    """∇H = Cov_π(y, −log π)/(2tε) (hjexp.lse) against autograd of the reference-atom potential, d = 1, 2."""
+    """∇H = Cov_π(y, −log π)/(2tε) (hjexp.engine.closed) against autograd of the reference-atom potential, d = 1, 2."""
     La, C = _module("landscape"), _module("continuation")
     gen = torch.Generator().manual_seed(3)
     for d in (1, 2):

@@ -1,13 +1,15 @@
-"""The batched engine against independent oracles: autograd, and a loop of solo models."""
+"""The engine's closed forms and models against independent oracles: autograd, and a loop of solo models.
+
+The fused kernel and trainer are checked against this reference path in tests/test_fast_train.py."""
 
 import math
 
 import pytest
 import torch
 
-from hjexp import lse as L
-from hjexp.ensemble import Ensemble, init_hopf_cole, init_lse
-from hjexp.train import member_mse, polish_lbfgs, train_adam
+from hjexp.engine import LSE, HopfCole, forward, init_lse, member_mse, polish_lbfgs
+from hjexp.engine import closed as L
+from hjexp.engine import train_autograd as train_adam
 
 F64 = torch.float64
 
@@ -88,9 +90,52 @@ def test_lse_and_hopf_cole_forms_agree_after_conversion():
     W, b, x, eps = _layer()
     t = 0.7
     y, g = L.lse_to_atoms(W, b, t)
-    net = Ensemble("lse", {"W": W, "b": b}, eps, t=t)
-    pde = Ensemble("hopf_cole", {"y": y, "g": g}, eps, t=t)
+    net, pde = LSE(W, b, eps), HopfCole(y, g, eps, t)
     assert torch.allclose(net.predict(x) + pde.predict(x), (x * x).sum(-1) / (4 * t), rtol=1e-13, atol=1e-13)
+    back = net.to_hopf_cole(t).to_lse()  # exact conversion both ways
+    assert torch.allclose(back.W, W, rtol=1e-14, atol=1e-14) and torch.allclose(back.b, b, rtol=1e-13, atol=1e-13)
+    assert torch.allclose(net.to_hopf_cole(t).predict(x), pde.predict(x), rtol=1e-13, atol=1e-13)
+
+
+def _masked_model(kind: str, seed: int = 4):
+    """Random float64 ensemble with a scattered neuron mask, per-member ε, readout for LSE."""
+    gen = torch.Generator().manual_seed(seed)
+    E, N, d = 3, 6, 3
+    mask = torch.rand(E, N, generator=gen) < 0.6
+    mask[:, 0] = True
+    eps = torch.tensor([0.2, 0.7, 1.5], dtype=F64)
+    A, B = torch.randn(E, N, d, generator=gen, dtype=F64), torch.randn(E, N, generator=gen, dtype=F64)
+    x = torch.randn(E, 4, d, generator=gen, dtype=F64)
+    if kind == "lse":
+        return LSE(A, B, eps, torch.tensor([1.0, -0.7, 2.0], dtype=F64), mask), x
+    return HopfCole(A, B.abs(), eps, 0.6, mask), x
+
+
+def _solo_autograd(model, e: int):
+    """Member e's output at one point from the definition, absent neurons dropped (not masked)."""
+    keep = model.neuron_mask[e]
+    eps = model.eps[e]
+    if isinstance(model, LSE):
+        W, b, c = model.W[e, keep], model.b[e, keep], model.c[e]
+        return lambda x: c * eps * torch.log(torch.exp((W @ x + b) / eps).sum())
+    y, g, t = model.y[e, keep], model.g[e, keep], model.t
+    return lambda x: -eps * torch.log(torch.exp(-(g + ((x - y) ** 2).sum(-1) / (4 * t)) / eps).sum())
+
+
+@pytest.mark.parametrize("kind", ["lse", "hopf_cole"])
+def test_forward_value_gradient_hessian_equal_autograd_with_masks(kind):
+    """One logit tensor gives value, ∇ and ∇² (= c·Cov/ε, + I/2t for Hopf–Cole) of every member."""
+    model, x = _masked_model(kind)
+    fw = forward(model, x)
+    val, grad, hess = fw.value, fw.gradient(), fw.hessian()
+    for e in range(model.size):
+        f = _solo_autograd(model, e)
+        for i in range(x.shape[1]):
+            xi = x[e, i]
+            assert torch.allclose(val[e, i], f(xi), rtol=1e-13, atol=1e-13)
+            assert torch.allclose(grad[e, i], torch.func.grad(f)(xi), rtol=1e-11, atol=1e-12)
+            assert torch.allclose(hess[e, i], torch.autograd.functional.hessian(f, xi), rtol=1e-10, atol=1e-11)
+    assert (fw.entropy() <= torch.log(model.neuron_mask.sum(-1).to(F64))[:, None] + 1e-12).all()
 
 
 @pytest.mark.parametrize("form", ["lse", "hopf_cole"])
@@ -110,17 +155,15 @@ def test_batched_training_equals_loop_of_solo_models(form):
         if form == "lse":
             return init_lse(E_, N, d, eps_, w_scale=0.5, b_scale=0.3, generator=g, neuron_mask=mask_)
         y = torch.randn(E_, N, d, generator=g, dtype=F64)
-        return init_hopf_cole(y, torch.rand(E_, N, generator=g, dtype=F64), eps_, t=1.0, neuron_mask=mask_)
+        return HopfCole(y, torch.rand(E_, N, generator=g, dtype=F64), eps_, 1.0, mask_)
 
     batch = make(E, eps, mask, 7)
-    solos = [batch.member(e) for e in range(E)]
-    solos = [Ensemble(s.form, {k: v.detach().clone().requires_grad_(True) for k, v in s.params.items()},
-                      s.eps, s.t, s.neuron_mask) for s in solos]
+    solos = [batch.member(e).clone() for e in range(E)]
     loss_b = train_adam(batch, x, target, steps=25, lr=0.01, weight=weight)
     for e, solo in enumerate(solos):
         loss_s = train_adam(solo, x, target, steps=25, lr=0.01, weight=weight[e : e + 1])
-        for k in batch.params:
-            assert torch.allclose(batch.params[k][e], solo.params[k][0], rtol=1e-10, atol=1e-12), (form, e, k)
+        for k, v in batch.tensors().items():
+            assert torch.allclose(v[e], solo.tensors()[k][0], rtol=1e-10, atol=1e-12), (form, e, k)
         assert torch.allclose(loss_b[e], loss_s[0], rtol=1e-10)
     assert (loss_b < member_mse(make(E, eps, mask, 7).predict(x).detach(), target, weight)).all()
 
@@ -145,7 +188,7 @@ def test_minibatch_training_is_seeded_and_learns():
         model = init_lse(2, 8, 1, eps, w_scale=0.4, b_scale=0.2, generator=torch.Generator().manual_seed(5))
         loss = train_adam(model, x, target, steps=300, lr=0.02, batch_size=32,
                           generator=torch.Generator().manual_seed(9))
-        runs.append((loss, model.params["W"].detach().clone()))
+        runs.append((loss, model.W.detach().clone()))
     assert torch.equal(runs[0][1], runs[1][1])  # same generators -> identical trajectory
     start = member_mse(init_lse(2, 8, 1, eps, w_scale=0.4, b_scale=0.2,
                                 generator=torch.Generator().manual_seed(5)).predict(x).detach(), target)

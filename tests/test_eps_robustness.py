@@ -8,8 +8,8 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from hjexp import lse as L
 from hjexp.data import images
+from hjexp.engine import closed as L
 from hjexp.registry import _package
 
 _package()  # experiments import as hjexp_experiments.*

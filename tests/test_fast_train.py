@@ -1,15 +1,12 @@
-"""The closed-form trainer equals autograd Adam (train.train_adam) member by member."""
+"""The fused kernel and trainer (engine.kernel, engine.adam) against the autograd reference path
+(torch.optim.Adam on the closed forms), member by member, in float64 and float32."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from hjexp import ensemble as ens
-from hjexp import fast as fast_mod
-from hjexp.ensemble import init_lse
-from hjexp.fast import predict_fast, train_adam_fast
-from hjexp.train import train_adam
+from hjexp.engine import LSE, HopfCole, Model, init_lse, kernel, predict, train, train_autograd
 
 DT = torch.float64
 
@@ -32,73 +29,138 @@ def _setup(form: str, mask_kind: str, readout: bool, per_member_x: bool, weighte
         target = target + 0.1 * torch.randn(E, n, generator=gen, dtype=DT)  # per-member targets
     weight = (torch.rand(E, n, generator=gen) < 0.7).to(DT) if weighted else None
     if form == "lse":
-        model = ens.init_lse(E, N, d, eps, w_scale=0.5, b_scale=0.3, generator=gen, readout=readout, neuron_mask=mask)
+        model = init_lse(E, N, d, eps, w_scale=0.5, b_scale=0.3, generator=gen, readout=readout, neuron_mask=mask)
     else:
         y = torch.randn(E, N, d, generator=gen, dtype=DT)
-        g = torch.rand(E, N, generator=gen, dtype=DT)
-        model = ens.init_hopf_cole(y, g, eps, t=0.7, neuron_mask=mask)
+        model = HopfCole(y, torch.rand(E, N, generator=gen, dtype=DT), eps, 0.7, mask)
     return model, x, target, weight
 
 
-def _clone(model: ens.Ensemble) -> ens.Ensemble:
-    params = {k: v.detach().clone().requires_grad_(True) for k, v in model.params.items()}
-    return ens.Ensemble(model.form, params, model.eps.clone(), model.t, model.neuron_mask)
-
-
-@pytest.mark.parametrize("form,mask_kind,readout,per_member_x,weighted", [
+CASES = [
     ("lse", "prefix", False, False, False),
     ("lse", "scattered", True, True, True),
     ("lse", "none", True, False, True),
     ("hopf_cole", "prefix", False, True, True),
     ("hopf_cole", "scattered", False, False, False),
-])
-def test_fast_equals_autograd_adam(form, mask_kind, readout, per_member_x, weighted, monkeypatch):
-    monkeypatch.setattr(fast_mod, "CHUNK_ELEMENTS", 2048)  # several row chunks per step
+]
+
+
+@pytest.mark.parametrize("form,mask_kind,readout,per_member_x,weighted", CASES)
+def test_fused_trainer_equals_autograd_adam_float64(form, mask_kind, readout, per_member_x, weighted, monkeypatch):
+    """Tolerance 1e-10 relative in float64: the two paths differ only by roundoff."""
+    monkeypatch.setattr(kernel, "CHUNK_ELEMENTS", 2048)  # several row chunks per step
     model, x, target, weight = _setup(form, mask_kind, readout, per_member_x, weighted)
-    ref, fast = _clone(model), _clone(model)
-    steps, lr = 6, 0.05
-    calls = []
-    loss_ref = train_adam(ref, x, target, steps=steps, lr=lr, weight=weight)
-    loss_fast = train_adam_fast(fast, x, target, steps=steps, lr=lr, weight=weight, progress=calls.append)
-    assert len(calls) == steps
-    moved = max((ref.params[k] - model.params[k]).abs().max().item() for k in model.params)
+    ref, fast = model.clone(), model.clone()
+    steps, lr, calls = 6, 0.05, []
+    loss_ref = train_autograd(ref, x, target, steps=steps, lr=lr, weight=weight)
+    fit = train(fast, x, target, max_steps=steps, lr=lr, weight=weight, progress=calls.append)
+    assert len(calls) == steps and (fit.steps == steps).all() and not fit.converged.any()
+    start = model.tensors()
+    moved = max((ref.tensors()[k] - v).abs().max().item() for k, v in start.items())
     assert moved > 1e-3  # training really moved the parameters
-    for k in model.params:
-        if model.neuron_mask is not None and k in ("W", "b", "y", "g"):
-            m = model.neuron_mask if k in ("b", "g") else model.neuron_mask[..., None].expand_as(model.params[k])
-            assert torch.equal(fast.params[k][~m], model.params[k][~m])  # absent neurons untouched
-        torch.testing.assert_close(fast.params[k], ref.params[k], rtol=1e-10, atol=1e-11)
-    torch.testing.assert_close(loss_fast, loss_ref, rtol=1e-10, atol=1e-12)
-    torch.testing.assert_close(predict_fast(fast, x), ref.predict(x).detach(), rtol=1e-10, atol=1e-11)
+    for k, v in start.items():
+        if model.neuron_mask is not None and k != "c":
+            m = model.neuron_mask if v.ndim == 2 else model.neuron_mask[..., None].expand_as(v)
+            assert torch.equal(fast.tensors()[k][~m], v[~m])  # absent neurons untouched
+        torch.testing.assert_close(fast.tensors()[k], ref.tensors()[k].detach(), rtol=1e-10, atol=1e-11)
+    torch.testing.assert_close(fit.loss, loss_ref, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(predict(fast, x), ref.predict(x).detach(), rtol=1e-10, atol=1e-11)
 
 
-def test_first_gradient_matches_autograd_float32_scale():
-    """float32 run stays close to the float64 autograd run over many steps (no blow-up)."""
-    model, x, target, _ = _setup("lse", "prefix", False, False, False, seed=3)
-    ref = _clone(model)
-    fast = ens.Ensemble("lse", {k: v.detach().float().clone() for k, v in model.params.items()},
-                        model.eps.float(), model.t, model.neuron_mask)
-    train_adam(ref, x, target, steps=30, lr=0.01)
-    train_adam_fast(fast, x.float(), target.float(), steps=30, lr=0.01)
-    for k in ref.params:
-        torch.testing.assert_close(fast.params[k].double(), ref.params[k].detach(), rtol=1e-3, atol=1e-3)
+@pytest.mark.parametrize("form,mask_kind,readout,per_member_x,weighted", CASES[:2] + CASES[3:4])
+def test_fused_trainer_float32_tracks_float64_autograd(form, mask_kind, readout, per_member_x, weighted):
+    """float32 fused path against the float64 reference over 30 steps: within 1e-3 (no drift, no blow-up)."""
+    model, x, target, weight = _setup(form, mask_kind, readout, per_member_x, weighted, seed=3)
+    ref = model.clone()
+    f32 = model.to(torch.float32)
+    w32 = None if weight is None else weight.float()
+    train_autograd(ref, x, target, steps=30, lr=0.01, weight=weight)
+    fit = train(f32, x.float(), target.float(), max_steps=30, lr=0.01, weight=w32)
+    for k, v in ref.tensors().items():
+        torch.testing.assert_close(f32.tensors()[k].double(), v.detach(), rtol=1e-3, atol=1e-3)
+    torch.testing.assert_close(fit.loss.double(), train_autograd(ref, x, target, steps=0, lr=0.01, weight=weight),
+                               rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.parametrize("form,mask_kind", [("lse", "prefix"), ("lse", "scattered"), ("hopf_cole", "prefix"),
+                                            ("hopf_cole", "none")])
+def test_chunked_prediction_equals_unchunked_and_closed_forms(form, mask_kind, monkeypatch):
+    model, x, _, _ = _setup(form, mask_kind, form == "lse", False, False)
+    whole = predict(model, x)  # one chunk holds every row
+    monkeypatch.setattr(kernel, "CHUNK_ELEMENTS", 97)  # rows per chunk far below n, not a divisor
+    torch.testing.assert_close(predict(model, x), whole, rtol=1e-13, atol=1e-13)
+    torch.testing.assert_close(whole, model.predict(x), rtol=1e-12, atol=1e-12)  # distances for Hopf–Cole
 
 
 def test_rows_beyond_every_members_n_are_skipped_exactly():
-    """Sample-size sweeps weigh only a prefix of rows per member; the trainer drops the
-    rows nobody in a width group weighs, and must still equal autograd Adam."""
+    """Sample-size sweeps weigh only a prefix of rows per member; the trainer drops the rows nobody
+    in a width group weighs, and must still equal autograd Adam."""
     gen = torch.Generator().manual_seed(11)
     E, N, d, n = 4, 6, 2, 40
     x = torch.rand(n, d, generator=gen, dtype=DT) * 4 - 2
     target = x.norm(dim=-1)
-    widths = torch.tensor([3, 3, 6, 6])
-    mask = torch.arange(N)[None, :] < widths[:, None]
+    mask = torch.arange(N)[None, :] < torch.tensor([3, 3, 6, 6])[:, None]
     weight = (torch.arange(n)[None, :] < torch.tensor([10, 15, 30, 40])[:, None]).to(DT)  # prefixes
     eps = torch.tensor([0.3, 0.5, 0.3, 1.0], dtype=DT)
     ref = init_lse(E, N, d, eps, w_scale=0.5, b_scale=0.3, generator=torch.Generator().manual_seed(1), neuron_mask=mask)
-    fast = init_lse(E, N, d, eps, w_scale=0.5, b_scale=0.3, generator=torch.Generator().manual_seed(1), neuron_mask=mask)
-    loss_ref = train_adam(ref, x, target, steps=20, lr=0.02, weight=weight)
-    loss_fast = train_adam_fast(fast, x, target, steps=20, lr=0.02, weight=weight)
-    assert torch.allclose(loss_fast, loss_ref, rtol=1e-10)
+    fast = ref.clone()
+    loss_ref = train_autograd(ref, x, target, steps=20, lr=0.02, weight=weight)
+    fit = train(fast, x, target, max_steps=20, lr=0.02, weight=weight)
+    assert torch.allclose(fit.loss, loss_ref, rtol=1e-10)
     for k in ("W", "b"):
-        assert torch.allclose(fast.params[k].detach()[mask], ref.params[k].detach()[mask], rtol=1e-10, atol=1e-12)
+        assert torch.allclose(getattr(fast, k)[mask], getattr(ref, k).detach()[mask], rtol=1e-10, atol=1e-12)
+
+
+def _hc_problem():
+    gen = torch.Generator().manual_seed(0)
+    E, n, N, d = 4, 40, 6, 2
+    x = torch.rand(E, n, d, generator=gen, dtype=DT) * 2 - 1
+    y = (x**2).sum(-1) + 0.1 * torch.randn(E, n, generator=gen, dtype=DT)
+    w = torch.ones(E, n, dtype=DT)
+    w[1, 30:] = 0
+    mask = torch.arange(N)[None, :] < torch.tensor([3, 6, 6, 4])[:, None]
+    eps = torch.tensor([0.05, 0.1, 0.05, 0.2], dtype=DT)
+    return HopfCole(x[:, :N].clone(), y[:, :N].clone(), eps, 0.3, mask), x, y, w
+
+
+def _autograd_for(model: Model, e: int, steps: int, x, y, w) -> Model:
+    solo = model.member(e).clone()
+    train_autograd(solo, x[e : e + 1], y[e : e + 1], steps=steps, lr=0.01, weight=w[e : e + 1])
+    return solo
+
+
+def test_convergence_rule_stops_each_member_where_the_rule_says_and_freezes_it():
+    """Each member's parameters equal autograd Adam run for exactly the steps that member took, and
+    a member stops at a check k only if its loss changed by less than rel_tol over the last window."""
+    model, x, y, w = _hc_problem()
+    start = model.clone()
+    fit = train(model, x, y, weight=w, lr=0.01, max_steps=600, check_every=50, rel_tol=0.02)
+    assert fit.converged.any() and (fit.steps % 50 == 0).all()
+    for e in range(model.size):
+        k = int(fit.steps[e])
+        solo = _autograd_for(start, e, k, x, y, w)
+        torch.testing.assert_close(model.member(e).y, solo.y.detach(), rtol=1e-10, atol=1e-11)
+        torch.testing.assert_close(model.member(e).g, solo.g.detach(), rtol=1e-10, atol=1e-11)
+        if bool(fit.converged[e]):
+            before = train_autograd(_autograd_for(start, e, k - 50, x, y, w), x[e:e + 1], y[e:e + 1], steps=0,
+                                    lr=0.01, weight=w[e:e + 1])
+            assert abs(float(before) - float(fit.loss[e])) < 0.02 * float(before)
+            earlier = _autograd_for(start, e, k - 100, x, y, w) if k >= 100 else None
+            if earlier is not None:  # it did not already meet the rule at the previous check
+                l_prev = train_autograd(earlier, x[e:e + 1], y[e:e + 1], steps=0, lr=0.01, weight=w[e:e + 1])
+                assert abs(float(l_prev) - float(before)) >= 0.02 * float(l_prev)
+
+
+def test_huge_tolerance_stops_everyone_at_the_first_check_and_ends_the_bar():
+    model, x, y, w = _hc_problem()
+    calls: list[int] = []
+    fit = train(model, x, y, weight=w, lr=0.01, max_steps=400, check_every=100, rel_tol=10.0, progress=calls.append)
+    assert fit.converged.all() and (fit.steps == 100).all() and sum(calls) == 400
+    torch.testing.assert_close(fit.loss, ((model.predict(x) - y) ** 2 * w).sum(-1) / w.sum(-1), rtol=1e-10, atol=0)
+
+
+def test_readout_member_converts_only_without_readout():
+    model = LSE(torch.zeros(1, 2, 1, dtype=DT), torch.zeros(1, 2, dtype=DT), torch.ones(1, dtype=DT),
+                torch.ones(1, dtype=DT))
+    with pytest.raises(ValueError, match="readout"):
+        model.to_hopf_cole(1.0)

@@ -5,7 +5,7 @@ import math
 
 import torch
 
-from hjexp import lse as L
+from hjexp.engine import closed as L
 
 EXPECTED = {
     "identity.hopf_cole.max_abs_err", "identity.inverse_map.max_abs_err", "identity.pde_residual.max_rel",

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import torch
 
-from hjexp import lse as L
+from hjexp.engine import closed as L
 from hjexp.registry import get
 
 F64 = dict(dtype=torch.float64)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import torch
 
-from hjexp import lse as L
+from hjexp.engine import closed as L
 from hjexp.registry import experiments
 
 

@@ -1,4 +1,5 @@
-"""scaling-dim: the manifold target against brute force, the convergence trainer, and the CLI end to end."""
+"""scaling-dim: the manifold target against brute force and the CLI end to end (the convergence trainer is
+hjexp.engine.train, tested in tests/test_fast_train.py)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,8 @@ import torch
 from omegaconf import OmegaConf
 
 from hjexp import registry
-from hjexp.ensemble import Ensemble
-from hjexp.fast import train_adam_fast
 
 registry.get("scaling-dim")  # imports experiments/ as the package hjexp_experiments
-train_to_convergence = importlib.import_module("hjexp_experiments.scaling_dim.converge").train_to_convergence
 manifold_problem = importlib.import_module("hjexp_experiments.scaling_dim.measure").manifold_problem
 F64 = dict(dtype=torch.float64, device="cpu")
 
@@ -61,41 +59,6 @@ def test_manifold_target_is_lipschitz_and_not_convex():
     assert ratio.max() <= target.lipschitz + 1e-9  # u* is L-Lipschitz in x, hence in the chart z
     mid = target(0.5 * (x[i] + x[j]))
     assert bool((mid > 0.5 * (u[i] + u[j]) + 1e-6).any()), "a minimum of cones violates midpoint convexity"
-
-
-def _tiny_ensemble(E: int = 4, N: int = 6, D: int = 3):
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(50, D, generator=g, **F64)
-    target = (x * x).sum(-1).sqrt()
-    y0 = torch.randn(E, N, D, generator=g, **F64)
-    g0 = torch.rand(E, N, generator=g, **F64)
-    mask = torch.arange(N)[None, :] < torch.tensor([3, 6, 6, 4])[:, None]
-    make = lambda: Ensemble("hopf_cole", {"y": y0.clone(), "g": g0.clone()},  # noqa: E731
-                            torch.tensor([0.05, 0.1, 0.05, 0.2], **F64), t=0.5, neuron_mask=mask)
-    return x, target, make
-
-
-def test_convergence_trainer_without_stopping_is_adam():
-    """rel_tol = 0 never stops: parameters equal hjexp.fast's Adam after the same steps."""
-    x, target, make = _tiny_ensemble()
-    a, b = make(), make()
-    loss, steps, conv = train_to_convergence(a, x, target, lr=0.01, max_steps=150, check_every=50, rel_tol=0.0)
-    train_adam_fast(b, x, target, steps=150, lr=0.01)
-    assert not conv.any() and (steps == 150).all()
-    for k in ("y", "g"):
-        assert torch.allclose(a.params[k], b.params[k], atol=1e-12, rtol=0)
-    pred = a.predict(x).detach()  # the model's own forward pass, not the trainer's
-    assert torch.allclose(loss, ((pred - target) ** 2).mean(-1), rtol=1e-10)
-
-
-def test_convergence_trainer_freezes_converged_members():
-    x, target, make = _tiny_ensemble()
-    m = make()
-    loss, steps, conv = train_to_convergence(m, x, target, lr=0.01, max_steps=400, check_every=100, rel_tol=1.0)
-    assert conv.all() and (steps == 100).all()  # a falling loss changes by less than 100 %
-    ref = make()
-    train_adam_fast(ref, x, target, steps=100, lr=0.01)  # frozen exactly where they stopped
-    assert torch.allclose(m.params["y"], ref.params["y"], atol=1e-12, rtol=0)
 
 
 def test_scaling_dim_smoke_and_judge_reproduces_summary(run_smoke, cli):

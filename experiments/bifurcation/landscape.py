@@ -9,7 +9,7 @@ import math
 import torch
 from torch import Tensor
 
-from hjexp import lse as L
+from hjexp.engine import closed as L
 
 
 def entropy_potential(y: Tensor, g: Tensor, t: float):

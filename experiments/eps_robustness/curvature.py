@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from hjexp import lse as L
+from hjexp.engine import closed as L
 
 BOUNDS = ("paper", "half_spectral", "range")
 

@@ -10,11 +10,9 @@ import math
 
 import torch
 
-from hjexp import ensemble
 from hjexp.context import RunContext
 from hjexp.data import images
-from hjexp.fast import predict_fast, train_adam_fast
-from hjexp.train import train_adam
+from hjexp.engine import init_lse, predict, train, train_autograd
 
 from .curvature import curvature_rows
 
@@ -50,12 +48,12 @@ def trained1d_part(ctx: RunContext, p) -> dict:
     lo, hi = p.train_range
     x_seed = lo + (hi - lo) * torch.rand(p.seeds, p.n_train, 1, generator=gen, dtype=ctx.dtype, device=ctx.device)
     x = x_seed[seed]  # [E, n, 1]: each seed its own training draw
-    model = ensemble.init_lse(E, p.n_neurons, 1, eps, w_scale=p.w_init, b_scale=p.b_init, generator=gen)
+    model = init_lse(E, p.n_neurons, 1, eps, w_scale=p.w_init, b_scale=p.b_init, generator=gen)
     with ctx.progress("trained1d: Adam", p.steps) as advance:
-        train_adam_fast(model, x, x[..., 0].abs(), steps=p.steps, lr=p.lr, progress=advance)
+        train(model, x, x[..., 0].abs(), max_steps=p.steps, lr=p.lr, progress=advance)
     x_test = torch.linspace(*p.test_range, p.n_test, dtype=ctx.dtype, device=ctx.device)[:, None]  # [n, 1]
-    rmse = (predict_fast(model, x_test) - x_test[:, 0].abs()).pow(2).mean(-1).sqrt()  # [E]
-    W, b = model.params["W"].detach(), model.params["b"].detach()
+    rmse = (predict(model, x_test) - x_test[:, 0].abs()).pow(2).mean(-1).sqrt()  # [E]
+    W, b = model.W, model.b
     rows = curvature_rows("trained1d", x_test, W, b, eps, seed)
     rows += [dict(part="trained1d", seed=int(seed[e]), eps=float(eps[e]), quantity="rmse", value=float(rmse[e]))
              for e in range(E)]
@@ -80,14 +78,12 @@ def image_part(ctx: RunContext, part: str, data: str, p, k: int, root) -> dict:
     eps, seed = _grid(ctx, p.eps, p.seeds)
     E, d = len(eps), k
     gen = ctx.generator(13)
-    model = ensemble.init_lse(E, p.n_neurons, d, eps, w_scale=p.w_init / math.sqrt(d), b_scale=0.0,
-                              generator=gen, readout=True)
+    model = init_lse(E, p.n_neurons, d, eps, w_scale=p.w_init / math.sqrt(d), b_scale=0.0,
+                     generator=gen, readout=True)
     with ctx.progress(f"{part}: Adam (batch {p.batch})", p.steps) as advance:
-        train_adam(model, u, y, steps=p.steps, lr=p.lr, batch_size=p.batch, generator=gen, progress=advance)
-    with torch.no_grad():
-        pred = model.predict(u_test[: p.n_rmse])
-        rmse = (pred - y_test[: p.n_rmse]).pow(2).mean(-1).sqrt()  # [E]
-    W, b, c = (model.params[k].detach() for k in ("W", "b", "c"))
+        train_autograd(model, u, y, steps=p.steps, lr=p.lr, batch_size=p.batch, generator=gen, progress=advance)
+    rmse = (predict(model, u_test[: p.n_rmse]) - y_test[: p.n_rmse]).pow(2).mean(-1).sqrt()  # [E]
+    W, b, c = (v.detach() for v in (model.W, model.b, model.c))
     rows = curvature_rows(part, u_test[: p.n_hessian], W, b, eps, seed, readout=c)
     rows += [dict(part=part, seed=int(seed[e]), eps=float(eps[e]), quantity=q, value=float(v[e]))
              for e in range(E) for q, v in (("rmse", rmse), ("readout_c", c))]

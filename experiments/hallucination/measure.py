@@ -11,11 +11,10 @@ import math
 import pandas as pd
 import torch
 
-from hjexp import lse as L
 from hjexp.context import RunContext
 from hjexp.data.manifolds import uniform_box
-from hjexp.ensemble import init_lse
-from hjexp.fast import train_adam_fast
+from hjexp.engine import closed as L
+from hjexp.engine import init_lse, train
 
 from .._roundoff import dtype_row
 
@@ -48,9 +47,9 @@ def trained_layers(ctx: RunContext, p) -> tuple[torch.Tensor, torch.Tensor, list
     target = (x @ a.T + c).amax(-1)  # [n]
     eps = ctx.tensor(list(p.eps))
     model = init_lse(len(eps), q.n_neurons, 2, eps, w_scale=q.init_scale, b_scale=q.init_scale, generator=gen)
-    loss = train_adam_fast(model, x, target, steps=q.steps, lr=q.lr)
+    loss = train(model, x, target, max_steps=q.steps, lr=q.lr).loss
     ctx.log(f"trained layers: final MSE per ε {[f'{v:.3g}' for v in loss.tolist()]}")
-    return model.params["W"].detach(), model.params["b"].detach(), loss.tolist()
+    return model.W, model.b, loss.tolist()
 
 
 def gap_and_bound(z: torch.Tensor, eps: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -9,8 +9,8 @@ import math
 
 import torch
 
-from hjexp import lse as L
 from hjexp.context import RunContext
+from hjexp.engine import closed as L
 
 
 def _half_sq(x: torch.Tensor, t: float) -> torch.Tensor:

@@ -12,8 +12,8 @@ import time
 import pandas as pd
 import torch
 
-from hjexp import lse as L
 from hjexp.context import RunContext
+from hjexp.engine import closed as L
 
 from .._roundoff import dtype_row
 

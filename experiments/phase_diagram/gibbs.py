@@ -1,6 +1,6 @@
 """phase-diagram, Gibbs statistics over (ε × points × atoms) as one tensor program.
 
-At a point x the atoms' logits are a_j(x) = −(g_j + |x − y_j|²/4t) (hjexp.lse.atom_logits) and the
+At a point x the atoms' logits are a_j(x) = −(g_j + |x − y_j|²/4t) (hjexp.engine.closed.atom_logits) and the
 attribution weights π_j = softmax_j(a_j/ε). From them: the entropy H(π), the class probabilities
 p_c = Σ_{j∈c} π_j, and the characteristic field ∇u = (x − E_π[y])/(2t) of u_ε = −ε log Σ_j e^{a_j/ε}.
 Points are processed in chunks so that the [K, S, n, N] tensor stays below ``chunk_elements``.
@@ -13,7 +13,7 @@ import math
 import torch
 from torch import Tensor
 
-from hjexp import lse as L
+from hjexp.engine import closed as L
 
 
 def _stats(x: Tensor, y: Tensor, g: Tensor, onehot: Tensor, eps: Tensor, t: float) -> dict[str, Tensor]:

@@ -14,8 +14,8 @@ import math
 import pandas as pd
 import torch
 
-from hjexp import lse as L
 from hjexp.context import RunContext
+from hjexp.engine import closed as L
 
 from . import gibbs
 from .sets import QUERIES, AtomSet, DataMissing, build

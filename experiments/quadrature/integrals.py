@@ -15,7 +15,7 @@ import math
 import numpy as np
 import torch
 
-from hjexp import lse as L
+from hjexp import engine
 
 GRID_RULES = ("endpoint", "midpoint", "trapezoid")
 RULES = GRID_RULES + ("montecarlo",)
@@ -77,20 +77,17 @@ def sawtooth(Y: torch.Tensor, n: int, lo: float, hi: float) -> torch.Tensor:
     return (h * (frac - 0.5).abs()).mean(-1)
 
 
-def layer_u(x: torch.Tensor, Y: torch.Tensor, logw: torch.Tensor, g: torch.Tensor, eps: float, t: float,
-            chunk: int = 1 << 20) -> torch.Tensor:
+def layer_u(x: torch.Tensor, Y: torch.Tensor, logw: torch.Tensor, g: torch.Tensor, eps: float,
+            t: float) -> torch.Tensor:
     """ū_N = |x|²/4t − f̄ with f̄ the weighted LSE layer of atoms (Y, g).  x [n, d]; Y [E, N, d] -> [E, n].
 
-    Computed on the network side (W, b); the weights enter as a bias shift ε log w_k.
-    Points are chunked so one [E, rows, N] logit block holds about ``chunk`` numbers.
+    A weight w_k is a shift of the atom's value, g_k − ε log w_k, so this is the Hopf–Cole model of
+    the engine, evaluated by its fused chunked pass (no [E, n, N] tensor).
     """
     if Y.ndim == 2:
         Y, logw, g = Y[None], logw[None], g[None]
-    W, b = L.atoms_to_lse(Y, g, t)  # [E, N, d], [E, N]
-    b = b + eps * logw
-    rows = max(1, chunk // (Y.shape[0] * Y.shape[1]))
-    f = torch.cat([L.lse(L.logits(x[i:i + rows], W, b), eps) for i in range(0, len(x), rows)], -1)  # [E, n]
-    return (x * x).sum(-1) / (4 * t) - f
+    eps_e = torch.full((Y.shape[0],), float(eps), dtype=Y.dtype, device=Y.device)  # [E]
+    return engine.predict(engine.HopfCole(Y, g - eps * logw, eps_e, float(t)), x)
 
 
 def sawtooth_exact(x: torch.Tensor, n: int, lo: float, hi: float, eps: float, t: float, gl: int) -> torch.Tensor:

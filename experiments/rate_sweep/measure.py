@@ -18,24 +18,14 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from hjexp import baselines, ensemble
+from hjexp import baselines, engine
 from hjexp.context import RunContext
 
 from .draws import Draw, draw
 from .schedules import baseline_schedule, hj_members
-from .train import train_to_convergence
 
-PRED_ELEMENTS = 1 << 22  # [E, rows, N] elements per prediction chunk
 COLUMNS = ["family", "model", "d", "n", "seed", "rmse", "N", "eps", "t", "h", "n_train", "train_rmse", "val_rmse",
            "steps", "converged", "k", "bandwidth"]
-
-
-def predict(model: ensemble.Ensemble, x: Tensor) -> Tensor:
-    """model.predict in row chunks (the [E, m, N, d] distance tensor stays bounded).  [E, m]."""
-    E, N = model.params["y"].shape[:2]
-    rows = max(1, PRED_ELEMENTS // max(1, E * N * x.shape[-1]))
-    with torch.no_grad():
-        return torch.cat([model.predict(x[..., s : s + rows, :]) for s in range(0, x.shape[-2], rows)], -1)
 
 
 def _rmse(pred: Tensor, truth: Tensor) -> Tensor:
@@ -48,7 +38,7 @@ def _index(ctx: RunContext, dr: Draw, mem: pd.DataFrame) -> tuple[Tensor, Tensor
     return (torch.tensor(label, device=ctx.device), torch.tensor(mem.seed.tolist(), device=ctx.device))
 
 
-def train_hj(ctx: RunContext, p, dr: Draw, mem: pd.DataFrame, label: str) -> tuple[pd.DataFrame, ensemble.Ensemble]:
+def train_hj(ctx: RunContext, p, dr: Draw, mem: pd.DataFrame, label: str) -> tuple[pd.DataFrame, engine.HopfCole]:
     """Train every Hopf–Cole member of one (family, d) to the convergence rule.
 
     Times differ between members (fixed t, t_n ∝ h_n/L, shrinking t): since
@@ -69,14 +59,14 @@ def train_hj(ctx: RunContext, p, dr: Draw, mem: pd.DataFrame, label: str) -> tup
     # training as a search over initial data: atoms start on the member's own first N samples
     # with their noisy labels as values, then both move
     N_max = mask.shape[1]
-    model = ensemble.init_hopf_cole(x[:, :N_max], y[:, :N_max], ctx.tensor(mem.eps.tolist()), p.t, mask)
+    model = engine.HopfCole(x[:, :N_max].clone(), y[:, :N_max].clone(), ctx.tensor(mem.eps.tolist()), p.t, mask)
     with ctx.progress(f"{label}: {len(mem)} Hopf–Cole members", c.max_steps) as advance:
-        loss, steps, conv = train_to_convergence(model, x, y, weight=w_train, lr=c.lr, max_steps=c.max_steps,
-                                                 check_every=c.check_every, rel_tol=c.rel_tol, progress=advance)
+        loss, steps, conv = engine.train(model, x, y, weight=w_train, lr=c.lr, max_steps=c.max_steps,
+                                         check_every=c.check_every, rel_tol=c.rel_tol, progress=advance)
     out = mem.assign(train_rmse=loss.sqrt().cpu().numpy(), steps=steps.cpu().numpy(), converged=conv.cpu().numpy())
-    val = ((predict(model, x) - y) ** 2 * w_val).sum(-1) / w_val.sum(-1).clamp_min(1)
+    val = ((engine.predict(model, x) - y) ** 2 * w_val).sum(-1) / w_val.sum(-1).clamp_min(1)
     out["val_rmse"] = np.where(mem.n_train < mem.n, val.sqrt().cpu().numpy(), np.nan)
-    out["rmse"] = _rmse(predict(model, dr.x_test[seed] * scale), dr.f_test[li, seed]).cpu().numpy()
+    out["rmse"] = _rmse(engine.predict(model, dr.x_test[seed] * scale), dr.f_test[li, seed]).cpu().numpy()
     out["scale"] = scale.flatten().cpu().numpy()
     out["member"] = np.arange(len(mem))
     return out, model
@@ -100,7 +90,7 @@ def run_baselines(ctx: RunContext, p, dr: Draw, family: str, d: int) -> pd.DataF
                       mem.assign(model="constant", rmse=const)], ignore_index=True)
 
 
-def curves_d1(ctx: RunContext, p, dr: Draw, model: ensemble.Ensemble, hj: pd.DataFrame, family: str) -> pd.DataFrame:
+def curves_d1(ctx: RunContext, p, dr: Draw, model: engine.HopfCole, hj: pd.DataFrame, family: str) -> pd.DataFrame:
     """Seed-0 fitted functions (schedule model, kNN) on a fine grid at three n, d = 1."""
     ns = sorted(set(p.n_grid))
     grid = torch.linspace(-1, 1, 801, dtype=ctx.dtype, device=ctx.device)[:, None]  # [G, 1]
@@ -108,7 +98,7 @@ def curves_d1(ctx: RunContext, p, dr: Draw, model: ensemble.Ensemble, hj: pd.Dat
     for n in sorted({ns[0], ns[len(ns) // 2], ns[-1]}):
         truth = dr.target_of(n)(grid[None].expand(p.n_seeds, -1, -1))[0]  # targets carry a seed axis
         row = hj[(hj.model == "hj") & (hj.n == n) & (hj.seed == 0)].iloc[0]
-        fit = predict(model.member(int(row.member)), grid[None] * float(row.scale))[0]
+        fit = engine.predict(model.member(int(row.member)), grid[None] * float(row.scale))[0]
         li = dr.n_index[n] if dr.per_n else 0
         k, _ = baseline_schedule(family, n, 1, p)
         knn = baselines.knn_predict(dr.x[:1, :n], dr.y[li, :1, :n], grid[None], torch.tensor([k]))[0]
@@ -127,13 +117,13 @@ def noiseless_floor(ctx: RunContext, p, dr: Draw, family: str, d: int) -> dict:
     top = sched[(sched.model == "hj") & (sched.n == max(p.n_grid))].iloc[0]
     n_max, N = max(p.n_grid), min(max(p.n_grid), 2 * int(top.N))
     x, truth = dr.x[:1], dr.f_train[0, :1]  # [1, n_max, d], [1, n_max]
-    model = ensemble.init_hopf_cole(x[:, :N], truth[:, :N], ctx.tensor([float(top.eps)]), p.t)
+    model = engine.HopfCole(x[:, :N].clone(), truth[:, :N].clone(), ctx.tensor([float(top.eps)]), p.t)
     weight = torch.ones(1, n_max, dtype=ctx.dtype, device=ctx.device)
     with ctx.progress(f"{family} d={d}: noiseless fit, N = {N}", p.train.max_steps) as advance:
-        _, steps, conv = train_to_convergence(model, x, truth, weight=weight, lr=p.train.lr,
-                                              max_steps=p.train.max_steps, check_every=p.train.check_every,
-                                              rel_tol=p.train.rel_tol, progress=advance)
-    rmse = _rmse(predict(model, dr.x_test[:1]), dr.f_test[0, :1]).item()
+        _, steps, conv = engine.train(model, x, truth, weight=weight, lr=p.train.lr,
+                                      max_steps=p.train.max_steps, check_every=p.train.check_every,
+                                      rel_tol=p.train.rel_tol, progress=advance)
+    rmse = _rmse(engine.predict(model, dr.x_test[:1]), dr.f_test[0, :1]).item()
     return dict(family=family, d=d, N=N, eps=float(top.eps), t=p.t, rmse=rmse, steps=int(steps[0]),
                 converged=bool(conv[0]))
 

@@ -11,11 +11,9 @@ from __future__ import annotations
 import pandas as pd
 import torch
 
-from hjexp import lse as L
 from hjexp.context import RunContext
-from hjexp.ensemble import init_lse
-from hjexp.fast import train_adam_fast
-from hjexp.train import polish_lbfgs
+from hjexp.engine import closed as L
+from hjexp.engine import init_lse, polish_lbfgs, train
 
 
 def true_atoms(ctx: RunContext, p) -> tuple[torch.Tensor, torch.Tensor]:
@@ -29,18 +27,15 @@ def fit_members(ctx: RunContext, p, t: float, offset: int, x, target) -> dict:
     eps = ctx.tensor(list(p.eps)).repeat_interleave(p.seeds)  # [E], member = (ε index, seed)
     model = init_lse(len(eps), p.n_neurons, 1, eps, w_scale=p.w_scale, b_scale=p.b_scale,
                      generator=ctx.generator(offset))
-    model.t = t
     with torch.no_grad():  # the paper's init read as atoms at t_init, carried to this t: the same start atoms
-        y0, g0 = L.lse_to_atoms(model.params["W"], model.params["b"], float(p.init_t))
-        W0, b0 = L.atoms_to_lse(y0, g0, t)
-        model.params["W"].copy_(W0)
-        model.params["b"].copy_(b0)
+        y0, g0 = L.lse_to_atoms(model.W, model.b, float(p.init_t))
+        model.W, model.b = L.atoms_to_lse(y0, g0, t)
     with ctx.progress(f"Adam, t={t:g}, {len(eps)} members", p.steps) as advance:
-        adam_loss = train_adam_fast(model, x, target, steps=p.steps, lr=p.lr, progress=advance)
+        adam_loss = train(model, x, target, max_steps=p.steps, lr=p.lr, progress=advance).loss
     loss = adam_loss
     if p.lbfgs_iterations > 0:
         loss = polish_lbfgs(model, x, target, iterations=p.lbfgs_iterations)
-    return dict(W=model.params["W"].detach(), b=model.params["b"].detach(), eps=eps,
+    return dict(W=model.W.detach(), b=model.b.detach(), eps=eps,
                 adam_loss=adam_loss.detach(), loss=loss.detach())
 
 

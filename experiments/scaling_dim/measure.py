@@ -11,7 +11,7 @@ stacked, narrower members masked; seeds redraw the data, so they are independent
   initial data g0(y) = min_k [c_k + L_k|y − a_k|] whose cone tips a_k lie on the manifold
   (hjexp/data/targets.py, ConeHopfLax). It is Lipschitz and non-convex (a minimum of cones) and
   lies in the closure of the Hopf–Cole class at the same t, which is the model fitted here
-  (atoms y_j and values g_j trained, t fixed), to the convergence rule of converge.py. ε is
+  (atoms y_j and values g_j trained, t fixed), to the convergence rule of hjexp.engine.train. ε is
   chosen per (width, seed) on a validation split, or fixed, or tied to N^(−1/d_int).
   TwoNN and Levina–Bickel estimates of each training set go beside.
 """
@@ -24,14 +24,11 @@ import zlib
 import pandas as pd
 import torch
 
+from hjexp import engine
 from hjexp.context import RunContext
 from hjexp.data.manifolds import manifold_sample, uniform_box
 from hjexp.data.targets import ConeHopfLax
-from hjexp.ensemble import Ensemble
-from hjexp.fast import predict_fast, train_adam_fast
 from hjexp.intrinsic_dim import levina_bickel, twonn
-
-from .converge import train_to_convergence
 
 
 def offset(*keys) -> int:
@@ -59,9 +56,9 @@ def select_on_validation(tab: pd.DataFrame) -> pd.DataFrame:
     return tab
 
 
-def rmse(model: Ensemble, x: torch.Tensor, y: torch.Tensor) -> list[float]:
+def rmse(model: engine.Model, x: torch.Tensor, y: torch.Tensor) -> list[float]:
     """Per-member RMSE on points x [E, n, D] with targets y [E, n]."""
-    return ((predict_fast(model, x) - y) ** 2).mean(-1).sqrt().cpu().tolist()
+    return ((engine.predict(model, x) - y) ** 2).mean(-1).sqrt().cpu().tolist()
 
 
 # --- the authors' setup --------------------------------------------------------------------
@@ -83,10 +80,10 @@ def authors_unit(ctx: RunContext, q, d: int) -> pd.DataFrame:
     W0 = torch.randn(q.seeds, N, d, generator=gen, dtype=ctx.dtype, device=ctx.device)[seed]  # [E, N, d]
     b0 = torch.randn(q.seeds, N, generator=gen, dtype=ctx.dtype, device=ctx.device)[seed]  # [E, N]
     mask = torch.arange(N, device=ctx.device)[None, :] < torch.tensor(tab.width.to_numpy(), device=ctx.device)[:, None]
-    model = Ensemble("lse", {"W": (q.w_scale / math.sqrt(d)) * W0, "b": q.b_scale * b0},
-                     ctx.tensor(tab.eps.to_numpy()), neuron_mask=mask)
+    model = engine.LSE((q.w_scale / math.sqrt(d)) * W0, q.b_scale * b0, ctx.tensor(tab.eps.to_numpy()),
+                       neuron_mask=mask)
     with ctx.progress(f"authors d={d}: {E} members", q.steps) as advance:
-        loss = train_adam_fast(model, xs[:, :a], ys[:, :a], steps=q.steps, lr=q.lr, progress=advance)
+        loss = engine.train(model, xs[:, :a], ys[:, :a], max_steps=q.steps, lr=q.lr, progress=advance).loss
     tab["train_rmse"] = loss.sqrt().cpu().tolist()
     if n_val:
         tab["val_rmse"] = rmse(model, xs[:, a:b], ys[:, a:b])
@@ -138,12 +135,11 @@ def manifold_unit(ctx: RunContext, q, kind: str, D: int, d: int) -> tuple[pd.Dat
     y0 = torch.stack([x[s, pick[s]] for s in range(q.seeds)])[seed]  # [E, N, D]
     g0 = torch.stack([y[s, pick[s]] for s in range(q.seeds)])[seed]  # [E, N]
     mask = torch.arange(N, device=ctx.device)[None, :] < torch.tensor(tab.width.to_numpy(), device=ctx.device)[:, None]
-    model = Ensemble("hopf_cole", {"y": y0.clone(), "g": g0.clone()}, ctx.tensor(tab.eps.to_numpy()),
-                     t=q.target.t, neuron_mask=mask)
+    model = engine.HopfCole(y0.clone(), g0.clone(), ctx.tensor(tab.eps.to_numpy()), q.target.t, mask)
     xs, ys = x[seed], y[seed]  # [E, n, D], [E, n]
     with ctx.progress(f"manifold {kind} D={D} d_int={d}: {E} members", q.max_steps) as advance:
-        loss, steps, conv = train_to_convergence(model, xs[:, :a], ys[:, :a], lr=q.lr, max_steps=q.max_steps,
-                                                 check_every=q.check_every, rel_tol=q.rel_tol, progress=advance)
+        loss, steps, conv = engine.train(model, xs[:, :a], ys[:, :a], lr=q.lr, max_steps=q.max_steps,
+                                         check_every=q.check_every, rel_tol=q.rel_tol, progress=advance)
     tab["train_rmse"] = loss.sqrt().cpu().tolist()
     tab["val_rmse"] = rmse(model, xs[:, a:b], ys[:, a:b])
     tab["test_rmse"] = rmse(model, xs[:, b:], ys[:, b:])

@@ -1,4 +1,7 @@
-"""Closed forms of the log-sum-exp layer and its Hopf–Cole twin (THEORY.md §1–3).
+"""Closed forms of the log-sum-exp layer and its Hopf–Cole twin (THEORY.md §1–3), differentiable.
+
+The reference path of the engine: unchunked, autograd-capable, written from the definitions.
+The fused trainer and chunked prediction (engine.kernel) must agree with it (tests/test_engine.py).
 
 Shapes: E members, n points, N neurons/atoms, d input dimensions. Every function
 accepts a leading ensemble axis; ``eps`` is a tensor broadcastable to [E] (one

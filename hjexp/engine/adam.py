@@ -1,0 +1,94 @@
+"""Full-batch Adam on every member at once, on the fused kernel, with a per-member stopping rule.
+
+A member stops (its parameters freeze) at the first check where its training loss changed by less
+than ``rel_tol`` relative over the last ``check_every`` steps,
+
+    |L(k − check_every) − L(k)| / L(k − check_every) < rel_tol,
+
+and ``max_steps`` caps the rest; ``rel_tol = 0`` never stops early (a fixed step budget). Freezing
+needs a per-member mask on the Adam update: a zero gradient alone would keep a member moving on
+its momentum. A width group whose members have all stopped is skipped, and the loop ends when
+every group has. Adam is torch.optim.Adam's update (β = 0.9, 0.999; eps 1e-8; bias-corrected);
+the loss is a sum over members, Adam is elementwise, so members never interact.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import NamedTuple
+
+import torch
+from torch import Tensor
+
+from hjexp.engine import kernel
+from hjexp.engine.models import Model
+
+Progress = Callable[[int], None]
+BETAS, ADAM_EPS = (0.9, 0.999), 1e-8  # torch.optim.Adam's defaults
+
+
+class Fit(NamedTuple):
+    loss: Tensor  # [E] final training MSE
+    steps: Tensor  # [E] long: Adam steps taken
+    converged: Tensor  # [E] bool: stopped by the rule (not the cap)
+
+
+def adam_step_(p: Tensor, g: Tensor, m: Tensor, v: Tensor, step: int, lr: float, live: Tensor | None) -> None:
+    """torch.optim.Adam's update in place; ``live`` (broadcastable 0/1) freezes stopped members."""
+    b1, b2 = BETAS
+    m.mul_(b1).add_(g, alpha=1 - b1)
+    v.mul_(b2).addcmul_(g, g, value=1 - b2)
+    denom = (v.sqrt() / math.sqrt(1 - b2**step)).add_(ADAM_EPS)
+    p.addcdiv_(m if live is None else m * live, denom, value=-lr / (1 - b1**step))
+
+
+def train(model: Model, x: Tensor, target: Tensor, *, lr: float, max_steps: int, weight: Tensor | None = None,
+          rel_tol: float = 0.0, check_every: int = 100, progress: Progress | None = None) -> Fit:
+    """Adam on every member until it meets the rule above or ``max_steps``; ``model`` is updated in place.
+
+    x [n, d] shared or [E, n, d] per member; target [n] or [E, n]; weight [E, n] (0 = absent sample).
+    """
+    E, dev = model.size, x.device
+    steps = torch.full((E,), max_steps, dtype=torch.long, device=dev)
+    converged = torch.zeros(E, dtype=torch.bool, device=dev)
+    with torch.no_grad():
+        grs = kernel.groups(model, x, target, weight)
+        live = [torch.ones(len(gr.idx), dtype=x.dtype, device=dev) for gr in grs]  # [E_g]
+        any_live = [True] * len(grs)
+        last: list[Tensor | None] = [None] * len(grs)  # loss at the previous check  [E_g]
+        checking = rel_tol > 0
+        for step in range(1, max_steps + 1):
+            for i, gr in enumerate(grs):
+                if not any_live[i]:
+                    continue  # every member of this width has stopped: skip its work
+                loss, g_th, g_c = gr.run("grad")  # loss after step − 1 updates
+                done = step - 1
+                if checking and done % check_every == 0:
+                    if last[i] is not None:
+                        stop = (live[i] > 0) & ((last[i] - loss).abs() < rel_tol * last[i])
+                        steps[gr.idx[stop]] = done
+                        converged[gr.idx[stop]] = True
+                        live[i] = live[i].masked_fill(stop, 0.0)
+                        any_live[i] = bool(live[i].any())
+                    last[i] = loss
+                    if not any_live[i]:
+                        continue
+                mask = live[i] if checking else None
+                adam_step_(gr.theta, g_th, gr.m, gr.v, step, lr, None if mask is None else mask.view(-1, 1, 1))
+                if g_c is not None:
+                    adam_step_(gr.c, g_c, gr.mc, gr.vc, step, lr, mask)
+            if progress is not None:
+                progress(1)
+            if not any(any_live):
+                if progress is not None:
+                    progress(max_steps - step)  # the bar ends at its total
+                break
+        final = torch.zeros(E, dtype=x.dtype, device=dev)
+        c = model.readout()
+        for gr in grs:
+            model.unpack_(gr.idx, gr.theta)
+            if gr.c is not None:
+                c[gr.idx] = gr.c
+            final[gr.idx] = gr.run("loss")[0]
+    return Fit(final, steps, converged)
