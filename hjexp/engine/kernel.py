@@ -20,11 +20,15 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from hjexp.engine import native
 from hjexp.engine.models import Model
 
 CHUNK_ELEMENTS = 1 << 18  # [E_g, rows, N_g] elements per chunk (1 MiB in float32): stays in L2
 MASKED = -1e30  # bias of an absent neuron (general masks); zeroed again after exp
 EXP_FLOOR = -80.0  # exp(z − max) is taken of max(z − max, −80), see Group.run
+NATIVE = True  # the C pass (engine/native.py) where it applies; False keeps the torch path
+NATIVE_MAX_K = 9  # d + 1 up to which the C pass's row-at-a-time products beat batched GEMMs
+MODES = {"predict": 0, "loss": 1, "grad": 2}
 
 
 class Group:
@@ -59,6 +63,10 @@ class Group:
             m = model.neuron_mask[idx, :width]
             self.bias_mask = torch.zeros(m.shape, dtype=x.dtype, device=x.device).masked_fill_(~m, MASKED)
             self.keep = m.to(x.dtype).unsqueeze(1)  # [E_g, 1, N_g]
+        self.xa = self.xa.contiguous()  # every step reads these: one contiguous copy now
+        self.off = None if self.off is None else self.off.contiguous()
+        self.target = None if self.target is None else self.target.contiguous()
+        self.w = None if self.w is None else self.w.contiguous()
         self.rows = max(1, CHUNK_ELEMENTS // max(1, E * width))
         self.m, self.v = torch.zeros_like(self.theta), torch.zeros_like(self.theta)  # Adam moments
         if self.c is not None:
@@ -72,9 +80,34 @@ class Group:
         return th.transpose(1, 2).contiguous()
 
     def run(self, mode: str) -> tuple[Tensor, Tensor | None, Tensor | None]:
-        """One pass over row chunks.  ``mode``: "predict" -> (pred [E_g, n], None, None);
+        """One pass over the rows.  ``mode``: "predict" -> (pred [E_g, n], None, None);
         "loss" -> (loss [E_g], None, None); "grad" -> (loss, dL/dθ [E_g, N_g, d+1], dL/dc [E_g] or None)."""
         thT = self.scaled_network()  # [E_g, d+1, N_g]
+        use_c = (NATIVE and thT.device.type == "cpu" and thT.dtype in native.TYPES
+                 and thT.shape[1] <= NATIVE_MAX_K and native.library() is not None)
+        out, g_thT, g_c = (self._native if use_c else self._torch)(thT, mode)
+        if mode == "predict":
+            return out, None, None
+        out /= self.norm
+        if mode == "loss":
+            return out, None, None
+        return out, self.model.pull_back(self.theta, g_thT.transpose(1, 2), self.t), g_c
+
+    def _native(self, thT: Tensor, mode: str) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """The C pass (engine/fused.c): one sweep per row, nothing of size [E_g, n, N_g]."""
+        E, n, kw = thT.shape[0], self.xa.shape[-2], dict(dtype=thT.dtype, device=thT.device)
+        grad = mode == "grad"
+        out = torch.empty(E, n, **kw) if mode == "predict" else torch.zeros(E, **kw)
+        g_thT = torch.zeros(thT.shape, **kw) if grad else None
+        g_f = torch.zeros(E, **kw) if grad else None
+        scale = self.c.contiguous() if self.c is not None else torch.full((E,), self.model.sign, **kw)
+        keep = None if self.keep is None else self.keep.reshape(E, -1).contiguous()
+        native.fused_pass(self.xa, thT, keep, self.eps.reshape(E).contiguous(), scale, self.norm.contiguous(),
+                          self.off, self.target if mode != "predict" else None, self.w, MODES[mode], out, g_thT, g_f)
+        return out, g_thT, (g_f if grad and self.c is not None else None)
+
+    def _torch(self, thT: Tensor, mode: str) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """The same pass in torch ops over row chunks that stay in cache (any device)."""
         E, eps, n = thT.shape[0], self.eps[:, :, 0], self.xa.shape[-2]  # eps [E_g, 1]
         kw = dict(dtype=thT.dtype, device=thT.device)
         grad, sign = mode == "grad", self.model.sign
@@ -114,12 +147,7 @@ class Group:
             # Σ_i q_i e_ij [x_i, 1] -> dL/d[W, b], as xqᵀ·z: streams z by rows (≈ 6x faster here
             # than zᵀ·xq, whose transposed read of z defeats the GEMM kernel)
             g_thT.baddbmm_(xq.transpose(1, 2), z)
-        if mode == "predict":
-            return out, None, None
-        out /= self.norm
-        if not grad:
-            return out, None, None
-        return out, self.model.pull_back(self.theta, g_thT.transpose(1, 2), self.t), g_c
+        return out, g_thT, g_c
 
 
 def groups(model: Model, x: Tensor, target: Tensor | None = None, weight: Tensor | None = None) -> list[Group]:

@@ -1,0 +1,106 @@
+"""Build and load the C version of the fused pass (fused.c), with the torch path as the fallback.
+
+Compiled once per machine and source with the system C compiler (gcc -O3 -march=native -ffast-math
+-fopenmp; GCC vector extensions, exp inlined), cached under ~/.cache/hjexp (or $HJEXP_CACHE), loaded with ctypes.
+Set HJEXP_NATIVE=0 to keep to the torch path. When no compiler is found or the build fails, the
+engine says so once and runs the torch path: results agree to roundoff (tests/test_fast_train.py).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import torch
+
+log = logging.getLogger("hjexp")
+SOURCE = Path(__file__).with_name("fused.c")
+FLAGS = ["-O3", "-march=native", "-mprefer-vector-width=512", "-ffast-math", "-fopenmp", "-fPIC"]
+TYPES = {torch.float32: ("f32", "-DREAL=float -DIREAL=int32_t -DBIAS=127 -DMANT=23 -DDOUBLE=0 -DLOG=logf"),
+         torch.float64: ("f64", "-DREAL=double -DIREAL=int64_t -DBIAS=1023 -DMANT=52 -DDOUBLE=1 -DLOG=log")}
+MAX_K = 16  # KMAX of fused.c
+_lib: ctypes.CDLL | None | bool = None  # None: not tried yet; False: unavailable
+
+
+def _cpu_id() -> str:
+    try:
+        flags = [ln for ln in Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith(("model name", "flags"))]
+    except OSError:
+        flags = []
+    return platform.machine() + "".join(sorted(set(flags)))
+
+
+def _cache_dir() -> Path:
+    root = os.environ.get("HJEXP_CACHE") or Path.home() / ".cache" / "hjexp"
+    return Path(root) / "native"
+
+
+def _build(cc: str) -> Path:
+    text = SOURCE.read_text() + " ".join(FLAGS) + str(TYPES) + _cpu_id()
+    key = hashlib.sha256(text.encode()).hexdigest()[:16]
+    out = _cache_dir() / f"hjfused-{key}.so"
+    if out.exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+        objs = []
+        for suffix, defines in TYPES.values():
+            obj = Path(tmp) / f"{suffix}.o"
+            subprocess.run([cc, *FLAGS, f"-DSUFFIX={suffix}", *defines.split(), "-c", str(SOURCE), "-o", str(obj)],
+                           check=True, capture_output=True, text=True)
+            objs.append(str(obj))
+        so = Path(tmp) / "lib.so"
+        subprocess.run([cc, "-shared", "-fopenmp", *objs, "-o", str(so), "-lm"],
+                       check=True, capture_output=True, text=True)
+        os.replace(so, out)  # atomic: concurrent builders never see a half-written library
+    return out
+
+
+def library() -> ctypes.CDLL | None:
+    """The loaded library, or None (torch path) — built on first use."""
+    global _lib
+    if _lib is None:
+        _lib = False
+        cc = shutil.which(os.environ.get("CC", "gcc")) or shutil.which("cc")
+        if os.environ.get("HJEXP_NATIVE", "1") == "0" or platform.system() != "Linux" or cc is None:
+            return None
+        try:
+            lib = ctypes.CDLL(str(_build(cc)))
+        except (OSError, subprocess.CalledProcessError) as err:
+            detail = getattr(err, "stderr", "") or str(err)
+            log.warning("hjexp: fused C kernel unavailable (%s); using the torch path", detail.strip()[:200])
+            return None
+        for suffix, _ in TYPES.values():
+            fn = getattr(lib, f"hj_pass_{suffix}")
+            fn.restype = ctypes.c_int
+            fn.argtypes = ([ctypes.c_int64] * 4 + [ctypes.c_void_p, ctypes.c_int64] + [ctypes.c_void_p] * 5
+                           + [ctypes.c_void_p, ctypes.c_int64] + [ctypes.c_void_p] * 2 + [ctypes.c_int]
+                           + [ctypes.c_void_p] * 3 + [ctypes.c_int])
+        _lib = lib
+    return _lib or None
+
+
+def _ptr(t: torch.Tensor | None) -> int | None:
+    return None if t is None else t.data_ptr()
+
+
+def fused_pass(xa: torch.Tensor, thT: torch.Tensor, keep: torch.Tensor | None, eps: torch.Tensor,
+               scale: torch.Tensor, norm: torch.Tensor, off: torch.Tensor | None, target: torch.Tensor | None,
+               w: torch.Tensor | None, mode: int, out: torch.Tensor, gthT: torch.Tensor | None,
+               gf: torch.Tensor | None) -> None:
+    """Call the C pass on contiguous CPU tensors of one dtype (see fused.c for the shapes)."""
+    E, K, N = thT.shape
+    n = xa.shape[-2]
+    fn = getattr(library(), f"hj_pass_{TYPES[thT.dtype][0]}")
+    if K > MAX_K:
+        raise ValueError(f"the C pass takes d + 1 ≤ {MAX_K} columns, got {K}")
+    fn(E, n, N, K, _ptr(xa), 0 if xa.ndim == 2 else n * K, _ptr(thT), _ptr(keep), _ptr(eps), _ptr(scale),
+       _ptr(norm), _ptr(off), 0 if off is None or off.ndim == 1 else n, _ptr(target), _ptr(w), mode,
+       _ptr(out), _ptr(gthT), _ptr(gf), torch.get_num_threads())
