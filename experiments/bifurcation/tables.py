@@ -89,9 +89,10 @@ def differences(ms: pd.DataFrame, cont: pd.DataFrame, union_branches: pd.DataFra
     for side, a, b in (("multistart only", ms, cont), ("continuation only", cont, ms)):
         for k, pa in a.groupby("k"):
             pb = b[b.k == k]
-            xa = torch.tensor(pa[cols].to_numpy())
-            xb = torch.tensor(pb[cols].to_numpy()) if len(pb) else torch.empty(0, d, dtype=xa.dtype)
-            near = torch.cdist(xa, xb).amin(-1) if len(xb) else torch.full((len(xa),), math.inf)
+            # host-side bookkeeping on saved positions: explicitly CPU, whatever the run's device
+            xa = torch.tensor(pa[cols].to_numpy(), device="cpu")
+            xb = torch.tensor(pb[cols].to_numpy(), device="cpu") if len(pb) else torch.empty(0, d, dtype=xa.dtype, device="cpu")
+            near = torch.cdist(xa, xb).amin(-1) if len(xb) else torch.full((len(xa),), math.inf, device="cpu")
             for (_, row), dist in zip(pa.iterrows(), near.tolist()):
                 if dist < tol:
                     continue

@@ -128,7 +128,7 @@ def check_convergence(ctx: RunContext, p) -> tuple[list[dict], pd.DataFrame]:
     scale = ref.abs().max()
     rows = [dict(part="reference", K=M, quantity="rel_diff_half_steps", value=((coarse - ref[::2]).abs().max() / scale).item()),
             dict(part="reference", K=M, quantity="x0_roundtrip", value=roundtrip)]
-    curves = [pd.DataFrame(dict(source="reference", K=M, t=torch.linspace(0, T, M + 1).tolist(),
+    curves = [pd.DataFrame(dict(source="reference", K=M, t=torch.linspace(0, T, M + 1, device="cpu").tolist(),
                                 p=ref[:, 0, 0, 0].tolist()))]
     for K in q.depths:
         h = T / K

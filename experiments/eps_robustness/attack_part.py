@@ -78,7 +78,7 @@ def attack_data(ctx: RunContext, data: str, a, root) -> dict:
                           value=float((cert[e] >= r).float().mean())) for r in radii for e in range(E)]
     table = pd.DataFrame({
         "data": data, "eps": eps.repeat_interleave(len(y)).tolist(),
-        "image": torch.arange(len(y)).repeat(E).tolist(), "label": y.repeat(E).tolist(),
+        "image": torch.arange(len(y), device=y.device).repeat(E).tolist(), "label": y.repeat(E).tolist(),
         "correct": clean.flatten().tolist(), "certified_l2": cert.flatten().tolist(),
         "nearest_adv_l2": nearest.flatten().tolist()})
     return {"rows": rows, "tables": {"certificates": table}}

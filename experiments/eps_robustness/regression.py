@@ -36,7 +36,7 @@ def random_part(ctx: RunContext, p) -> dict:
     E = len(eps)
     Ws = W.expand(E, -1, -1)
     b = torch.zeros(E, p.n_neurons, dtype=ctx.dtype, device=ctx.device)
-    rows = curvature_rows("random", q, Ws, b, eps, torch.zeros(E, dtype=torch.long))
+    rows = curvature_rows("random", q, Ws, b, eps, torch.zeros(E, dtype=torch.long, device=ctx.device))
     return {"rows": rows}
 
 

@@ -30,7 +30,7 @@ def _grid(ctx: RunContext, box, n: int) -> tuple[torch.Tensor, torch.Tensor, tor
     """Points [1, n², 2] of an n×n grid over box, and their column / row indices."""
     axes = [torch.linspace(lo, hi, n, dtype=ctx.dtype, device=ctx.device) for lo, hi in box]
     g1, g2 = torch.meshgrid(*axes, indexing="xy")  # [n, n]: row iy, column ix
-    iy, ix = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
+    iy, ix = torch.meshgrid(torch.arange(n, device="cpu"), torch.arange(n, device="cpu"), indexing="ij")  # CSV indices
     return torch.stack([g1.reshape(-1), g2.reshape(-1)], -1)[None], ix.reshape(-1), iy.reshape(-1)
 
 
@@ -41,7 +41,7 @@ def _scan(ctx: RunContext, s: AtomSet, eps: torch.Tensor, t: float) -> tuple[pd.
     H = gibbs.evaluate(s.queries, s.y, s.g, s.cls, n_cls, eps, t, p.chunk_elements)["H"]  # [K, S, Q]
     K, S, Q = H.shape
     curves = pd.DataFrame(dict(
-        set=s.name, seed=torch.arange(S).repeat_interleave(Q).repeat(K).numpy(),
+        set=s.name, seed=torch.arange(S, device="cpu").repeat_interleave(Q).repeat(K).numpy(),
         query=[QUERIES[q] for q in range(Q)] * (K * S),
         eps=eps.cpu().repeat_interleave(S * Q).numpy(), H=H.reshape(-1).cpu().numpy()))
     log_n = math.log(s.n_atoms)
@@ -95,7 +95,7 @@ def _maps(ctx: RunContext, s: AtomSet, t: float) -> tuple[pd.DataFrame, pd.DataF
     xa, ixa, iya = _grid(ctx, s.box, p.n_anim_grid)
     Hf = gibbs.evaluate(xa, s.y[:1], s.g[:1], s.cls[:1], n_cls, eps_f, t, p.chunk_elements)["H"][:, 0]  # [F, n]
     F, na = Hf.shape
-    frames = pd.DataFrame(dict(set=s.name, frame=torch.arange(F).repeat_interleave(na).numpy(),
+    frames = pd.DataFrame(dict(set=s.name, frame=torch.arange(F, device="cpu").repeat_interleave(na).numpy(),
                                eps=eps_f.cpu().repeat_interleave(na).numpy(), ix=ixa.repeat(F).numpy(),
                                iy=iya.repeat(F).numpy(), H=Hf.reshape(-1).cpu().numpy().round(4)))  # display only
     return maps, frames

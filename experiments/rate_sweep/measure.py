@@ -101,7 +101,7 @@ def curves_d1(ctx: RunContext, p, dr: Draw, model: engine.HopfCole, hj: pd.DataF
         fit = engine.predict(model.member(int(row.member)), grid[None] * float(row.scale))[0]
         li = dr.n_index[n] if dr.per_n else 0
         k, _ = baseline_schedule(family, n, 1, p)
-        knn = baselines.knn_predict(dr.x[:1, :n], dr.y[li, :1, :n], grid[None], torch.tensor([k]))[0]
+        knn = baselines.knn_predict(dr.x[:1, :n], dr.y[li, :1, :n], grid[None], torch.tensor([k], device=ctx.device))[0]
         for kind, v in (("target", truth), ("hj", fit), ("knn", knn)):
             out.append(pd.DataFrame(dict(family=family, n=n, kind=kind, x=xs, value=v.cpu().numpy())))
         out.append(pd.DataFrame(dict(family=family, n=n, kind="sample", x=dr.x[0, :n, 0].cpu().numpy(),

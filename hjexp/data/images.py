@@ -188,8 +188,9 @@ def load(name: str, split: str, root: str | Path | None = None) -> tuple[Tensor,
         ds = cls(str(base), train=split == "train", download=False)
     except RuntimeError as exc:  # torchvision's own integrity check failed
         raise UserError(f"{name} in {base} is incomplete or corrupt ({exc}); {HOW_TO_GET[name]}") from None
-    x = torch.as_tensor(np.asarray(ds.data)).reshape(len(ds.targets), -1)
-    return x.contiguous(), torch.as_tensor(np.asarray(ds.targets), dtype=torch.int64)
+    # Host tensors, whatever torch's default device: callers move what they use to the run's device.
+    x = torch.as_tensor(np.asarray(ds.data), device="cpu").reshape(len(ds.targets), -1)
+    return x.contiguous(), torch.as_tensor(np.asarray(ds.targets), dtype=torch.int64, device="cpu")
 
 
 def mnist(split: str) -> tuple[Tensor, Tensor]:
@@ -212,7 +213,7 @@ def fit_pca(x_train: Tensor, k: int) -> tuple[Tensor, Tensor]:
     _, vecs = torch.linalg.eigh(cov)  # ascending eigenvalues
     comps = vecs[:, -k:].flip(-1)
     pivot = comps.abs().argmax(0)
-    return mean, comps * torch.sign(comps[pivot, torch.arange(k)])
+    return mean, comps * torch.sign(comps[pivot, torch.arange(k, device=comps.device)])
 
 
 def project(x: Tensor, mean: Tensor, components: Tensor) -> Tensor:
@@ -226,7 +227,7 @@ def pca(name: str, k: int, *, n_train: int | None = None, root: str | Path | Non
     split = "train" if n_train is None else f"train-first{n_train}"
     path = cache_dir() / "pca" / f"{name}-{split}-k{k}.pt"
     if path.exists():
-        saved = torch.load(path, weights_only=True)
+        saved = torch.load(path, weights_only=True, map_location="cpu")
         return saved["mean"], saved["components"]
     x, _ = load(name, "train", root)
     x = x[:n_train] if n_train is not None else x
