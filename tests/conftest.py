@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from hjexp.cli import app
@@ -32,6 +33,16 @@ def pytest_collection_modifyitems(config, items):
 def _isolated_outputs(tmp_path, monkeypatch):
     """Runs without out= land in a temp outputs/ root, never in the repository."""
     monkeypatch.setenv("HJEXP_OUTPUTS", str(tmp_path / "outputs"))
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread, as CLI runs on a shared box use (threads=1): multi-threaded eigh and
+    GEMM regions stall at their barriers when the cores are busy."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture

@@ -8,15 +8,7 @@ import torch
 from hjexp.data import images
 from hjexp.errors import UserError
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread, as CLI runs on the shared box use (threads=1): multi-threaded eigh and
-    GEMM regions stall at their barriers when the cores are busy."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_mnist_is_the_canonical_set():

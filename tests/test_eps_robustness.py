@@ -19,14 +19,7 @@ from hjexp_experiments.eps_robustness import judge as _judge_fn  # noqa: E402, F
 judge = sys.modules["hjexp_experiments.eps_robustness.judge"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread, as CLI runs on the shared box use (threads=1): multi-threaded eigh and
-    GEMM regions stall at their barriers when the cores are busy."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 F64 = dict(dtype=torch.float64)
 
