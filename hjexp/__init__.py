@@ -1,7 +1,8 @@
 """hjexp — reproduce, test and extend 'The Hamilton–Jacobi Theory of Deep Learning'.
 
-Public engine API: ``hjexp.lse`` (closed forms), ``hjexp.ensemble`` (stacked models),
-``hjexp.train`` (batched Adam, L-BFGS polish), ``hjexp.fitting`` (slopes with intervals).
+Public API: ``hjexp.engine`` (the two model forms, closed forms, the fused batched trainer),
+``hjexp.claims`` (claim kinds, slope statistics, judging saved runs), ``hjexp.data`` (synthetic
+sets, targets, offline image data sets).
 """
 
 __version__ = "0.1.0"
