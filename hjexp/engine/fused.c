@@ -13,7 +13,8 @@
  * (REAL = float with 32-bit lane integers, double with 64-bit ones).
  *
  * Shapes (row-major, contiguous): xa [E|1, n, K] (K = d+1, last column 1); thT [E, K, N] = [W, b]ᵀ/ε
- * (absent neurons carry a large negative bias); keep [E, N] (0/1) or NULL; eps, scale, norm [E];
+ * (absent neurons carry a large negative bias); keep [E, N] (0/1) or NULL; width [E] or NULL: member
+ * e uses only its first width[e] neurons (the rest are never touched, their gradient stays 0); eps, scale, norm [E];
  * off [E|1, n] or NULL; target, w [E, n] (w NULL = all ones). mode 0: out [E, n] = predictions;
  * mode 1: out [E] = Σ_i w_i res_i²; mode 2: also gthT [E, K, N] = dL/d[W, b]ᵀ and gf [E] = Σ_i r_i f_i.
  */
@@ -27,7 +28,7 @@
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
 #define VL ((int)(64 / sizeof(REAL)))  /* lanes = data rows per block */
-#define KMAX 16  /* largest K = d+1 (native.py keeps to the torch path above it) */
+#define KMAX 72  /* largest K = d+1 (native.py keeps to the torch path above it) */
 #define FLOOR ((REAL)-80)  /* e^−80 ≈ 2e−35 is below the resolution of a row sum ≥ 1 */
 
 typedef REAL vec __attribute__((vector_size(64)));
@@ -81,7 +82,7 @@ static inline vec vexp(vec x) {
 }
 
 int CAT(hj_pass_, SUFFIX)(int64_t E, int64_t n, int64_t N, int64_t K,
-                            const REAL *xa, int64_t xa_es, const REAL *thT, const REAL *keep,
+                            const REAL *xa, int64_t xa_es, const REAL *thT, const REAL *keep, const int64_t *width,
                             const REAL *eps, const REAL *scale, const REAL *norm,
                             const REAL *off, int64_t off_es, const REAL *target, const REAL *w,
                             int mode, REAL *out, REAL *gthT, REAL *gf, int nthreads) {
@@ -134,6 +135,7 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, int64_t n, int64_t N, int64_t K,
       const REAL *X = xa + e * xa_es, *T = thT + e * K * N, *kp = keep ? keep + e * N : 0;
       const REAL *O = off ? off + e * off_es : 0, *Y = target ? target + e * n : 0, *Wt = w ? w + e * n : 0;
       const REAL ep = eps[e], sc = scale[e], nm = norm[e];
+      const int64_t Ne = width ? width[e] : N;  /* this member's neurons: the first Ne of N */
       do {
         int64_t nlive = 0;
         for (int64_t i0 = s0; i0 < n && i0 < s0 + RB * VL; i0 += VL) {
@@ -156,7 +158,7 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, int64_t n, int64_t N, int64_t K,
           /* logits of the VL rows for every neuron, lane-wise max */
           vec m = (vec){} - (REAL)1e30;
 #define LOGITS(KC)                                                       \
-  for (int64_t j = 0; j < N; ++j) {                                      \
+  for (int64_t j = 0; j < Ne; ++j) {                                     \
     vec z = T[j] * xb[0];                                                \
     for (int64_t k = 1; k < (KC); ++k) z += T[k * N + j] * xb[k];        \
     Zb[j] = z;                                                           \
@@ -175,7 +177,7 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, int64_t n, int64_t N, int64_t K,
           }
           /* unnormalised Gibbs weights in place, lane-wise sums */
           vec tot = {};
-          for (int64_t j = 0; j < N; ++j) {
+          for (int64_t j = 0; j < Ne; ++j) {
             vec v = Zb[j] - m;
             v = vexp(vmax(v, (vec){} + FLOOR));
             if (kp) v *= kp[j];  /* absent neuron: exactly zero weight */
@@ -200,7 +202,7 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, int64_t n, int64_t N, int64_t K,
         if (mode != 2 || nlive == 0) break;
         /* Σ_i q_i x_ik e_ij over the super-block, neuron by neuron, lane-wise in registers */
 #define GRAD(KC)                                                         \
-  for (int64_t j = 0; j < N; ++j) {                                      \
+  for (int64_t j = 0; j < Ne; ++j) {                                     \
     vec acc[KMAX];                                                       \
     for (int64_t k = 0; k < (KC); ++k) acc[k] = Gv[k * N + j];           \
     for (int64_t b = 0; b < nlive; ++b) {                                \

@@ -5,10 +5,13 @@ step and computes the exponentials twice. Through ε·LSE the gradient is closed
 
     dL/dz_ij = r_i · π_ij,   r_i = dL/df_i,   π = softmax(z/ε),
 
-so one pass over row chunks computes logits, one exp per element (in place), the loss and the
-gradient, with every temporary small enough to stay in cache. Prediction is the same pass
-without the gradient. Both model forms enter through their hooks (engine.models): packed θ,
-θ -> [W, b]/ε, the pull-back of gradients and pred = scale·f + offset(x).
+so one pass computes logits, one exp per element, the loss and the gradient. Prediction is the
+same pass without the gradient. Both model forms enter through their hooks (engine.models):
+packed θ, θ -> [W, b]/ε, the pull-back of gradients and pred = scale·f + offset(x).
+
+Two implementations of the one pass: the C pass (fused.c via engine/native.py: CPU, d ≤ 8,
+float32/float64; rows in SIMD lanes, nothing of size [E, n, N]) and the torch pass (any device
+or d: row chunks that stay in cache, exp in place). They agree to roundoff (tests/test_fast_train.py).
 
 Members whose neuron masks are prefixes of equal width form one compact group ([E_g, N_g, d+1]),
 so narrow members cost their own width, not the widest; other masks fall back to a finite
@@ -27,7 +30,7 @@ CHUNK_ELEMENTS = 1 << 18  # [E_g, rows, N_g] elements per chunk (1 MiB in float3
 MASKED = -1e30  # bias of an absent neuron (general masks); zeroed again after exp
 EXP_FLOOR = -80.0  # exp(z − max) is taken of max(z − max, −80), see Group.run
 NATIVE = True  # the C pass (engine/native.py) where it applies; False keeps the torch path
-NATIVE_MAX_K = 9  # d + 1 up to which the C pass's row-at-a-time products beat batched GEMMs
+NATIVE_MAX_K = native.MAX_K  # d + 1 up to which the C pass runs (it beats the torch pass up to D = 64 measured)
 MODES = {"predict": 0, "loss": 1, "grad": 2}
 
 
@@ -35,8 +38,12 @@ class Group:
     """Members of one compact width: packed parameters, Adam state and views of their data."""
 
     def __init__(self, model: Model, idx: Tensor, width: int, x: Tensor, target: Tensor | None,
-                 weight: Tensor | None, general_mask: bool) -> None:
-        self.model, self.idx, self.t = model, idx, float(model.t)
+                 weight: Tensor | None, general_mask: bool, use_c: bool = False) -> None:
+        self.model, self.idx, self.t, self.use_c = model, idx, float(model.t), use_c
+        # C pass with prefix masks: one group, each member loops over its own first widths[e] neurons
+        self.widths = None
+        if use_c and model.neuron_mask is not None and not general_mask:
+            self.widths = model.neuron_mask[idx, :width].sum(-1).to(torch.int64).cpu().contiguous()  # [E_g]
         self.theta = model.packed()[idx, :width].contiguous()  # [E_g, N_g, d+1]
         c = model.readout()
         self.c = None if c is None else c.detach()[idx].clone()  # [E_g]
@@ -83,9 +90,7 @@ class Group:
         """One pass over the rows.  ``mode``: "predict" -> (pred [E_g, n], None, None);
         "loss" -> (loss [E_g], None, None); "grad" -> (loss, dL/dθ [E_g, N_g, d+1], dL/dc [E_g] or None)."""
         thT = self.scaled_network()  # [E_g, d+1, N_g]
-        use_c = (NATIVE and thT.device.type == "cpu" and thT.dtype in native.TYPES
-                 and thT.shape[1] <= NATIVE_MAX_K and native.library() is not None)
-        out, g_thT, g_c = (self._native if use_c else self._torch)(thT, mode)
+        out, g_thT, g_c = (self._native if self.use_c else self._torch)(thT, mode)
         if mode == "predict":
             return out, None, None
         out /= self.norm
@@ -102,7 +107,7 @@ class Group:
         g_f = torch.zeros(E, **kw) if grad else None
         scale = self.c.contiguous() if self.c is not None else torch.full((E,), self.model.sign, **kw)
         keep = None if self.keep is None else self.keep.reshape(E, -1).contiguous()
-        native.fused_pass(self.xa, thT, keep, self.eps.reshape(E).contiguous(), scale, self.norm.contiguous(),
+        native.fused_pass(self.xa, thT, keep, self.widths, self.eps.reshape(E).contiguous(), scale, self.norm.contiguous(),
                           self.off, self.target if mode != "predict" else None, self.w, MODES[mode], out, g_thT, g_f)
         return out, g_thT, (g_f if grad and self.c is not None else None)
 
@@ -150,17 +155,27 @@ class Group:
         return out, g_thT, g_c
 
 
+def c_pass_applies(model: Model, x: Tensor) -> bool:
+    """Whether the C pass serves this model and data (CPU, float32/64, d + 1 ≤ NATIVE_MAX_K, built)."""
+    return (NATIVE and x.device.type == "cpu" and x.dtype in native.TYPES and model.dim + 1 <= NATIVE_MAX_K
+            and native.library() is not None)
+
+
 def groups(model: Model, x: Tensor, target: Tensor | None = None, weight: Tensor | None = None) -> list[Group]:
-    """Compact width groups when every mask is a prefix; else one masked group."""
+    """Members grouped for one pass each: the C pass takes every member at once (prefix masks as
+    per-member widths); the torch pass takes compact width groups when every mask is a prefix;
+    other masks make one masked group."""
     E, N = model.size, model.width
-    mask = model.neuron_mask
+    mask, use_c = model.neuron_mask, c_pass_applies(model, x)
     every = torch.arange(E, device=x.device)
     if mask is None:
-        return [Group(model, every, N, x, target, weight, False)]
+        return [Group(model, every, N, x, target, weight, False, use_c)]
     width = mask.sum(-1)  # [E]
     prefix = torch.arange(N, device=mask.device)[None, :] < width[:, None]
     if not bool((prefix == mask).all()):
-        return [Group(model, every, N, x, target, weight, True)]
+        return [Group(model, every, N, x, target, weight, True, use_c)]
+    if use_c:
+        return [Group(model, every, N, x, target, weight, False, True)]
     return [Group(model, torch.nonzero(width == w).flatten().to(x.device), int(w), x, target, weight, False)
             for w in torch.unique(width).tolist() if w > 0]
 

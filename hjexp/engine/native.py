@@ -25,7 +25,7 @@ SOURCE = Path(__file__).with_name("fused.c")
 FLAGS = ["-O3", "-march=native", "-mprefer-vector-width=512", "-ffast-math", "-fopenmp", "-fPIC"]
 TYPES = {torch.float32: ("f32", "-DREAL=float -DIREAL=int32_t -DBIAS=127 -DMANT=23 -DDOUBLE=0 -DLOG=logf"),
          torch.float64: ("f64", "-DREAL=double -DIREAL=int64_t -DBIAS=1023 -DMANT=52 -DDOUBLE=1 -DLOG=log")}
-MAX_K = 16  # KMAX of fused.c
+MAX_K = 72  # KMAX of fused.c
 _lib: ctypes.CDLL | None | bool = None  # None: not tried yet; False: unavailable
 
 
@@ -80,7 +80,7 @@ def library() -> ctypes.CDLL | None:
         for suffix, _ in TYPES.values():
             fn = getattr(lib, f"hj_pass_{suffix}")
             fn.restype = ctypes.c_int
-            fn.argtypes = ([ctypes.c_int64] * 4 + [ctypes.c_void_p, ctypes.c_int64] + [ctypes.c_void_p] * 5
+            fn.argtypes = ([ctypes.c_int64] * 4 + [ctypes.c_void_p, ctypes.c_int64] + [ctypes.c_void_p] * 6
                            + [ctypes.c_void_p, ctypes.c_int64] + [ctypes.c_void_p] * 2 + [ctypes.c_int]
                            + [ctypes.c_void_p] * 3 + [ctypes.c_int])
         _lib = lib
@@ -91,7 +91,8 @@ def _ptr(t: torch.Tensor | None) -> int | None:
     return None if t is None else t.data_ptr()
 
 
-def fused_pass(xa: torch.Tensor, thT: torch.Tensor, keep: torch.Tensor | None, eps: torch.Tensor,
+def fused_pass(xa: torch.Tensor, thT: torch.Tensor, keep: torch.Tensor | None, width: torch.Tensor | None,
+               eps: torch.Tensor,
                scale: torch.Tensor, norm: torch.Tensor, off: torch.Tensor | None, target: torch.Tensor | None,
                w: torch.Tensor | None, mode: int, out: torch.Tensor, gthT: torch.Tensor | None,
                gf: torch.Tensor | None) -> None:
@@ -101,6 +102,8 @@ def fused_pass(xa: torch.Tensor, thT: torch.Tensor, keep: torch.Tensor | None, e
     fn = getattr(library(), f"hj_pass_{TYPES[thT.dtype][0]}")
     if K > MAX_K:
         raise ValueError(f"the C pass takes d + 1 ≤ {MAX_K} columns, got {K}")
-    fn(E, n, N, K, _ptr(xa), 0 if xa.ndim == 2 else n * K, _ptr(thT), _ptr(keep), _ptr(eps), _ptr(scale),
-       _ptr(norm), _ptr(off), 0 if off is None or off.ndim == 1 else n, _ptr(target), _ptr(w), mode,
-       _ptr(out), _ptr(gthT), _ptr(gf), torch.get_num_threads())
+    rc = fn(E, n, N, K, _ptr(xa), 0 if xa.ndim == 2 else n * K, _ptr(thT), _ptr(keep), _ptr(width), _ptr(eps),
+            _ptr(scale), _ptr(norm), _ptr(off), 0 if off is None or off.ndim == 1 else n, _ptr(target), _ptr(w), mode,
+            _ptr(out), _ptr(gthT), _ptr(gf), torch.get_num_threads())
+    if rc:
+        raise ValueError(f"the C pass refused K = {K} (at most {MAX_K})")
