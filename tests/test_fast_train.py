@@ -116,7 +116,7 @@ def test_chunked_prediction_equals_unchunked_and_closed_forms(form, mask_kind, m
 
 @pytest.mark.parametrize("dtype,rtol", [(torch.float64, 1e-12), (torch.float32, 2e-5)])
 @pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("d", [1, 3, 8])
+@pytest.mark.parametrize("d", [1, 3, 8, 16, 64])
 def test_c_pass_equals_torch_pass(d, threads, dtype, rtol, monkeypatch):
     """Prediction, loss and gradient of the C pass against the torch pass: scattered masks, weights
     with whole blocks of absent rows, n not a multiple of the lane count, 1 and 2 threads."""
