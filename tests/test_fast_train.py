@@ -11,13 +11,7 @@ from hjexp.engine import LSE, HopfCole, Model, init_lse, kernel, member_mse, nat
 DT = torch.float64
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensor programs on a shared 2-core machine: a second thread only waits (one test sets 2)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny programs: a second thread only waits
 
 
 def _setup(form: str, mask_kind: str, readout: bool, per_member_x: bool, weighted: bool, seed: int = 0):

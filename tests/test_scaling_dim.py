@@ -17,13 +17,7 @@ manifold_problem = importlib.import_module("hjexp_experiments.scaling_dim.measur
 F64 = dict(dtype=torch.float64, device="cpu")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small tensor programs on a shared 2-core machine: worker threads only wait on each other."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny programs: a second thread only waits
 
 
 def _problem(kind: str, d: int, D: int, seed: int = 0):
