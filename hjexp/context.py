@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 from omegaconf import DictConfig
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from hjexp.results import atomic_write, write_csv
@@ -50,7 +51,20 @@ class RunContext:
     def add_rows(self, rows: list[dict] | pd.DataFrame, **common: Any) -> None:
         """Tidy rows for results.csv: one per member and measurement."""
         records = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows
-        self.rows.extend({**common, **r} for r in records)
+        records = [{**common, **r} for r in records]
+        self.rows.extend(records)
+        self.report_diverged(records)
+
+    def report_diverged(self, records: list[dict]) -> None:
+        """Name every member flagged ``diverged`` (NaN/inf during training) with its config values.
+        Its rows stay in results.csv, marked; slope fits drop non-finite replicates and say so."""
+        for r in records:
+            if r.get("diverged") is True or r.get("diverged") == 1:
+                config = ", ".join(f"{k}={v}" for k, v in r.items()
+                                   if isinstance(v, (int, str)) and not isinstance(v, bool) and k != "diverged")
+                message = f"member diverged (non-finite training loss), excluded from fits: {config}"
+                self.console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
+                self.log(message)
 
     def save_table(self, name: str, frame: pd.DataFrame) -> Path:
         """An extra CSV (e.g. curves for plots), written atomically right away."""

@@ -226,3 +226,21 @@ def test_readout_member_converts_only_without_readout():
                 torch.ones(1, dtype=DT))
     with pytest.raises(ValueError, match="readout"):
         model.to_hopf_cole(1.0)
+
+
+def test_a_diverging_member_is_frozen_flagged_and_harms_no_other():
+    """A member whose loss turns NaN stops there, is flagged, and the others train exactly as without it."""
+    gen = torch.Generator().manual_seed(5)
+    x = torch.rand(40, 2, generator=gen, dtype=torch.float64) * 2 - 1
+    target = x.norm(dim=-1)
+    y0 = torch.rand(3, 6, 2, generator=gen, dtype=torch.float64) * 2 - 1
+    g0 = torch.rand(3, 6, generator=gen, dtype=torch.float64)
+    eps = torch.full((3,), 0.1, dtype=torch.float64)
+    poisoned = HopfCole(y0.clone(), g0.clone(), eps, 0.5)
+    poisoned.g[1, 0] = float("nan")
+    clean = HopfCole(y0[[0, 2]].clone(), g0[[0, 2]].clone(), eps[:2], 0.5)
+    fit = train(poisoned, x, target, max_steps=50, lr=0.01)
+    ref = train(clean, x, target, max_steps=50, lr=0.01)
+    assert fit.diverged.tolist() == [False, True, False] and int(fit.steps[1]) == 0
+    assert torch.allclose(fit.loss[[0, 2]], ref.loss, rtol=1e-12, atol=0)
+    assert not ref.diverged.any()

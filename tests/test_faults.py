@@ -68,3 +68,33 @@ def test_concurrent_runs_never_share_a_folder(tmp_path):
     for t in threads:
         t.join()
     assert not errors and len(made) == 16 and len(set(made)) == 16
+
+
+def test_a_diverged_member_is_named_marked_and_kept_out_of_the_fits(cli, tmp_path, monkeypatch):
+    """Force NaN into one trained member: the run completes, names it with its config values, marks it
+    in results.csv, and every other member and claim is computed as usual."""
+    import math
+
+    import pandas as pd
+
+    from hjexp import engine
+
+    real, calls = engine.train, []
+
+    def poisoned(model, *args, **kwargs):
+        if not calls:
+            model.g[0, 0] = math.nan  # the first member of the first training batch
+        calls.append(1)
+        return real(model, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "train", poisoned)
+    out = tmp_path / "nan"
+    result = cli("run", "rate-sweep", "profile=smoke", "threads=1", f"out={out}")
+    assert result.exit_code == 0, result.output
+    assert "member diverged" in result.output and "seed=" in result.output
+    rows = pd.read_csv(out / "results.csv")
+    flagged = rows[rows.diverged == True]  # noqa: E712 (a pandas column of True/False/NaN)
+    assert len(flagged) == 1 and math.isnan(flagged.train_rmse.iloc[0])
+    assert rows[(rows.diverged == False) & rows.rmse.notna()].rmse.map(math.isfinite).all()  # noqa: E712
+    summary = pd.read_csv(out / "summary.csv")
+    assert summary.verdict.isin(["pass", "fail", "inconclusive", "info"]).all()

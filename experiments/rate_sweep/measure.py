@@ -25,7 +25,7 @@ from .draws import Draw, draw
 from .schedules import baseline_schedule, hj_members
 
 COLUMNS = ["family", "model", "d", "n", "seed", "rmse", "N", "eps", "t", "h", "n_train", "train_rmse", "val_rmse",
-           "steps", "converged", "k", "bandwidth"]
+           "steps", "converged", "diverged", "k", "bandwidth"]
 
 
 def _rmse(pred: Tensor, truth: Tensor) -> Tensor:
@@ -61,9 +61,10 @@ def train_hj(ctx: RunContext, p, dr: Draw, mem: pd.DataFrame, label: str) -> tup
     N_max = mask.shape[1]
     model = engine.HopfCole(x[:, :N_max].clone(), y[:, :N_max].clone(), ctx.tensor(mem.eps.tolist()), p.t, mask)
     with ctx.progress(f"{label}: {len(mem)} Hopf–Cole members", c.max_steps) as advance:
-        loss, steps, conv = engine.train(model, x, y, weight=w_train, lr=c.lr, max_steps=c.max_steps,
-                                         check_every=c.check_every, rel_tol=c.rel_tol, progress=advance)
-    out = mem.assign(train_rmse=loss.sqrt().cpu().numpy(), steps=steps.cpu().numpy(), converged=conv.cpu().numpy())
+        fit = engine.train(model, x, y, weight=w_train, lr=c.lr, max_steps=c.max_steps,
+                           check_every=c.check_every, rel_tol=c.rel_tol, progress=advance)
+    out = mem.assign(train_rmse=fit.loss.sqrt().cpu().numpy(), steps=fit.steps.cpu().numpy(),
+                     converged=fit.converged.cpu().numpy(), diverged=fit.diverged.cpu().numpy())
     val = ((engine.predict(model, x) - y) ** 2 * w_val).sum(-1) / w_val.sum(-1).clamp_min(1)
     out["val_rmse"] = np.where(mem.n_train < mem.n, val.sqrt().cpu().numpy(), np.nan)
     out["rmse"] = _rmse(engine.predict(model, dr.x_test[seed] * scale), dr.f_test[li, seed]).cpu().numpy()
@@ -120,9 +121,9 @@ def noiseless_floor(ctx: RunContext, p, dr: Draw, family: str, d: int) -> dict:
     model = engine.HopfCole(x[:, :N].clone(), truth[:, :N].clone(), ctx.tensor([float(top.eps)]), p.t)
     weight = torch.ones(1, n_max, dtype=ctx.dtype, device=ctx.device)
     with ctx.progress(f"{family} d={d}: noiseless fit, N = {N}", p.train.max_steps) as advance:
-        _, steps, conv = engine.train(model, x, truth, weight=weight, lr=p.train.lr,
-                                      max_steps=p.train.max_steps, check_every=p.train.check_every,
-                                      rel_tol=p.train.rel_tol, progress=advance)
+        fit = engine.train(model, x, truth, weight=weight, lr=p.train.lr, max_steps=p.train.max_steps,
+                           check_every=p.train.check_every, rel_tol=p.train.rel_tol, progress=advance)
+    steps, conv = fit.steps, fit.converged
     rmse = _rmse(engine.predict(model, dr.x_test[:1]), dr.f_test[0, :1]).item()
     return dict(family=family, d=d, N=N, eps=float(top.eps), t=p.t, rmse=rmse, steps=int(steps[0]),
                 converged=bool(conv[0]))

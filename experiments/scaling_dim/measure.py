@@ -138,12 +138,14 @@ def manifold_unit(ctx: RunContext, q, kind: str, D: int, d: int) -> tuple[pd.Dat
     model = engine.HopfCole(y0.clone(), g0.clone(), ctx.tensor(tab.eps.to_numpy()), q.target.t, mask)
     xs, ys = x[seed], y[seed]  # [E, n, D], [E, n]
     with ctx.progress(f"manifold {kind} D={D} d_int={d}: {E} members", q.max_steps) as advance:
-        loss, steps, conv = engine.train(model, xs[:, :a], ys[:, :a], lr=q.lr, max_steps=q.max_steps,
-                                         check_every=q.check_every, rel_tol=q.rel_tol, progress=advance)
+        fit = engine.train(model, xs[:, :a], ys[:, :a], lr=q.lr, max_steps=q.max_steps,
+                           check_every=q.check_every, rel_tol=q.rel_tol, progress=advance)
+    loss, steps, conv = fit.loss, fit.steps, fit.converged
     tab["train_rmse"] = loss.sqrt().cpu().tolist()
     tab["val_rmse"] = rmse(model, xs[:, a:b], ys[:, a:b])
     tab["test_rmse"] = rmse(model, xs[:, b:], ys[:, b:])
     tab["steps"], tab["converged"] = steps.cpu().tolist(), conv.cpu().tolist()
+    tab["diverged"] = fit.diverged.cpu().tolist()
     ctx.log(f"manifold {kind} D={D} d_int={d}: {int(conv.sum())}/{E} members converged, "
             f"median {int(steps.median())} steps")
     return select_on_validation(tab), dims

@@ -7,8 +7,9 @@ than ``rel_tol`` relative over the last ``check_every`` steps,
 
 and ``max_steps`` caps the rest; ``rel_tol = 0`` never stops early (a fixed step budget). Freezing
 needs a per-member mask on the Adam update: a zero gradient alone would keep a member moving on
-its momentum. A width group whose members have all stopped is skipped, and the loop ends when
-every group has. Adam is torch.optim.Adam's update (β = 0.9, 0.999; eps 1e-8; bias-corrected);
+its momentum. A member whose loss turns non-finite (NaN/inf) is frozen the same way and flagged
+as diverged; members never interact, so it cannot poison the others. A width group whose members
+have all stopped is skipped, and the loop ends when every group has. Adam is torch.optim.Adam's update (β = 0.9, 0.999; eps 1e-8; bias-corrected);
 the loss is a sum over members, Adam is elementwise, so members never interact.
 """
 
@@ -32,6 +33,7 @@ class Fit(NamedTuple):
     loss: Tensor  # [E] final training MSE
     steps: Tensor  # [E] long: Adam steps taken
     converged: Tensor  # [E] bool: stopped by the rule (not the cap)
+    diverged: Tensor  # [E] bool: loss became NaN/inf; frozen there, its results are not to be trusted
 
 
 def adam_step_(p: Tensor, g: Tensor, m: Tensor, v: Tensor, step: int, lr: float, live: Tensor | None) -> None:
@@ -52,18 +54,29 @@ def train(model: Model, x: Tensor, target: Tensor, *, lr: float, max_steps: int,
     E, dev = model.size, x.device
     steps = torch.full((E,), max_steps, dtype=torch.long, device=dev)
     converged = torch.zeros(E, dtype=torch.bool, device=dev)
+    diverged = torch.zeros(E, dtype=torch.bool, device=dev)
     with torch.no_grad():
         grs = kernel.groups(model, x, target, weight)
         live = [torch.ones(len(gr.idx), dtype=x.dtype, device=dev) for gr in grs]  # [E_g]
         any_live = [True] * len(grs)
         last: list[Tensor | None] = [None] * len(grs)  # loss at the previous check  [E_g]
         checking = rel_tol > 0
+        masked = [checking] * len(grs)  # the Adam update needs the live mask once a member stopped
         for step in range(1, max_steps + 1):
             for i, gr in enumerate(grs):
                 if not any_live[i]:
                     continue  # every member of this width has stopped: skip its work
                 loss, g_th, g_c = gr.run("grad")  # loss after step − 1 updates
                 done = step - 1
+                bad = (live[i] > 0) & ~torch.isfinite(loss)
+                if bool(bad.any()):
+                    steps[gr.idx[bad]] = done
+                    diverged[gr.idx[bad]] = True
+                    live[i] = live[i].masked_fill(bad, 0.0)
+                    masked[i] = True
+                    any_live[i] = bool(live[i].any())
+                    if not any_live[i]:
+                        continue
                 if checking and done % check_every == 0:
                     if last[i] is not None:
                         stop = (live[i] > 0) & ((last[i] - loss).abs() < rel_tol * last[i])
@@ -74,7 +87,7 @@ def train(model: Model, x: Tensor, target: Tensor, *, lr: float, max_steps: int,
                     last[i] = loss
                     if not any_live[i]:
                         continue
-                mask = live[i] if checking else None
+                mask = live[i] if masked[i] else None
                 adam_step_(gr.theta, g_th, gr.m, gr.v, step, lr, None if mask is None else mask.view(-1, 1, 1))
                 if g_c is not None:
                     adam_step_(gr.c, g_c, gr.mc, gr.vc, step, lr, mask)
@@ -91,4 +104,4 @@ def train(model: Model, x: Tensor, target: Tensor, *, lr: float, max_steps: int,
             if gr.c is not None:
                 c[gr.idx] = gr.c
             final[gr.idx] = gr.run("loss")[0]
-    return Fit(final, steps, converged)
+    return Fit(final, steps, converged, diverged)

@@ -20,6 +20,8 @@ so narrow members cost their own width, not the widest; other masks fall back to
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
@@ -91,12 +93,28 @@ class Group:
         "loss" -> (loss [E_g], None, None); "grad" -> (loss, dL/dθ [E_g, N_g, d+1], dL/dc [E_g] or None)."""
         thT = self.scaled_network()  # [E_g, d+1, N_g]
         out, g_thT, g_c = (self._native if self.use_c else self._torch)(thT, mode)
+        self._poison_nonfinite(thT, out)
         if mode == "predict":
             return out, None, None
         out /= self.norm
         if mode == "loss":
             return out, None, None
         return out, self.model.pull_back(self.theta, g_thT.transpose(1, 2), self.t), g_c
+
+    def _poison_nonfinite(self, thT: Tensor, out: Tensor) -> None:
+        """Members with a NaN/inf parameter (on a present neuron) get NaN output and loss. The C pass's
+        max shift and exp polynomial would turn NaN into a finite number, so a diverged member would
+        otherwise pass for a trained one; the torch pass propagates NaN by itself."""
+        ok = torch.isfinite(thT)  # [E_g, d+1, N_g]
+        if self.keep is not None:
+            ok |= self.keep == 0  # absent neurons may hold anything
+        if self.widths is not None:
+            ok |= torch.arange(thT.shape[-1], device=thT.device) >= self.widths.to(thT.device)[:, None, None]
+        bad = ~ok.flatten(1).all(-1)
+        if self.c is not None:
+            bad |= ~torch.isfinite(self.c.reshape(-1))
+        if bool(bad.any()):
+            out[bad] = math.nan
 
     def _native(self, thT: Tensor, mode: str) -> tuple[Tensor, Tensor | None, Tensor | None]:
         """The C pass (engine/fused.c): one sweep per row, nothing of size [E_g, n, N_g]."""
