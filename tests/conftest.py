@@ -29,6 +29,20 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache(tmp_path_factory):
+    """Tests never read or write the user's cache (rebuilt data sets, PCA bases, the compiled kernel)."""
+    import os
+
+    before = os.environ.get("HJEXP_CACHE")
+    os.environ["HJEXP_CACHE"] = str(tmp_path_factory.mktemp("hjexp-cache"))
+    yield
+    if before is None:
+        os.environ.pop("HJEXP_CACHE", None)
+    else:
+        os.environ["HJEXP_CACHE"] = before
+
+
 @pytest.fixture(autouse=True)
 def _isolated_outputs(tmp_path, monkeypatch):
     """Runs without out= land in a temp outputs/ root, never in the repository."""

@@ -67,3 +67,9 @@ def test_pca_is_cached_by_data_set_split_and_dimension(tmp_path, monkeypatch):
     assert torch.allclose(mean, ref_mean) and torch.allclose(comps, ref)
     again = images.pca("mnist", 4, n_train=300, root=root)[1]
     assert torch.equal(again, comps)
+    # A corrupt entry (non-finite, wrong shape, or unreadable) is refitted, never handed to a run.
+    path = tmp_path / "pca" / "mnist-train-first300-k4.pt"
+    torch.save({"mean": torch.full_like(mean, float("nan")), "components": comps}, path)
+    assert torch.equal(images.pca("mnist", 4, n_train=300, root=root)[1], comps)
+    path.write_bytes(b"not a torch file")
+    assert torch.equal(images.pca("mnist", 4, n_train=300, root=root)[1], comps)

@@ -227,8 +227,16 @@ def pca(name: str, k: int, *, n_train: int | None = None, root: str | Path | Non
     split = "train" if n_train is None else f"train-first{n_train}"
     path = cache_dir() / "pca" / f"{name}-{split}-k{k}.pt"
     if path.exists():
-        saved = torch.load(path, weights_only=True, map_location="cpu")
-        return saved["mean"], saved["components"]
+        try:
+            saved = torch.load(path, weights_only=True, map_location="cpu")
+            mean, comps = saved["mean"], saved["components"]
+            # A cache entry is trusted only if it holds real, finite CPU data of the right shape
+            # (an interrupted or foreign write is refitted, not propagated into a run).
+            if (mean.device.type == comps.device.type == "cpu" and comps.shape[-1] == k
+                    and bool(torch.isfinite(mean).all()) and bool(torch.isfinite(comps).all())):
+                return mean, comps
+        except Exception:  # unreadable: refit below
+            pass
     x, _ = load(name, "train", root)
     x = x[:n_train] if n_train is not None else x
     mean, comps = fit_pca(x.to(torch.float64) / 255.0, k)
