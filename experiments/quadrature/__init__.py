@@ -9,8 +9,7 @@ from .measure import measure
 from .plot import plot
 
 CLAIM = "normalised LSE layer on N grid atoms = quadrature of the Hopf–Cole integral, sup error O(N^(−1/d))"
-COST = ("15 s / 85 s / 4.5 min wall, threads=1, on the 2-core CPU measured under load (load average 5–9; "
-        "CPU time about 10 s / 50 s / 80 s)")
+COST = "smoke 5 s / quick 8 s / paper 4.5 min (under load)"  # run wall times on the 2-core CPU (quick: quiet, threads=2)
 DEFAULT_DTYPE = "float64"
 
 

@@ -15,8 +15,7 @@ from .measure import measure
 from .plot import plot
 
 CLAIM = "test RMSE of a trained width-N layer ∝ N^(−1/d_eff), d_eff the intrinsic dimension of the data"
-COST = ("smoke ≈ 5 s / quick 80 s wall, threads=1, load ≈ 1 (99 s before the engine's C pass, same conditions) / "
-        "paper not measured")
+COST = "smoke 3 s / quick 68 s / paper not run (≈ 1 h, estimated)"  # run wall times on the 2-core CPU (quick: quiet, threads=2)
 DEFAULT_DTYPE = "float32"
 EPS_MODES = ("tied", "fixed", "validation")
 
