@@ -43,6 +43,11 @@ def _interval(r) -> str:
     return "" if pd.isna(r.get("ci_low")) else f"[{r['ci_low']:.4g}, {r['ci_high']:.4g}]"
 
 
+def _text(value) -> str:
+    """A cell as text; an empty CSV cell (read back as NaN) stays empty."""
+    return "" if isinstance(value, float) and pd.isna(value) else str(value)
+
+
 def _about(name: str) -> str:
     exp = registry.experiments().get(name)
     return exp.claim if exp and exp.module else ""
@@ -105,7 +110,7 @@ def _markdown(sections: list[Section], out_dir: Path) -> str:
         lines.append("|" + "---|" * (7 + (len(s.sweep_keys) + 1 if s.sweep_keys else 0)))
         for r in s.summary.dropna(subset=["claim_id"]).to_dict("records") if "claim_id" in s.summary else []:
             cells = ([str(r["job"]), *(str(r[k]) for k in s.sweep_keys)] if s.sweep_keys else []) + [
-                f"`{r['claim_id']}`", r["kind"], str(r["theory"]), f"{r['measured']:.4g}", _interval(r),
+                f"`{r['claim_id']}`", r["kind"], _text(r["theory"]), f"{r['measured']:.4g}", _interval(r),
                 str(r["criterion"]).replace("|", "\\|"), f"**{r['verdict']}**"]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
@@ -118,6 +123,7 @@ def _html(sections: list[Section]) -> str:
     env = Environment(loader=PackageLoader("hjexp", "templates"), autoescape=select_autoescape(["html"]))
     env.filters["interval"] = _interval
     env.filters["id"] = id
+    env.filters["text"] = _text
     env.filters["num"] = lambda v: "" if pd.isna(v) else f"{v:.4g}"
     embedded = {f: base64.b64encode(f.read_bytes()).decode() for s in sections for f in s.figures}
     records = {id(s): (s.summary.dropna(subset=["claim_id"]).to_dict("records") if "claim_id" in s.summary else [])
