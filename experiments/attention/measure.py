@@ -12,10 +12,9 @@ import math
 import torch
 import torch.nn.functional as F
 
+from hjexp.claims.roundoff import dtype_row
 from hjexp.context import RunContext
 from hjexp.engine import closed as L
-
-from .._roundoff import dtype_row
 
 
 def lse_by_hand(z: torch.Tensor, eps: float) -> torch.Tensor:

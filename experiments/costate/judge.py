@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from hjexp import claims as C
-
-from .._roundoff import roundoff_tol
+from hjexp.claims.roundoff import roundoff_tol
 
 CLAIMS = (
     C.Spec("costate.discrete.max_rel_err", "exact", "0 (backprop = discrete co-state)",

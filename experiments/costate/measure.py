@@ -11,9 +11,9 @@ import math
 import pandas as pd
 import torch
 
+from hjexp.claims.roundoff import dtype_row
 from hjexp.context import RunContext
 
-from .._roundoff import dtype_row
 from .residual import PARAMS, costate, euler_forward, half_squared_loss, layer, vector_field
 
 

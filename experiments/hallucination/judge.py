@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 
 from hjexp import claims as C
-
-from .._roundoff import roundoff_tol
+from hjexp.claims.roundoff import roundoff_tol
 
 ARITHMETIC = ("f_ε − max z = ε log(1 + Σ_{j≠top} e^(−(z_top − z_j)/ε)) and each of the N−1 terms is ≤ e^(−Δ/ε), "
               "so the inequality holds for every input; a pass checks the computation, it is no evidence by itself")

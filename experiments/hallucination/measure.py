@@ -11,12 +11,11 @@ import math
 import pandas as pd
 import torch
 
+from hjexp.claims.roundoff import dtype_row
 from hjexp.context import RunContext
 from hjexp.data.manifolds import uniform_box
 from hjexp.engine import closed as L
 from hjexp.engine import init_lse, train
-
-from .._roundoff import dtype_row
 
 MAX_TIES_DRAWN = 1500
 RATIO_ULPS = 1e6  # gap/bound is used where bound ≥ RATIO_ULPS·u·max(1, |max z|): there the gap's roundoff

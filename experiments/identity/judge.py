@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from hjexp import claims as C
+from hjexp.claims.roundoff import roundoff_tol
 
 ROUNDOFF_WHY = "float64 roundoff (judge.roundoff)"
 
@@ -50,7 +51,7 @@ def _two_sided(claim_id: str, description: str, ratio: float, lowest: float, tol
 
 def judge(run: C.RunData) -> list[C.Claim]:
     df, p, r = run.table(), run.params, run.rules
-    tol = float(r.roundoff)
+    tol, _ = roundoff_tol(df, float(r.roundoff))  # judge.roundoff is stated for float64
     out = []
 
     def part(name, quantity=None):
@@ -97,11 +98,12 @@ def judge(run: C.RunData) -> list[C.Claim]:
                           f"of u_0(z,t) + |x−z|²/4s (t={p.t}, s={p.semigroup.s}); a grid minimum never undercuts "
                           "the infimum", ratio, hl.min_signed_err.min(), tol, "≤ 1"))
     visc = part("viscous_semigroup")
-    stol = float(r.semigroup_tol)
+    stol, _ = roundoff_tol(df, float(r.semigroup_tol))
     monotone, finals = True, []
     for _, curve in visc.groupby("eps"):
         e = curve.sort_values("grid").value.to_numpy()
-        monotone &= bool(all(b <= max(a, 1e-13) for a, b in zip(e, e[1:])))
+        floor = 1e-13 * tol / float(r.roundoff)  # float64 noise floor, scaled with the dtype like tol
+        monotone &= bool(all(b <= max(a, floor) for a, b in zip(e, e[1:])))
         finals.append(e[-1])
     worst = max(finals)
     out.append(C.custom("identity.viscous_semigroup.err_decreases", "exact",

@@ -9,6 +9,7 @@ import math
 
 import torch
 
+from hjexp.claims.roundoff import dtype_row
 from hjexp.context import RunContext
 from hjexp.engine import closed as L
 
@@ -169,6 +170,7 @@ def _rows_of(ctx: RunContext, check, p) -> list[dict]:
 
 def measure(ctx: RunContext) -> None:
     p = ctx.params
+    ctx.add_rows([dtype_row(ctx.dtype)])
     with ctx.progress("identity checks", 4) as advance:
         for check in (check_identity, check_pde, check_tropical, check_semigroups):
             ctx.add_rows(ctx.cached(check.__name__, lambda check=check: _rows_of(ctx, check, p)))

@@ -7,8 +7,7 @@ import math
 import numpy as np
 
 from hjexp import claims as C
-
-from .._roundoff import roundoff_tol
+from hjexp.claims.roundoff import roundoff_tol
 
 CLAIMS = (
     C.Spec("influence.matches_autograd.max_abs_err", "exact", "0 (π_j = ∂f/∂s_j)",

@@ -12,10 +12,9 @@ import time
 import pandas as pd
 import torch
 
+from hjexp.claims.roundoff import dtype_row
 from hjexp.context import RunContext
 from hjexp.engine import closed as L
-
-from .._roundoff import dtype_row
 
 
 def lse_by_hand(z: torch.Tensor, eps) -> torch.Tensor:

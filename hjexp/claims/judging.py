@@ -35,10 +35,6 @@ class RunData:
         """The judging tolerances (config key ``judge``)."""
         return self.cfg.judge
 
-    @property
-    def profile(self) -> str:
-        return str(self.cfg.profile)
-
     def table(self, name: str = "results") -> pd.DataFrame:
         """<run>/<name>.csv, read once."""
         if name not in self._tables:
