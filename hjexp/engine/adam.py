@@ -66,7 +66,9 @@ def train(model: Model, x: Tensor, target: Tensor, *, lr: float, max_steps: int,
             for i, gr in enumerate(grs):
                 if not any_live[i]:
                     continue  # every member of this width has stopped: skip its work
-                loss, g_th, g_c = gr.run("grad")  # loss after step − 1 updates
+                # once members have stopped, the C pass computes only the running ones
+                active = torch.nonzero(live[i]).flatten() if masked[i] and gr.use_c else None
+                loss, g_th, g_c = gr.run("grad", active)  # loss after step − 1 updates
                 done = step - 1
                 bad = (live[i] > 0) & ~torch.isfinite(loss)
                 if bool(bad.any()):

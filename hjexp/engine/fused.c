@@ -17,6 +17,22 @@
  * e uses only its first width[e] neurons (the rest are never touched, their gradient stays 0); eps, scale, norm [E];
  * off [E|1, n] or NULL; target, w [E, n] (w NULL = all ones). mode 0: out [E, n] = predictions;
  * mode 1: out [E] = Σ_i w_i res_i²; mode 2: also gthT [E, K, N] = dL/d[W, b]ᵀ and gf [E] = Σ_i r_i f_i.
+ * active [n_act] or NULL: only these members are computed (stopped members cost nothing; their
+ * outputs stay 0). cull: skip, per super-block of rows, the neurons that cannot matter (below).
+ *
+ * Culling (exact to e^−80, the floor the dense pass clamps to). For rows with bounding box
+ * centre c and half-widths h (per input column) and any reference neuron j*, every row x of the block has
+ *     z_j(x) − z_j*(x) ≤ (θ_j − θ_j*)·c + Σ_k |θ_jk − θ_j*k| h_k =: B_j,
+ * and z_j*(x) ≤ max_j z_j(x), so B_j < −80 puts neuron j below the row max by more than 80 on
+ * every row: its weight is < e^−80 of the largest, i.e. nothing at float32 or float64 resolution of
+ * the row sum (the dense pass clamps such terms to e^−80; culling drops them: a difference below
+ * N·e^−80 relative). j* is the neuron with the largest logit at the centre. This pays when rows are
+ * spatially sorted (engine/order.py) and logits are sharp (small ε, small t: the Gibbs weights of a
+ * row live on a few nearby atoms). The test is made once per super-block of CULL_RB·VL rows (their
+ * common box); the kept neurons are copied into contiguous scratch and the super-block runs the
+ * same loops on them. A super-block that keeps more than half the neurons runs on all of them.
+ * kept [2] (or NULL) receives the neurons kept and the neurons tested, summed over super-blocks,
+ * so the caller can stop asking for culling where it does not pay.
  */
 #include <math.h>
 #include <stdint.h>
@@ -30,6 +46,8 @@
 #define VL ((int)(64 / sizeof(REAL)))  /* lanes = data rows per block */
 #define KMAX 72  /* largest K = d+1 (native.py keeps to the torch path above it) */
 #define FLOOR ((REAL)-80)  /* e^−80 ≈ 2e−35 is below the resolution of a row sum ≥ 1 */
+#define CULL_RB 4  /* blocks per super-block when culling: 4·VL rows share one bounding box */
+#define CULL_MIN 32  /* members with fewer neurons never cull: the test would cost about what it saves */
 
 typedef REAL vec __attribute__((vector_size(64)));
 typedef IREAL ivec __attribute__((vector_size(64)));
@@ -81,22 +99,68 @@ static inline vec vexp(vec x) {
   return p * (vec)bits;
 }
 
-int CAT(hj_pass_, SUFFIX)(int64_t E, int64_t n, int64_t N, int64_t K,
+/* The neuron set a super-block runs on: every neuron of the member, or its culled subset copied
+   into contiguous scratch (so both run the same dense loops). */
+typedef struct {
+  const REAL *T;  /* [K, ld] scaled network, column j = neuron j of the set */
+  const REAL *kp; /* [Nn] keep mask or NULL */
+  vec *G;         /* [K, ld] lane-wise gradient accumulators of the set (mode 2) */
+  int64_t ld, Nn;
+} Set;
+
+/* Cull the member's Ne neurons for the rows in A [nb blocks × K] with lane counts nv[b]:
+   kept indices into jl, their count returned (header comment: the bound B_j ≥ −80 keeps j). */
+static int64_t cull_set(const REAL *T, int64_t N, int64_t Ne, int64_t K, const vec *A, const int *nv, int64_t nb,
+                        REAL *zc, REAL *bnd, int64_t *jl) {
+  REAL cen[KMAX], half[KMAX];
+  for (int64_t k = 0; k < K - 1; ++k) {
+    REAL lo = A[k][0], hi = A[k][0];
+    for (int64_t b = 0; b < nb; ++b)
+      for (int l = 0; l < nv[b]; ++l) {
+        const REAL v = A[b * K + k][l];
+        lo = v < lo ? v : lo, hi = v > hi ? v : hi;
+      }
+    cen[k] = (lo + hi) / 2, half[k] = (hi - lo) / 2;
+  }
+  for (int64_t j = 0; j < Ne; ++j) zc[j] = T[(K - 1) * N + j];
+  for (int64_t k = 0; k < K - 1; ++k)
+    for (int64_t j = 0; j < Ne; ++j) zc[j] += T[k * N + j] * cen[k];
+  REAL best = zc[0];
+  for (int64_t j = 1; j < Ne; ++j) best = zc[j] > best ? zc[j] : best;  /* a max reduction: vectorised */
+  int64_t jb = 0;
+  while (jb < Ne - 1 && !(zc[jb] >= best)) ++jb;
+  for (int64_t j = 0; j < Ne; ++j) bnd[j] = zc[j] - best;
+  for (int64_t k = 0; k < K - 1; ++k) {
+    const REAL tb = T[k * N + jb], hk = half[k];
+    for (int64_t j = 0; j < Ne; ++j) bnd[j] += fabs(T[k * N + j] - tb) * hk;
+  }
+  int64_t nj = 0;
+  for (int64_t j = 0; j < Ne; ++j) {  /* branch-free compaction */
+    jl[nj] = j;
+    nj += bnd[j] >= FLOOR;
+  }
+  return nj;
+}
+
+int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, int cull, int64_t n, int64_t N, int64_t K,
                             const REAL *xa, int64_t xa_es, const REAL *thT, const REAL *keep, const int64_t *width,
                             const REAL *eps, const REAL *scale, const REAL *norm,
                             const REAL *off, int64_t off_es, const REAL *target, const REAL *w,
-                            int mode, REAL *out, REAL *gthT, REAL *gf, int nthreads) {
+                            int mode, REAL *out, REAL *gthT, REAL *gf, int nthreads, double *kept) {
   if (K > KMAX) return 1;  /* the gradient's register accumulators hold at most KMAX columns */
   /* a super-block of RB row blocks keeps its exponentials [RB, N] in L2, so the gradient can then
-     be accumulated neuron by neuron in registers, reading each exponential once */
-  const int64_t RB = N * (int64_t)sizeof(vec) * 16 <= (1 << 19) ? 16 : (1 << 19) / (N * (int64_t)sizeof(vec)) + 1;
-  const int64_t SB = RB * VL, ns = (n + SB - 1) / SB, items = E * ns;
+     be accumulated neuron by neuron in registers, reading each exponential once; with culling,
+     super-blocks of CULL_RB blocks (a smaller box keeps fewer neurons) */
+  const int64_t RB = cull ? CULL_RB
+                          : N * (int64_t)sizeof(vec) * 16 <= (1 << 19) ? 16 : (1 << 19) / (N * (int64_t)sizeof(vec)) + 1;
+  const int64_t SB = RB * VL, ns = (n + SB - 1) / SB, items = (active ? n_act : E) * ns;
   /* work items (member, super-block) in one static order: thread t takes a contiguous run, keeps
      partial sums per member, and the partials are added in thread order (deterministic for a
      given thread count) */
   const int nt = nthreads < 1 ? 1 : (items < nthreads ? (int)(items > 0 ? items : 1) : nthreads);
   REAL *lpart = (REAL *)calloc((size_t)nt * E, sizeof(REAL)), *gpart = (REAL *)calloc((size_t)nt * E, sizeof(REAL));
   REAL *part = mode == 2 && nt > 1 ? (REAL *)calloc((size_t)nt * E * K * N, sizeof(REAL)) : gthT;
+  double *kpart = (double *)calloc((size_t)nt * 2, sizeof(double));  /* culling: neurons kept, neurons seen */
 #pragma omp parallel num_threads(nt)
   {
     /* flush denormals in this thread: gradient products q·x·e^−80 fall below float32's normal
@@ -107,7 +171,16 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, int64_t n, int64_t N, int64_t K,
     vec *Z = (vec *)aligned_alloc(64, (size_t)RB * N * sizeof(vec));
     vec *Gv = mode == 2 ? (vec *)aligned_alloc(64, (size_t)K * N * sizeof(vec)) : 0;
     vec *A = (vec *)aligned_alloc(64, (size_t)RB * K * sizeof(vec));
-    int64_t *live = (int64_t *)malloc((size_t)RB * sizeof(int64_t));
+    vec *WL = (vec *)aligned_alloc(64, (size_t)RB * 3 * sizeof(vec));  /* per block: weights, targets, offsets */
+    int *NV = (int *)malloc((size_t)RB * sizeof(int));
+    int64_t *I0 = (int64_t *)malloc((size_t)RB * sizeof(int64_t));
+    /* culling scratch: centre logits, bounds, kept indices, the kept set's network, keep mask, gradient */
+    REAL *zc = cull ? (REAL *)malloc((size_t)N * sizeof(REAL)) : 0;
+    REAL *bnd = cull ? (REAL *)malloc((size_t)N * sizeof(REAL)) : 0;
+    int64_t *jl = cull ? (int64_t *)malloc((size_t)(N + 1) * sizeof(int64_t)) : 0;
+    REAL *Tc = cull ? (REAL *)malloc((size_t)K * N * sizeof(REAL)) : 0;
+    REAL *kc = cull ? (REAL *)malloc((size_t)N * sizeof(REAL)) : 0;
+    vec *Gc = cull && mode == 2 ? (vec *)aligned_alloc(64, (size_t)K * N * sizeof(vec)) : 0;
     int64_t cur = -1;  /* the member whose sums are open in this thread */
     vec loss = {}, gfl = {};
 #define FLUSH                                                                         \
@@ -126,7 +199,7 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, int64_t n, int64_t N, int64_t K,
   }
 #pragma omp for schedule(static)
     for (int64_t it = 0; it < items; ++it) {
-      const int64_t e = it / ns, s0 = (it % ns) * SB;
+      const int64_t e = active ? active[it / ns] : it / ns, s0 = (it % ns) * SB;
       if (e != cur) {
         FLUSH
         cur = e, loss = (vec){}, gfl = (vec){};
@@ -136,96 +209,125 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, int64_t n, int64_t N, int64_t K,
       const REAL *O = off ? off + e * off_es : 0, *Y = target ? target + e * n : 0, *Wt = w ? w + e * n : 0;
       const REAL ep = eps[e], sc = scale[e], nm = norm[e];
       const int64_t Ne = width ? width[e] : N;  /* this member's neurons: the first Ne of N */
-      do {
-        int64_t nlive = 0;
-        for (int64_t i0 = s0; i0 < n && i0 < s0 + RB * VL; i0 += VL) {
-          const int nv = n - i0 < VL ? (int)(n - i0) : VL;
-          vec wl = {}, yl = {}, ol = {};
-          int any = mode == 0;
-          for (int l = 0; l < nv; ++l) {
-            wl[l] = Wt ? Wt[i0 + l] : (REAL)1;  /* padding lanes keep weight 0 */
-            yl[l] = Y ? Y[i0 + l] : (REAL)0;
-            ol[l] = O ? O[i0 + l] : (REAL)0;
-            any |= wl[l] != 0;
-          }
-          if (!any) continue;  /* a block of absent samples adds exactly nothing */
-          vec *xb = A + nlive * K, *Zb = Z + nlive * N;
-          for (int64_t k = 0; k < K; ++k) {
-            vec v = {};
-            for (int l = 0; l < nv; ++l) v[l] = X[(i0 + l) * K + k];
-            xb[k] = v;
-          }
-          /* logits of the VL rows for every neuron, lane-wise max */
-          vec m = (vec){} - (REAL)1e30;
+      /* phase 1: the super-block's blocks of VL rows into lanes; blocks nobody weighs are dropped */
+      int64_t nb = 0;
+      for (int64_t i0 = s0; i0 < n && i0 < s0 + SB; i0 += VL) {
+        const int nv = n - i0 < VL ? (int)(n - i0) : VL;
+        vec wl = {}, yl = {}, ol = {};
+        int any = mode == 0;
+        for (int l = 0; l < nv; ++l) {
+          wl[l] = Wt ? Wt[i0 + l] : (REAL)1;  /* padding lanes keep weight 0 */
+          yl[l] = Y ? Y[i0 + l] : (REAL)0;
+          ol[l] = O ? O[i0 + l] : (REAL)0;
+          any |= wl[l] != 0;
+        }
+        if (!any) continue;  /* a block of absent samples adds exactly nothing */
+        vec *xb = A + nb * K;
+        for (int64_t k = 0; k < K; ++k) {
+          vec v = {};
+          for (int l = 0; l < nv; ++l) v[l] = X[(i0 + l) * K + k];
+          xb[k] = v;
+        }
+        WL[3 * nb] = wl, WL[3 * nb + 1] = yl, WL[3 * nb + 2] = ol, NV[nb] = nv, I0[nb] = i0;
+        ++nb;
+      }
+      if (nb == 0) continue;
+      /* the neuron set: all of them, or the culled subset in contiguous scratch */
+      Set S = {T, kp, Gv, N, Ne};
+      int64_t nj = Ne;
+      if (cull && Ne > CULL_MIN) {
+        nj = cull_set(T, N, Ne, K, A, NV, nb, zc, bnd, jl);
+        kpart[2 * t] += nj, kpart[2 * t + 1] += Ne;
+        if (2 * nj <= Ne) {
+          for (int64_t k = 0; k < K; ++k)
+            for (int64_t jj = 0; jj < nj; ++jj) Tc[k * nj + jj] = T[k * N + jl[jj]];
+          if (kp)
+            for (int64_t jj = 0; jj < nj; ++jj) kc[jj] = kp[jl[jj]];
+          if (Gc) memset(Gc, 0, (size_t)K * nj * sizeof(vec));
+          S = (Set){Tc, kp ? kc : 0, Gc, nj, nj};
+        } else {
+          nj = Ne;  /* not worth it for this super-block: every neuron */
+        }
+      }
+      const REAL *Tv = S.T, *kv = S.kp;
+      const int64_t ld = S.ld, Nn = S.Nn;
+      /* phase 2: per block, logits, max, exp, sums, loss; a_k = q·x_k for the gradient */
+      for (int64_t b = 0; b < nb; ++b) {
+        vec *xb = A + b * K, *Zb = Z + b * Nn;
+        const vec wl = WL[3 * b], yl = WL[3 * b + 1], ol = WL[3 * b + 2];
+        vec m = (vec){} - (REAL)1e30;
 #define LOGITS(KC)                                                       \
-  for (int64_t j = 0; j < Ne; ++j) {                                     \
-    vec z = T[j] * xb[0];                                                \
-    for (int64_t k = 1; k < (KC); ++k) z += T[k * N + j] * xb[k];        \
+  for (int64_t j = 0; j < Nn; ++j) {                                     \
+    vec z = Tv[j] * xb[0];                                               \
+    for (int64_t k = 1; k < (KC); ++k) z += Tv[k * ld + j] * xb[k];      \
     Zb[j] = z;                                                           \
     m = vmax(z, m);                                                      \
   }
-          switch (K) {  /* a constant K lets the compiler unroll the product over k */
-            case 2: LOGITS(2) break;
-            case 3: LOGITS(3) break;
-            case 4: LOGITS(4) break;
-            case 5: LOGITS(5) break;
-            case 6: LOGITS(6) break;
-            case 7: LOGITS(7) break;
-            case 8: LOGITS(8) break;
-            case 9: LOGITS(9) break;
-            default: LOGITS(K)
-          }
-          /* unnormalised Gibbs weights in place, lane-wise sums */
-          vec tot = {};
-          for (int64_t j = 0; j < Ne; ++j) {
-            vec v = Zb[j] - m;
-            v = vexp(vmax(v, (vec){} + FLOOR));
-            if (kp) v *= kp[j];  /* absent neuron: exactly zero weight */
-            Zb[j] = v;
-            tot += v;
-          }
-          vec f;
-          for (int l = 0; l < VL; ++l) f[l] = ep * (m[l] + LOG(tot[l]));
-          const vec pred = sc * f + ol;
-          if (mode == 0) {
-            for (int l = 0; l < nv; ++l) out[e * n + i0 + l] = pred[l];
-            continue;
-          }
-          const vec res = pred - yl, wres = res * wl, r = 2 * wres / nm;
-          loss += wres * res;
-          gfl += r * f;
-          if (mode == 1) continue;
-          const vec q = r * sc / tot;
-          for (int64_t k = 0; k < K; ++k) xb[k] *= q;  /* a_k = q·x_k */
-          live[nlive++] = i0;
+        switch (K) {  /* a constant K lets the compiler unroll the product over k */
+          case 2: LOGITS(2) break;
+          case 3: LOGITS(3) break;
+          case 4: LOGITS(4) break;
+          case 5: LOGITS(5) break;
+          case 6: LOGITS(6) break;
+          case 7: LOGITS(7) break;
+          case 8: LOGITS(8) break;
+          case 9: LOGITS(9) break;
+          default: LOGITS(K)
         }
-        if (mode != 2 || nlive == 0) break;
-        /* Σ_i q_i x_ik e_ij over the super-block, neuron by neuron, lane-wise in registers */
+        /* unnormalised Gibbs weights in place, lane-wise sums */
+        vec tot = {};
+        for (int64_t j = 0; j < Nn; ++j) {
+          vec v = Zb[j] - m;
+          v = vexp(vmax(v, (vec){} + FLOOR));
+          if (kv) v *= kv[j];  /* absent neuron: exactly zero weight */
+          Zb[j] = v;
+          tot += v;
+        }
+        vec f;
+        for (int l = 0; l < VL; ++l) f[l] = ep * (m[l] + LOG(tot[l]));
+        const vec pred = sc * f + ol;
+        if (mode == 0) {
+          for (int l = 0; l < NV[b]; ++l) out[e * n + I0[b] + l] = pred[l];
+          continue;
+        }
+        const vec res = pred - yl, wres = res * wl, r = 2 * wres / nm;
+        loss += wres * res;
+        gfl += r * f;
+        if (mode == 1) continue;
+        const vec q = r * sc / tot;
+        for (int64_t k = 0; k < K; ++k) xb[k] *= q;  /* a_k = q·x_k */
+      }
+      if (mode != 2) continue;
+      /* phase 3: Σ_i q_i x_ik e_ij over the super-block, neuron by neuron, lane-wise in registers */
+      vec *G = S.G;
 #define GRAD(KC)                                                         \
-  for (int64_t j = 0; j < Ne; ++j) {                                     \
+  for (int64_t j = 0; j < Nn; ++j) {                                     \
     vec acc[KMAX];                                                       \
-    for (int64_t k = 0; k < (KC); ++k) acc[k] = Gv[k * N + j];           \
-    for (int64_t b = 0; b < nlive; ++b) {                                \
-      const vec ej = Z[b * N + j], *ab = A + b * K;                      \
+    for (int64_t k = 0; k < (KC); ++k) acc[k] = G[k * ld + j];           \
+    for (int64_t b = 0; b < nb; ++b) {                                   \
+      const vec ej = Z[b * Nn + j], *ab = A + b * K;                     \
       for (int64_t k = 0; k < (KC); ++k) acc[k] += ab[k] * ej;           \
     }                                                                    \
-    for (int64_t k = 0; k < (KC); ++k) Gv[k * N + j] = acc[k];           \
+    for (int64_t k = 0; k < (KC); ++k) G[k * ld + j] = acc[k];           \
   }
-        switch (K) {  /* constant K: the accumulators live in registers */
-          case 2: GRAD(2) break;
-          case 3: GRAD(3) break;
-          case 4: GRAD(4) break;
-          case 5: GRAD(5) break;
-          case 6: GRAD(6) break;
-          case 7: GRAD(7) break;
-          case 8: GRAD(8) break;
-          case 9: GRAD(9) break;
-          default: GRAD(K)
-        }
-      } while (0);
+      switch (K) {  /* constant K: the accumulators live in registers */
+        case 2: GRAD(2) break;
+        case 3: GRAD(3) break;
+        case 4: GRAD(4) break;
+        case 5: GRAD(5) break;
+        case 6: GRAD(6) break;
+        case 7: GRAD(7) break;
+        case 8: GRAD(8) break;
+        case 9: GRAD(9) break;
+        default: GRAD(K)
+      }
+      if (G != Gv)  /* the culled set's gradient back to its neurons */
+        for (int64_t k = 0; k < K; ++k)
+          for (int64_t jj = 0; jj < nj; ++jj) Gv[k * N + jl[jj]] += G[k * ld + jj];
     }
     FLUSH
-    free(Z), free(Gv), free(A), free(live);
+    free(Z), free(Gv), free(A), free(WL), free(NV), free(I0);
+    free(zc), free(bnd), free(jl), free(Tc), free(kc), free(Gc);
     _mm_setcsr(csr);
   }
   if (mode != 0)
@@ -240,6 +342,8 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, int64_t n, int64_t N, int64_t K,
       for (int64_t i = 0; i < E * K * N; ++i) gthT[i] += part[(size_t)tt * E * K * N + i];
     free(part);
   }
-  free(lpart), free(gpart);
+  if (kept)
+    for (int tt = 0; tt < nt; ++tt) kept[0] += kpart[2 * tt], kept[1] += kpart[2 * tt + 1];
+  free(lpart), free(gpart), free(kpart);
   return 0;
 }

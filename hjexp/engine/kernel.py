@@ -25,13 +25,16 @@ import math
 import torch
 from torch import Tensor
 
-from hjexp.engine import native
+from hjexp.engine import native, order
 from hjexp.engine.models import Model
 
 CHUNK_ELEMENTS = 1 << 18  # [E_g, rows, N_g] elements per chunk (1 MiB in float32): stays in L2
 MASKED = -1e30  # bias of an absent neuron (general masks); zeroed again after exp
 EXP_FLOOR = -80.0  # exp(z − max) is taken of max(z − max, −80), see Group.run
 NATIVE = True  # the C pass (engine/native.py) where it applies; False keeps the torch path
+CULL = True  # the C pass sorts rows and skips far atoms per block (fused.c); False: every atom, every row
+CULL_PAYS = 0.4  # culling continues while it keeps at most this fraction of the neurons ...
+RECHECK_CULL = 50  # ... else it is tried again every this many passes
 NATIVE_MAX_K = native.MAX_K  # d + 1 up to which the C pass runs (it beats the torch pass up to D = 64 measured)
 MODES = {"predict": 0, "loss": 1, "grad": 2}
 
@@ -72,6 +75,11 @@ class Group:
             m = model.neuron_mask[idx, :width]
             self.bias_mask = torch.zeros(m.shape, dtype=x.dtype, device=x.device).masked_fill_(~m, MASKED)
             self.keep = m.to(x.dtype).unsqueeze(1)  # [E_g, 1, N_g]
+        self.perm = None  # row order of the C pass (Z-order), undone on predictions
+        self.cull_pays, self.calls = True, 0
+        self.kept = 1.0  # fraction of neurons the last culled pass kept
+        if use_c and CULL:
+            self._sort_rows()
         self.xa = self.xa.contiguous()  # every step reads these: one contiguous copy now
         self.off = None if self.off is None else self.off.contiguous()
         self.target = None if self.target is None else self.target.contiguous()
@@ -81,6 +89,25 @@ class Group:
         if self.c is not None:
             self.mc, self.vc = torch.zeros_like(self.c), torch.zeros_like(self.c)
 
+    def _sort_rows(self) -> None:
+        """Rows in Z-order (engine/order.py), so the C pass can skip atoms far from a whole block."""
+        if self.xa.ndim == 2:  # rows shared by every member: one order
+            perm = order.z_order(self.xa[None, :, :-1])[0]  # [n]
+            self.xa = self.xa[perm]
+
+            def take(v: Tensor) -> Tensor:
+                return v[:, perm]
+        else:
+            perm = order.z_order(self.xa[..., :-1], None if self.w is None else self.w == 0)  # [E_g, n]
+            self.xa = self.xa.gather(1, perm[..., None].expand_as(self.xa))
+
+            def take(v: Tensor) -> Tensor:
+                return v.gather(1, perm)
+        self.off = None if self.off is None else take(self.off)
+        self.target = None if self.target is None else take(self.target)
+        self.w = None if self.w is None else take(self.w)
+        self.perm = perm
+
     def scaled_network(self) -> Tensor:
         """[W, b]/ε (+ mask bias) as [E_g, d+1, N_g], contiguous for the logits GEMM."""
         th = self.model.network(self.theta, self.t) / self.eps
@@ -88,13 +115,17 @@ class Group:
             th[..., -1] += self.bias_mask
         return th.transpose(1, 2).contiguous()
 
-    def run(self, mode: str) -> tuple[Tensor, Tensor | None, Tensor | None]:
+    def run(self, mode: str, active: Tensor | None = None) -> tuple[Tensor, Tensor | None, Tensor | None]:
         """One pass over the rows.  ``mode``: "predict" -> (pred [E_g, n], None, None);
-        "loss" -> (loss [E_g], None, None); "grad" -> (loss, dL/dθ [E_g, N_g, d+1], dL/dc [E_g] or None)."""
+        "loss" -> (loss [E_g], None, None); "grad" -> (loss, dL/dθ [E_g, N_g, d+1], dL/dc [E_g] or None).
+        ``active`` (indices into the group): the C pass computes only these members, the others get
+        zeros (the trainer passes its still-running members); the torch pass computes every member."""
         thT = self.scaled_network()  # [E_g, d+1, N_g]
-        out, g_thT, g_c = (self._native if self.use_c else self._torch)(thT, mode)
+        out, g_thT, g_c = self._native(thT, mode, active) if self.use_c else self._torch(thT, mode)
         self._poison_nonfinite(thT, out)
         if mode == "predict":
+            if self.perm is not None:  # back to the caller's row order
+                out = torch.empty_like(out).scatter_(-1, self.perm.expand_as(out), out)
             return out, None, None
         out /= self.norm
         if mode == "loss":
@@ -116,7 +147,7 @@ class Group:
         if bool(bad.any()):
             out[bad] = math.nan
 
-    def _native(self, thT: Tensor, mode: str) -> tuple[Tensor, Tensor | None, Tensor | None]:
+    def _native(self, thT: Tensor, mode: str, active: Tensor | None) -> tuple[Tensor, Tensor | None, Tensor | None]:
         """The C pass (engine/fused.c): one sweep per row, nothing of size [E_g, n, N_g]."""
         E, n, kw = thT.shape[0], self.xa.shape[-2], dict(dtype=thT.dtype, device=thT.device)
         grad = mode == "grad"
@@ -125,8 +156,15 @@ class Group:
         g_f = torch.zeros(E, **kw) if grad else None
         scale = self.c.contiguous() if self.c is not None else torch.full((E,), self.model.sign, **kw)
         keep = None if self.keep is None else self.keep.reshape(E, -1).contiguous()
-        native.fused_pass(self.xa, thT, keep, self.widths, self.eps.reshape(E).contiguous(), scale, self.norm.contiguous(),
-                          self.off, self.target if mode != "predict" else None, self.w, MODES[mode], out, g_thT, g_f)
+        # culling where it pays: stop asking when it keeps most neurons, ask again now and then
+        # (training moves the atoms and shrinks nothing else)
+        cull = self.perm is not None and (self.cull_pays or self.calls % RECHECK_CULL == 0)
+        self.calls += 1
+        kept = native.fused_pass(self.xa, thT, keep, self.widths, self.eps.reshape(E).contiguous(), scale, self.norm.contiguous(),
+                          self.off, self.target if mode != "predict" else None, self.w, MODES[mode], out, g_thT, g_f,
+                          active=active, cull=cull)
+        if cull:
+            self.cull_pays, self.kept = kept <= CULL_PAYS, kept
         return out, g_thT, (g_f if grad and self.c is not None else None)
 
     def _torch(self, thT: Tensor, mode: str) -> tuple[Tensor, Tensor | None, Tensor | None]:
