@@ -33,6 +33,13 @@
  * same loops on them. A super-block that keeps more than half the neurons runs on all of them.
  * kept [2] (or NULL) receives the neurons kept and the neurons tested, summed over super-blocks,
  * so the caller can stop asking for culling where it does not pay.
+ *
+ * Stale row maxima (AVX-512 builds): mrow [E, n] (or NULL) receives each row's logit maximum; with
+ * mstate = 1 it also holds last call's, and a block first tries one sweep that takes logits, their
+ * maximum and the exponentials against last call's maximum together (training moves a row's maximum
+ * little per step), falling back to the two sweeps (logits and maximum, then exponentials) when a
+ * row's maximum moved by more than STALE_WINDOW. The shift of a log-sum-exp is free, so the result
+ * is the same up to roundoff.
  */
 #include <math.h>
 #include <stdint.h>
@@ -47,6 +54,7 @@
 #define KMAX 72  /* largest K = d+1 (native.py keeps to the torch path above it) */
 #define FLOOR ((REAL)-80)  /* e^−80 ≈ 2e−35 is below the resolution of a row sum ≥ 1 */
 #define CULL_RB 4  /* blocks per super-block when culling: 4·VL rows share one bounding box */
+#define STALE_WINDOW ((REAL)20)  /* the stale sweep's tolerance on a row maximum's move (logit units) */
 #define CULL_MIN 32  /* members with fewer neurons never cull: the test would cost about what it saves */
 
 typedef REAL vec __attribute__((vector_size(64)));
@@ -64,13 +72,10 @@ static inline vec vmax(vec a, vec b) {  /* lane-wise max */
 #endif
 }
 
-/* e^x for x in [−80, 0]: x = k ln2 + r, |r| ≤ ln2/2, 2^k through the exponent bits (k ≥ −116: a
-   normal number). e^r: double, Taylor to degree 13 (truncation < 1e-17 relative); float, the
-   degree-6 Chebyshev interpolant of e^r on [−ln2/2, ln2/2] (< 3e-9 relative, below float32's ulp). */
-static inline vec vexp(vec x) {
-  const ivec ki = __builtin_convertvector(x * (REAL)1.4426950408889634 - (REAL)0.5, ivec);  /* round(x/ln2), x ≤ 0 */
-  const vec kf = __builtin_convertvector(ki, vec);
-  const vec r = x - kf * (REAL)0.693145751953125 - kf * (REAL)1.4286068203094172e-06;
+/* e^r for |r| ≤ ln2/2: double, Taylor to degree 13 (truncation < 1e-17 relative); float, the
+   degree-5 Chebyshev interpolant of e^r on [−ln2/2, ln2/2] (1.0e-7 relative; 2.3e-7 evaluated in
+   float32, about 2 ulp: degree 6 gave 1 ulp for one more FMA in a ~17-instruction sweep). */
+static inline vec vexp_reduced(vec r) {
 #if DOUBLE
   vec p = (vec){} + (REAL)(1.0 / 6227020800.0);
   p = p * r + (REAL)(1.0 / 479001600.0);
@@ -87,17 +92,55 @@ static inline vec vexp(vec x) {
   p = p * r + (REAL)1;
   p = p * r + (REAL)1;
 #else
-  vec p = (vec){} + (REAL)0.0013941108469347112;
-  p = p * r + (REAL)0.008375126398416406;
-  p = p * r + (REAL)0.041666352896198126;
-  p = p * r + (REAL)0.16666415514649008;
-  p = p * r + (REAL)0.5000000047117971;
-  p = p * r + (REAL)1.0000000377162153;
-  p = p * r + (REAL)1;
+  vec p = (vec){} + (REAL)0.008369148491474182;
+  p = p * r + (REAL)0.04191750724962426;
+  p = p * r + (REAL)0.16666505260399175;
+  p = p * r + (REAL)0.4999886937830366;
+  p = p * r + (REAL)1.0000000107715732;
+  p = p * r + (REAL)1.0000000754548977;
 #endif
-  const ivec bits = (ki + BIAS) << MANT;
-  return p * (vec)bits;
+  return p;
 }
+
+/* e^x: x = k ln2 + r, |r| ≤ ln2/2. With AVX-512, k by one rounding instruction and 2^k applied by
+   vscalef (any x in [−80, 30]: the fused pass also takes logits above a stale row maximum); else
+   2^k through the exponent bits (x in [−80, 0]: k ≥ −116, a normal number). */
+#if defined(__AVX512F__)
+#define STALE_MAX 1  /* the single-sweep pass with last call's row maximum (below) */
+static inline vec vexp(vec x) {
+  const vec t = x * (REAL)1.4426950408889634;
+#if DOUBLE
+  const vec kf = (vec)_mm512_roundscale_pd((__m512d)t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+#else
+  const vec kf = (vec)_mm512_roundscale_ps((__m512)t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+#endif
+  const vec r = x - kf * (REAL)0.693145751953125 - kf * (REAL)1.4286068203094172e-06;
+#if DOUBLE
+  return (vec)_mm512_scalef_pd((__m512d)vexp_reduced(r), (__m512d)kf);
+#else
+  return (vec)_mm512_scalef_ps((__m512)vexp_reduced(r), (__m512)kf);
+#endif
+}
+/* 2^t for t in log2 units (the stale sweep's prescaled logits): 2^k by vscalef, e^r of r = (t − k)·ln2 */
+static inline vec vexp2(vec t) {
+#if DOUBLE
+  const vec kf = (vec)_mm512_roundscale_pd((__m512d)t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  return (vec)_mm512_scalef_pd((__m512d)vexp_reduced((t - kf) * (REAL)0.6931471805599453), (__m512d)kf);
+#else
+  const vec kf = (vec)_mm512_roundscale_ps((__m512)t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  return (vec)_mm512_scalef_ps((__m512)vexp_reduced((t - kf) * (REAL)0.6931471805599453), (__m512)kf);
+#endif
+}
+#else
+#define STALE_MAX 0
+static inline vec vexp(vec x) {
+  const ivec ki = __builtin_convertvector(x * (REAL)1.4426950408889634 - (REAL)0.5, ivec);  /* round(x/ln2), x ≤ 0 */
+  const vec kf = __builtin_convertvector(ki, vec);
+  const vec r = x - kf * (REAL)0.693145751953125 - kf * (REAL)1.4286068203094172e-06;
+  const ivec bits = (ki + BIAS) << MANT;
+  return vexp_reduced(r) * (vec)bits;
+}
+#endif
 
 /* The neuron set a super-block runs on: every neuron of the member, or its culled subset copied
    into contiguous scratch (so both run the same dense loops). */
@@ -146,7 +189,8 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, int c
                             const REAL *xa, int64_t xa_es, const REAL *thT, const REAL *keep, const int64_t *width,
                             const REAL *eps, const REAL *scale, const REAL *norm,
                             const REAL *off, int64_t off_es, const REAL *target, const REAL *w,
-                            int mode, REAL *out, REAL *gthT, REAL *gf, int nthreads, double *kept) {
+                            int mode, REAL *out, REAL *gthT, REAL *gf, int nthreads, double *kept,
+                            REAL *mrow, int mstate) {
   if (K > KMAX) return 1;  /* the gradient's register accumulators hold at most KMAX columns */
   /* a super-block of RB row blocks keeps its exponentials [RB, N] in L2, so the gradient can then
      be accumulated neuron by neuron in registers, reading each exponential once; with culling,
@@ -154,9 +198,10 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, int c
   const int64_t RB = cull ? CULL_RB
                           : N * (int64_t)sizeof(vec) * 16 <= (1 << 19) ? 16 : (1 << 19) / (N * (int64_t)sizeof(vec)) + 1;
   const int64_t SB = RB * VL, ns = (n + SB - 1) / SB, items = (active ? n_act : E) * ns;
-  /* work items (member, super-block) in one static order: thread t takes a contiguous run, keeps
-     partial sums per member, and the partials are added in thread order (deterministic for a
-     given thread count) */
+  /* work items (member, super-block) dealt round-robin (item i to thread i mod nt: members of
+     different widths are spread over the threads, where contiguous runs gave one thread the wide
+     ones); each thread keeps partial sums per member, and the partials are added in thread order
+     (deterministic for a given thread count) */
   const int nt = nthreads < 1 ? 1 : (items < nthreads ? (int)(items > 0 ? items : 1) : nthreads);
   REAL *lpart = (REAL *)calloc((size_t)nt * E, sizeof(REAL)), *gpart = (REAL *)calloc((size_t)nt * E, sizeof(REAL));
   REAL *part = mode == 2 && nt > 1 ? (REAL *)calloc((size_t)nt * E * K * N, sizeof(REAL)) : gthT;
@@ -171,7 +216,7 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, int c
     vec *Z = (vec *)aligned_alloc(64, (size_t)RB * N * sizeof(vec));
     vec *Gv = mode == 2 ? (vec *)aligned_alloc(64, (size_t)K * N * sizeof(vec)) : 0;
     vec *A = (vec *)aligned_alloc(64, (size_t)RB * K * sizeof(vec));
-    vec *WL = (vec *)aligned_alloc(64, (size_t)RB * 3 * sizeof(vec));  /* per block: weights, targets, offsets */
+    vec *WL = (vec *)aligned_alloc(64, (size_t)RB * 4 * sizeof(vec));  /* per block: weights, targets, offsets, last max */
     int *NV = (int *)malloc((size_t)RB * sizeof(int));
     int64_t *I0 = (int64_t *)malloc((size_t)RB * sizeof(int64_t));
     /* culling scratch: centre logits, bounds, kept indices, the kept set's network, keep mask, gradient */
@@ -197,7 +242,7 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, int c
       }                                                                               \
     }                                                                                 \
   }
-#pragma omp for schedule(static)
+#pragma omp for schedule(static, 1)
     for (int64_t it = 0; it < items; ++it) {
       const int64_t e = active ? active[it / ns] : it / ns, s0 = (it % ns) * SB;
       if (e != cur) {
@@ -207,28 +252,31 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, int c
       }
       const REAL *X = xa + e * xa_es, *T = thT + e * K * N, *kp = keep ? keep + e * N : 0;
       const REAL *O = off ? off + e * off_es : 0, *Y = target ? target + e * n : 0, *Wt = w ? w + e * n : 0;
+      REAL *M = mrow && mstate ? mrow + e * n : 0;  /* this member's row maxima of the last call */
       const REAL ep = eps[e], sc = scale[e], nm = norm[e];
       const int64_t Ne = width ? width[e] : N;  /* this member's neurons: the first Ne of N */
       /* phase 1: the super-block's blocks of VL rows into lanes; blocks nobody weighs are dropped */
       int64_t nb = 0;
       for (int64_t i0 = s0; i0 < n && i0 < s0 + SB; i0 += VL) {
         const int nv = n - i0 < VL ? (int)(n - i0) : VL;
-        vec wl = {}, yl = {}, ol = {};
+        vec wl = {}, yl = {}, ol = {}, ml = {};
         int any = mode == 0;
-        for (int l = 0; l < nv; ++l) {
-          wl[l] = Wt ? Wt[i0 + l] : (REAL)1;  /* padding lanes keep weight 0 */
-          yl[l] = Y ? Y[i0 + l] : (REAL)0;
-          ol[l] = O ? O[i0 + l] : (REAL)0;
+        for (int l = 0; l < VL; ++l) {  /* padding lanes repeat the first row with weight 0: finite */
+          const int64_t i = i0 + (l < nv ? l : 0);
+          wl[l] = l >= nv ? (REAL)0 : Wt ? Wt[i] : (REAL)1;
+          yl[l] = Y ? Y[i] : (REAL)0;
+          ol[l] = O ? O[i] : (REAL)0;
+          ml[l] = M ? M[i] : (REAL)0;
           any |= wl[l] != 0;
         }
         if (!any) continue;  /* a block of absent samples adds exactly nothing */
         vec *xb = A + nb * K;
         for (int64_t k = 0; k < K; ++k) {
-          vec v = {};
-          for (int l = 0; l < nv; ++l) v[l] = X[(i0 + l) * K + k];
+          vec v;
+          for (int l = 0; l < VL; ++l) v[l] = X[(i0 + (l < nv ? l : 0)) * K + k];
           xb[k] = v;
         }
-        WL[3 * nb] = wl, WL[3 * nb + 1] = yl, WL[3 * nb + 2] = ol, NV[nb] = nv, I0[nb] = i0;
+        WL[4 * nb] = wl, WL[4 * nb + 1] = yl, WL[4 * nb + 2] = ol, WL[4 * nb + 3] = ml, NV[nb] = nv, I0[nb] = i0;
         ++nb;
       }
       if (nb == 0) continue;
@@ -254,8 +302,70 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, int c
       /* phase 2: per block, logits, max, exp, sums, loss; a_k = q·x_k for the gradient */
       for (int64_t b = 0; b < nb; ++b) {
         vec *xb = A + b * K, *Zb = Z + b * Nn;
-        const vec wl = WL[3 * b], yl = WL[3 * b + 1], ol = WL[3 * b + 2];
-        vec m = (vec){} - (REAL)1e30;
+        const vec wl = WL[4 * b], yl = WL[4 * b + 1], ol = WL[4 * b + 2];
+        vec m = (vec){} - (REAL)1e30, tot = {}, shift;
+        int fresh = 1;  /* exponentials still to be taken (no stale sweep, or it was refused) */
+#if STALE_MAX
+        /* one sweep: logits, their true maximum, and exponentials against the last call's maximum
+           mp, accepted when every row's maximum moved by at most STALE_WINDOW (no overflow, and
+           clamped terms stay ≤ e^−60 of the largest) */
+        if (M) {
+          const vec mp = WL[4 * b + 3], nmp = mp * (REAL)-1.4426950408889634;
+          vec xs[KMAX];
+          for (int64_t k = 0; k < K; ++k) xs[k] = xb[k] * (REAL)1.4426950408889634;
+/* one neuron j of the sweep, in log2 units relative to the stale maximum: the rows' x are
+   prescaled by log2(e) and the accumulation starts at −mp·log2(e), so z − mp and its scaling into
+   the exp cost no instruction. MASKED: general neuron masks (a −1e30 bias, so the clamp keeps the
+   range reduction finite before the weight is zeroed); without them far-below terms underflow to 0
+   through vscalef. */
+#define LOGEXP1(j, zz, mm, tt, MASKED)                                   \
+  {                                                                      \
+    vec zz = nmp + Tv[j] * xs[0];                                        \
+    for (int64_t k = 1; k < KC_; ++k) zz += Tv[k * ld + (j)] * xs[k];    \
+    mm = vmax(zz, mm);                                                   \
+    if (MASKED)                                                          \
+      zz = vexp2(vmax(zz, (vec){} + FLOOR * (REAL)1.4426950408889634)) * kv[j]; \
+    else                                                                 \
+      zz = vexp2(zz);                                                    \
+    Zb[j] = zz;                                                          \
+    tt += zz;                                                            \
+  }
+#define LOGEXP_LOOP(MASKED)                                              \
+  {                                                                      \
+    vec m1 = m, tot1 = tot;                                              \
+    int64_t j = 0;                                                       \
+    for (; j + 1 < Nn; j += 2) {                                         \
+      LOGEXP1(j, z0, m, tot, MASKED)                                     \
+      LOGEXP1(j + 1, z1, m1, tot1, MASKED)                               \
+    }                                                                    \
+    if (j < Nn) LOGEXP1(j, z0, m, tot, MASKED)                           \
+    m = vmax(m, m1);                                                     \
+    tot += tot1;                                                         \
+  }
+#define LOGEXP(KC)                                                       \
+  {                                                                      \
+    const int64_t KC_ = (KC);                                            \
+    if (kv) LOGEXP_LOOP(1) else LOGEXP_LOOP(0)                           \
+  }
+          switch (K) {
+            case 2: LOGEXP(2) break;
+            case 3: LOGEXP(3) break;
+            case 4: LOGEXP(4) break;
+            case 5: LOGEXP(5) break;
+            case 6: LOGEXP(6) break;
+            case 7: LOGEXP(7) break;
+            case 8: LOGEXP(8) break;
+            case 9: LOGEXP(9) break;
+            default: LOGEXP(K)
+          }
+          m = mp + m * (REAL)0.6931471805599453;  /* the rows' true maxima, in logit units */
+          int ok = 1;
+          for (int l = 0; l < VL; ++l) ok &= m[l] - mp[l] <= STALE_WINDOW && mp[l] - m[l] <= STALE_WINDOW;
+          if (ok) fresh = 0, shift = mp;
+          else m = (vec){} - (REAL)1e30, tot = (vec){};
+        }
+#endif
+        if (fresh) {
 #define LOGITS(KC)                                                       \
   for (int64_t j = 0; j < Nn; ++j) {                                     \
     vec z = Tv[j] * xb[0];                                               \
@@ -263,28 +373,31 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, int c
     Zb[j] = z;                                                           \
     m = vmax(z, m);                                                      \
   }
-        switch (K) {  /* a constant K lets the compiler unroll the product over k */
-          case 2: LOGITS(2) break;
-          case 3: LOGITS(3) break;
-          case 4: LOGITS(4) break;
-          case 5: LOGITS(5) break;
-          case 6: LOGITS(6) break;
-          case 7: LOGITS(7) break;
-          case 8: LOGITS(8) break;
-          case 9: LOGITS(9) break;
-          default: LOGITS(K)
+          switch (K) {  /* a constant K lets the compiler unroll the product over k */
+            case 2: LOGITS(2) break;
+            case 3: LOGITS(3) break;
+            case 4: LOGITS(4) break;
+            case 5: LOGITS(5) break;
+            case 6: LOGITS(6) break;
+            case 7: LOGITS(7) break;
+            case 8: LOGITS(8) break;
+            case 9: LOGITS(9) break;
+            default: LOGITS(K)
+          }
+          /* unnormalised Gibbs weights in place, lane-wise sums */
+          for (int64_t j = 0; j < Nn; ++j) {
+            vec v = Zb[j] - m;
+            v = vexp(vmax(v, (vec){} + FLOOR));
+            if (kv) v *= kv[j];  /* absent neuron: exactly zero weight */
+            Zb[j] = v;
+            tot += v;
+          }
+          shift = m;
         }
-        /* unnormalised Gibbs weights in place, lane-wise sums */
-        vec tot = {};
-        for (int64_t j = 0; j < Nn; ++j) {
-          vec v = Zb[j] - m;
-          v = vexp(vmax(v, (vec){} + FLOOR));
-          if (kv) v *= kv[j];  /* absent neuron: exactly zero weight */
-          Zb[j] = v;
-          tot += v;
-        }
+        if (mrow)
+          for (int l = 0; l < NV[b]; ++l) mrow[e * n + I0[b] + l] = m[l];
         vec f;
-        for (int l = 0; l < VL; ++l) f[l] = ep * (m[l] + LOG(tot[l]));
+        for (int l = 0; l < VL; ++l) f[l] = ep * (shift[l] + LOG(tot[l]));
         const vec pred = sc * f + ol;
         if (mode == 0) {
           for (int l = 0; l < NV[b]; ++l) out[e * n + I0[b] + l] = pred[l];
@@ -300,15 +413,34 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, int c
       if (mode != 2) continue;
       /* phase 3: Σ_i q_i x_ik e_ij over the super-block, neuron by neuron, lane-wise in registers */
       vec *G = S.G;
-#define GRAD(KC)                                                         \
-  for (int64_t j = 0; j < Nn; ++j) {                                     \
+#define GRAD1(j)                                                         \
+  {                                                                      \
     vec acc[KMAX];                                                       \
-    for (int64_t k = 0; k < (KC); ++k) acc[k] = G[k * ld + j];           \
+    for (int64_t k = 0; k < KC_; ++k) acc[k] = G[k * ld + (j)];          \
     for (int64_t b = 0; b < nb; ++b) {                                   \
-      const vec ej = Z[b * Nn + j], *ab = A + b * K;                     \
-      for (int64_t k = 0; k < (KC); ++k) acc[k] += ab[k] * ej;           \
+      const vec ej = Z[b * Nn + (j)], *ab = A + b * K;                   \
+      for (int64_t k = 0; k < KC_; ++k) acc[k] += ab[k] * ej;            \
     }                                                                    \
-    for (int64_t k = 0; k < (KC); ++k) G[k * ld + j] = acc[k];           \
+    for (int64_t k = 0; k < KC_; ++k) G[k * ld + (j)] = acc[k];          \
+  }
+/* two neurons per iteration: 2·K independent FMA chains (one neuron's K chains are latency-bound) */
+#define GRAD(KC)                                                         \
+  {                                                                      \
+    const int64_t KC_ = (KC);                                            \
+    int64_t j = 0;                                                       \
+    for (; j + 1 < Nn; j += 2) {                                         \
+      vec acc0[KMAX], acc1[KMAX];                                        \
+      for (int64_t k = 0; k < KC_; ++k)                                  \
+        acc0[k] = G[k * ld + j], acc1[k] = G[k * ld + j + 1];            \
+      for (int64_t b = 0; b < nb; ++b) {                                 \
+        const vec e0 = Z[b * Nn + j], e1 = Z[b * Nn + j + 1], *ab = A + b * K; \
+        for (int64_t k = 0; k < KC_; ++k)                                \
+          acc0[k] += ab[k] * e0, acc1[k] += ab[k] * e1;                  \
+      }                                                                  \
+      for (int64_t k = 0; k < KC_; ++k)                                  \
+        G[k * ld + j] = acc0[k], G[k * ld + j + 1] = acc1[k];            \
+    }                                                                    \
+    if (j < Nn) GRAD1(j)                                                 \
   }
       switch (K) {  /* constant K: the accumulators live in registers */
         case 2: GRAD(2) break;

@@ -78,6 +78,9 @@ class Group:
         self.perm = None  # row order of the C pass (Z-order), undone on predictions
         self.cull_pays, self.calls = True, 0
         self.kept = 1.0  # fraction of neurons the last culled pass kept
+        # each row's logit maximum, kept between passes of the C pass for its one-sweep path
+        # (fused.c); any start is valid, since the pass checks every value it uses
+        self.row_max: Tensor | None = None
         if use_c and CULL:
             self._sort_rows()
         self.xa = self.xa.contiguous()  # every step reads these: one contiguous copy now
@@ -160,9 +163,11 @@ class Group:
         # (training moves the atoms and shrinks nothing else)
         cull = self.perm is not None and (self.cull_pays or self.calls % RECHECK_CULL == 0)
         self.calls += 1
+        if self.row_max is None:
+            self.row_max = torch.zeros(E, n, **kw)
         kept = native.fused_pass(self.xa, thT, keep, self.widths, self.eps.reshape(E).contiguous(), scale, self.norm.contiguous(),
                           self.off, self.target if mode != "predict" else None, self.w, MODES[mode], out, g_thT, g_f,
-                          active=active, cull=cull)
+                          active=active, cull=cull, row_max=self.row_max)
         if cull:
             self.cull_pays, self.kept = kept <= CULL_PAYS, kept
         return out, g_thT, (g_f if grad and self.c is not None else None)

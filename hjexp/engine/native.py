@@ -83,7 +83,7 @@ def library() -> ctypes.CDLL | None:
             fn.argtypes = ([ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int] + [ctypes.c_int64] * 3
                            + [ctypes.c_void_p, ctypes.c_int64] + [ctypes.c_void_p] * 6
                            + [ctypes.c_void_p, ctypes.c_int64] + [ctypes.c_void_p] * 2 + [ctypes.c_int]
-                           + [ctypes.c_void_p] * 3 + [ctypes.c_int, ctypes.c_void_p])
+                           + [ctypes.c_void_p] * 3 + [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int])
         _lib = lib
     return _lib or None
 
@@ -96,10 +96,13 @@ def fused_pass(xa: torch.Tensor, thT: torch.Tensor, keep: torch.Tensor | None, w
                eps: torch.Tensor,
                scale: torch.Tensor, norm: torch.Tensor, off: torch.Tensor | None, target: torch.Tensor | None,
                w: torch.Tensor | None, mode: int, out: torch.Tensor, gthT: torch.Tensor | None,
-               gf: torch.Tensor | None, active: torch.Tensor | None = None, cull: bool = False) -> float:
+               gf: torch.Tensor | None, active: torch.Tensor | None = None, cull: bool = False,
+               row_max: torch.Tensor | None = None) -> float:
     """Call the C pass on contiguous CPU tensors of one dtype (see fused.c for the shapes).
     ``active`` (int64 member indices) restricts the pass to those members; ``cull`` skips, per block
     of rows, neurons more than e^80 below the row maximum (pays on spatially sorted rows).
+    ``row_max`` [E, n] holds shifts to try (any values: last call's row maxima pay) and receives
+    each row's logit maximum; it lets the pass take logits and exponentials in one sweep (fused.c).
     Returns the fraction of neurons culling kept (1.0 without culling)."""
     E, K, N = thT.shape
     n = xa.shape[-2]
@@ -111,7 +114,8 @@ def fused_pass(xa: torch.Tensor, thT: torch.Tensor, keep: torch.Tensor | None, w
     kept = (ctypes.c_double * 2)(0.0, 0.0)
     rc = fn(E, _ptr(active), 0 if active is None else len(active), int(cull), n, N, K, _ptr(xa), 0 if xa.ndim == 2 else n * K, _ptr(thT), _ptr(keep), _ptr(width), _ptr(eps),
             _ptr(scale), _ptr(norm), _ptr(off), 0 if off is None or off.ndim == 1 else n, _ptr(target), _ptr(w), mode,
-            _ptr(out), _ptr(gthT), _ptr(gf), torch.get_num_threads(), ctypes.cast(kept, ctypes.c_void_p))
+            _ptr(out), _ptr(gthT), _ptr(gf), torch.get_num_threads(), ctypes.cast(kept, ctypes.c_void_p),
+            _ptr(row_max), int(row_max is not None))
     if rc:
         raise ValueError(f"the C pass refused K = {K} (at most {MAX_K})")
     return kept[0] / kept[1] if kept[1] > 0 else 1.0
