@@ -45,36 +45,59 @@ def _chunks(query: Tensor, n: int, budget: int):
     return (query[:, lo : lo + step] for lo in range(0, query.shape[-2], step))
 
 
+def _knn_chunk(d2: Tensor, labels: Tensor, k: Tensor) -> Tensor:
+    """Mean label of the k_e nearest, from squared distances d2 [E, mc, n]  -> [E, mc]."""
+    mc = d2.shape[-2]
+    idx = d2.topk(int(k.max()), dim=-1, largest=False, sorted=True).indices  # [E, mc, k_max]
+    near = torch.gather(labels.unsqueeze(-2).expand(-1, mc, -1), -1, idx)  # [E, mc, k_max]
+    csum = near.cumsum(-1)  # running sums: member e reads its own k_e
+    pick = (k - 1).view(-1, 1, 1).expand(-1, mc, 1)
+    return torch.gather(csum, -1, pick).squeeze(-1) / k.view(-1, 1).to(labels.dtype)
+
+
+def _nw_chunk(d2: Tensor, labels: Tensor, h: Tensor, mask: Tensor | None = None) -> Tensor:
+    """Gaussian-kernel mean from squared distances d2 [E, mc, n], h [E, 1, 1]  -> [E, mc].
+
+    A softmax over −d2/(2h²) with its exponent clamped at 80 below each row's maximum: weights
+    under e^−80 of the largest change nothing at float resolution, and torch's exp takes a slow
+    path on inputs below about −87 (most of the row at small h)."""
+    z = -d2 / (2.0 * h * h)
+    z = (z - z.amax(-1, keepdim=True)).clamp_min_(-80.0).exp_()
+    if mask is not None:
+        z.masked_fill_(~mask.unsqueeze(-2), 0.0)  # absent samples: exactly no weight
+    return torch.matmul(z, labels.unsqueeze(-1)).squeeze(-1) / z.sum(-1)
+
+
 def knn_predict(x: Tensor, labels: Tensor, query: Tensor, k: Tensor, *, mask: Tensor | None = None,
-                budget: int = 2**24) -> Tensor:
+                budget: int = 2**19) -> Tensor:
     """Mean label of the k_e nearest (present) training points of each query.
 
     x [E, n, d]; labels [E, n]; query [E, m, d]; k [E] (≥ 1, ≤ present samples);
     mask [E, n] bool. -> [E, m].
     """
     k = torch.as_tensor(k, device=x.device).long()
-    k_max = int(k.max())
-    out = []
-    for q in _chunks(query, x.shape[-2], budget):
-        d2 = _sq_dist(q, x, mask)  # [E, mc, n]
-        idx = d2.topk(k_max, dim=-1, largest=False, sorted=True).indices  # [E, mc, k_max]
-        near = torch.gather(labels.unsqueeze(-2).expand(-1, q.shape[-2], -1), -1, idx)  # [E, mc, k_max]
-        csum = near.cumsum(-1)  # running sums: member e reads its own k_e
-        pick = (k - 1).view(-1, 1, 1).expand(-1, q.shape[-2], 1)
-        out.append(torch.gather(csum, -1, pick).squeeze(-1) / k.view(-1, 1).to(labels.dtype))
-    return torch.cat(out, -1)
+    return torch.cat([_knn_chunk(_sq_dist(q, x, mask), labels, k) for q in _chunks(query, x.shape[-2], budget)], -1)
 
 
 def nadaraya_watson(x: Tensor, labels: Tensor, query: Tensor, bandwidth: Tensor, *,
-                    mask: Tensor | None = None, budget: int = 2**24) -> Tensor:
+                    mask: Tensor | None = None, budget: int = 2**19) -> Tensor:
     """Σ_i K_h(q − x_i) y_i / Σ_i K_h(q − x_i), Gaussian K_h, one h per member.
 
     Computed as a softmax over −|q − x_i|²/(2h²), so far queries (all weights
     underflowing) still return the label of the nearest sample. -> [E, m].
     """
     h = torch.as_tensor(bandwidth, dtype=x.dtype, device=x.device).view(-1, 1, 1)
-    out = []
+    return torch.cat([_nw_chunk(_sq_dist(q, x, mask), labels, h, mask) for q in _chunks(query, x.shape[-2], budget)], -1)
+
+
+def knn_and_nadaraya_watson(x: Tensor, labels: Tensor, query: Tensor, k: Tensor, bandwidth: Tensor, *,
+                            budget: int = 2**19) -> tuple[Tensor, Tensor]:
+    """Both predictors from one distance matrix per chunk (the distances are most of the cost)."""
+    k = torch.as_tensor(k, device=x.device).long()
+    h = torch.as_tensor(bandwidth, dtype=x.dtype, device=x.device).view(-1, 1, 1)
+    knn, nw = [], []
     for q in _chunks(query, x.shape[-2], budget):
-        w = torch.softmax(-_sq_dist(q, x, mask) / (2.0 * h * h), dim=-1)  # [E, mc, n]
-        out.append(torch.matmul(w, labels.unsqueeze(-1)).squeeze(-1))
-    return torch.cat(out, -1)
+        d2 = _sq_dist(q, x, None)
+        knn.append(_knn_chunk(d2, labels, k))
+        nw.append(_nw_chunk(d2, labels, h))
+    return torch.cat(knn, -1), torch.cat(nw, -1)

@@ -40,6 +40,14 @@ def test_nadaraya_watson_matches_brute_force():
         assert torch.allclose(got[e], (w @ y[e, :n]) / w.sum(-1), rtol=1e-10, atol=1e-12)
 
 
+def test_knn_and_nadaraya_watson_together_equal_each_alone():
+    x, y, q, _ = _data(seed=2)
+    k, h = torch.tensor([5, 2, 9]), torch.tensor([0.05, 0.5, 1.5], dtype=F64)
+    knn, nw = B.knn_and_nadaraya_watson(x, y, q, k, h, budget=100)
+    assert torch.equal(knn, B.knn_predict(x, y, q, k, budget=100))
+    assert torch.equal(nw, B.nadaraya_watson(x, y, q, h, budget=100))
+
+
 def test_schedules():
     assert B.knn_k(64, 1) == 16 and B.knn_k(10**6, 2) == 1000 and B.knn_k(5, 1, c=100) == 5
     assert abs(B.nw_bandwidth(64, 4, 2.0) - 2 * 64 ** (-1 / 6)) < 1e-15

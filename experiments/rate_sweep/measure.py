@@ -75,20 +75,19 @@ def train_hj(ctx: RunContext, p, dr: Draw, mem: pd.DataFrame, label: str) -> tup
 
 def run_baselines(ctx: RunContext, p, dr: Draw, family: str, d: int) -> pd.DataFrame:
     """kNN, Nadaraya–Watson and the constant predictor (training-label mean) on all n samples."""
-    mem = pd.DataFrame([(n, s) for n in p.n_grid for s in range(p.n_seeds)], columns=["n", "seed"])
-    li, seed = _index(ctx, dr, mem)
-    present = torch.arange(dr.x.shape[1], device=ctx.device)[None] < torch.tensor(mem.n.tolist(), device=ctx.device)[:, None]
-    sched = [baseline_schedule(family, n, d, p) for n in mem.n]
-    k = torch.as_tensor([s[0] for s in sched], device=ctx.device)
-    bw = ctx.tensor([s[1] for s in sched])
-    x, y, xt, ft = dr.x[seed], dr.y[li, seed], dr.x_test[seed], dr.f_test[li, seed]
-    knn = _rmse(baselines.knn_predict(x, y, xt, k, mask=present), ft).cpu().numpy()
-    nw = _rmse(baselines.nadaraya_watson(x, y, xt, bw, mask=present), ft).cpu().numpy()
-    mean = (y * present).sum(-1, keepdim=True) / present.sum(-1, keepdim=True)  # [E, 1]
-    const = _rmse(mean.expand_as(ft), ft).cpu().numpy()
-    return pd.concat([mem.assign(model="knn", rmse=knn, k=k.cpu().numpy()),
-                      mem.assign(model="nw", rmse=nw, bandwidth=bw.cpu().numpy()),
-                      mem.assign(model="constant", rmse=const)], ignore_index=True)
+    out = []
+    for n in sorted(set(p.n_grid)):  # one batch per sample size, on its own first n rows (no masked tail)
+        mem = pd.DataFrame([(n, s) for s in range(p.n_seeds)], columns=["n", "seed"])
+        li, seed = _index(ctx, dr, mem)
+        k_n, bw_n = baseline_schedule(family, n, d, p)
+        k = torch.full((len(mem),), k_n, device=ctx.device)
+        bw = ctx.tensor([bw_n] * len(mem))
+        x, y, xt, ft = dr.x[seed, :n], dr.y[li, seed, :n], dr.x_test[seed], dr.f_test[li, seed]
+        knn, nw = (_rmse(v, ft).cpu().numpy() for v in baselines.knn_and_nadaraya_watson(x, y, xt, k, bw))
+        const = _rmse(y.mean(-1, keepdim=True).expand_as(ft), ft).cpu().numpy()
+        out += [mem.assign(model="knn", rmse=knn, k=k_n), mem.assign(model="nw", rmse=nw, bandwidth=bw_n),
+                mem.assign(model="constant", rmse=const)]
+    return pd.concat(out, ignore_index=True)
 
 
 def curves_d1(ctx: RunContext, p, dr: Draw, model: engine.HopfCole, hj: pd.DataFrame, family: str) -> pd.DataFrame:

@@ -18,7 +18,8 @@
  * off [E|1, n] or NULL; target, w [E, n] (w NULL = all ones). mode 0: out [E, n] = predictions;
  * mode 1: out [E] = Σ_i w_i res_i²; mode 2: also gthT [E, K, N] = dL/d[W, b]ᵀ and gf [E] = Σ_i r_i f_i.
  * active [n_act] or NULL: only these members are computed (stopped members cost nothing; their
- * outputs stay 0). cull: skip, per super-block of rows, the neurons that cannot matter (below).
+ * outputs stay 0). cull [E] (0/1) or NULL: members whose super-blocks of rows skip the neurons
+ * that cannot matter (below).
  *
  * Culling (exact to e^−80, the floor the dense pass clamps to). For rows with bounding box
  * centre c and half-widths h (per input column) and any reference neuron j*, every row x of the block has
@@ -31,8 +32,8 @@
  * row live on a few nearby atoms). The test is made once per super-block of CULL_RB·VL rows (their
  * common box); the kept neurons are copied into contiguous scratch and the super-block runs the
  * same loops on them. A super-block that keeps more than half the neurons runs on all of them.
- * kept [2] (or NULL) receives the neurons kept and the neurons tested, summed over super-blocks,
- * so the caller can stop asking for culling where it does not pay.
+ * kept [E, 2] (or NULL) receives, per member, the neurons kept and the neurons tested, summed over
+ * super-blocks, so the caller can stop asking for culling where it does not pay.
  *
  * Stale row maxima (AVX-512 builds): mrow [E, n] (or NULL) receives each row's logit maximum; with
  * mstate = 1 it also holds last call's, and a block first tries one sweep that takes logits, their
@@ -185,7 +186,7 @@ static int64_t cull_set(const REAL *T, int64_t N, int64_t Ne, int64_t K, const v
   return nj;
 }
 
-int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, int cull, int64_t n, int64_t N, int64_t K,
+int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const unsigned char *cull, int64_t n, int64_t N, int64_t K,
                             const REAL *xa, int64_t xa_es, const REAL *thT, const REAL *keep, const int64_t *width,
                             const REAL *eps, const REAL *scale, const REAL *norm,
                             const REAL *off, int64_t off_es, const REAL *target, const REAL *w,
@@ -205,7 +206,7 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, int c
   const int nt = nthreads < 1 ? 1 : (items < nthreads ? (int)(items > 0 ? items : 1) : nthreads);
   REAL *lpart = (REAL *)calloc((size_t)nt * E, sizeof(REAL)), *gpart = (REAL *)calloc((size_t)nt * E, sizeof(REAL));
   REAL *part = mode == 2 && nt > 1 ? (REAL *)calloc((size_t)nt * E * K * N, sizeof(REAL)) : gthT;
-  double *kpart = (double *)calloc((size_t)nt * 2, sizeof(double));  /* culling: neurons kept, neurons seen */
+  double *kpart = (double *)calloc((size_t)nt * E * 2, sizeof(double));  /* culling: neurons kept, tested, per member */
 #pragma omp parallel num_threads(nt)
   {
     /* flush denormals in this thread: gradient products q·x·e^−80 fall below float32's normal
@@ -283,9 +284,9 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, int c
       /* the neuron set: all of them, or the culled subset in contiguous scratch */
       Set S = {T, kp, Gv, N, Ne};
       int64_t nj = Ne;
-      if (cull && Ne > CULL_MIN) {
+      if (cull && cull[e] && Ne > CULL_MIN) {
         nj = cull_set(T, N, Ne, K, A, NV, nb, zc, bnd, jl);
-        kpart[2 * t] += nj, kpart[2 * t + 1] += Ne;
+        kpart[(t * E + e) * 2] += nj, kpart[(t * E + e) * 2 + 1] += Ne;
         if (2 * nj <= Ne) {
           for (int64_t k = 0; k < K; ++k)
             for (int64_t jj = 0; jj < nj; ++jj) Tc[k * nj + jj] = T[k * N + jl[jj]];
@@ -475,7 +476,8 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, int c
     free(part);
   }
   if (kept)
-    for (int tt = 0; tt < nt; ++tt) kept[0] += kpart[2 * tt], kept[1] += kpart[2 * tt + 1];
+    for (int tt = 0; tt < nt; ++tt)
+      for (int64_t i = 0; i < 2 * E; ++i) kept[i] += kpart[tt * E * 2 + i];
   free(lpart), free(gpart), free(kpart);
   return 0;
 }

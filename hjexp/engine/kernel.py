@@ -76,8 +76,9 @@ class Group:
             self.bias_mask = torch.zeros(m.shape, dtype=x.dtype, device=x.device).masked_fill_(~m, MASKED)
             self.keep = m.to(x.dtype).unsqueeze(1)  # [E_g, 1, N_g]
         self.perm = None  # row order of the C pass (Z-order), undone on predictions
-        self.cull_pays, self.calls = True, 0
-        self.kept = 1.0  # fraction of neurons the last culled pass kept
+        self.cull_pays = torch.ones(len(idx), dtype=torch.bool)  # per member: culling paid last time
+        self.calls = 0
+        self.kept = 1.0  # mean fraction of neurons the last culled pass kept (members that culled)
         # each row's logit maximum, kept between passes of the C pass for its one-sweep path
         # (fused.c); any start is valid, since the pass checks every value it uses
         self.row_max: Tensor | None = None
@@ -159,17 +160,22 @@ class Group:
         g_f = torch.zeros(E, **kw) if grad else None
         scale = self.c.contiguous() if self.c is not None else torch.full((E,), self.model.sign, **kw)
         keep = None if self.keep is None else self.keep.reshape(E, -1).contiguous()
-        # culling where it pays: stop asking when it keeps most neurons, ask again now and then
-        # (training moves the atoms and shrinks nothing else)
-        cull = self.perm is not None and (self.cull_pays or self.calls % RECHECK_CULL == 0)
+        # culling for the members where it pays: stop asking one that keeps most of its neurons,
+        # ask every member again now and then (training moves the atoms)
+        cull = None
+        if self.perm is not None:
+            cull = self.cull_pays | (self.calls % RECHECK_CULL == 0)
         self.calls += 1
         if self.row_max is None:
             self.row_max = torch.zeros(E, n, **kw)
         kept = native.fused_pass(self.xa, thT, keep, self.widths, self.eps.reshape(E).contiguous(), scale, self.norm.contiguous(),
                           self.off, self.target if mode != "predict" else None, self.w, MODES[mode], out, g_thT, g_f,
                           active=active, cull=cull, row_max=self.row_max)
-        if cull:
-            self.cull_pays, self.kept = kept <= CULL_PAYS, kept
+        if cull is not None:
+            tried = cull & (kept < 1.0)
+            self.cull_pays = torch.where(cull, kept <= CULL_PAYS, self.cull_pays)
+            if bool(tried.any()):
+                self.kept = float(kept[tried].mean())
         return out, g_thT, (g_f if grad and self.c is not None else None)
 
     def _torch(self, thT: Tensor, mode: str) -> tuple[Tensor, Tensor | None, Tensor | None]:

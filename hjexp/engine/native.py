@@ -80,7 +80,7 @@ def library() -> ctypes.CDLL | None:
         for suffix, _ in TYPES.values():
             fn = getattr(lib, f"hj_pass_{suffix}")
             fn.restype = ctypes.c_int
-            fn.argtypes = ([ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int] + [ctypes.c_int64] * 3
+            fn.argtypes = ([ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p] + [ctypes.c_int64] * 3
                            + [ctypes.c_void_p, ctypes.c_int64] + [ctypes.c_void_p] * 6
                            + [ctypes.c_void_p, ctypes.c_int64] + [ctypes.c_void_p] * 2 + [ctypes.c_int]
                            + [ctypes.c_void_p] * 3 + [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int])
@@ -96,14 +96,15 @@ def fused_pass(xa: torch.Tensor, thT: torch.Tensor, keep: torch.Tensor | None, w
                eps: torch.Tensor,
                scale: torch.Tensor, norm: torch.Tensor, off: torch.Tensor | None, target: torch.Tensor | None,
                w: torch.Tensor | None, mode: int, out: torch.Tensor, gthT: torch.Tensor | None,
-               gf: torch.Tensor | None, active: torch.Tensor | None = None, cull: bool = False,
+               gf: torch.Tensor | None, active: torch.Tensor | None = None, cull: torch.Tensor | None = None,
                row_max: torch.Tensor | None = None) -> float:
     """Call the C pass on contiguous CPU tensors of one dtype (see fused.c for the shapes).
-    ``active`` (int64 member indices) restricts the pass to those members; ``cull`` skips, per block
-    of rows, neurons more than e^80 below the row maximum (pays on spatially sorted rows).
+    ``active`` (int64 member indices) restricts the pass to those members; ``cull`` [E] bool: those
+    members skip, per super-block of rows, neurons more than e^80 below the row maximum (pays on
+    spatially sorted rows).
     ``row_max`` [E, n] holds shifts to try (any values: last call's row maxima pay) and receives
     each row's logit maximum; it lets the pass take logits and exponentials in one sweep (fused.c).
-    Returns the fraction of neurons culling kept (1.0 without culling)."""
+    Returns per member the fraction of neurons culling kept [E] (1.0 where it did not cull)."""
     E, K, N = thT.shape
     n = xa.shape[-2]
     fn = getattr(library(), f"hj_pass_{TYPES[thT.dtype][0]}")
@@ -111,11 +112,12 @@ def fused_pass(xa: torch.Tensor, thT: torch.Tensor, keep: torch.Tensor | None, w
         raise ValueError(f"the C pass takes d + 1 ≤ {MAX_K} columns, got {K}")
     if active is not None:
         active = active.to(torch.int64).contiguous()
-    kept = (ctypes.c_double * 2)(0.0, 0.0)
-    rc = fn(E, _ptr(active), 0 if active is None else len(active), int(cull), n, N, K, _ptr(xa), 0 if xa.ndim == 2 else n * K, _ptr(thT), _ptr(keep), _ptr(width), _ptr(eps),
+    kept = torch.zeros(E, 2, dtype=torch.float64)
+    cull_flags = None if cull is None or not bool(cull.any()) else cull.to(torch.uint8).contiguous()
+    rc = fn(E, _ptr(active), 0 if active is None else len(active), _ptr(cull_flags), n, N, K, _ptr(xa), 0 if xa.ndim == 2 else n * K, _ptr(thT), _ptr(keep), _ptr(width), _ptr(eps),
             _ptr(scale), _ptr(norm), _ptr(off), 0 if off is None or off.ndim == 1 else n, _ptr(target), _ptr(w), mode,
-            _ptr(out), _ptr(gthT), _ptr(gf), torch.get_num_threads(), ctypes.cast(kept, ctypes.c_void_p),
+            _ptr(out), _ptr(gthT), _ptr(gf), torch.get_num_threads(), _ptr(kept),
             _ptr(row_max), int(row_max is not None))
     if rc:
         raise ValueError(f"the C pass refused K = {K} (at most {MAX_K})")
-    return kept[0] / kept[1] if kept[1] > 0 else 1.0
+    return torch.where(kept[:, 1] > 0, kept[:, 0] / kept[:, 1].clamp_min(1), 1.0)
