@@ -55,6 +55,20 @@
 #define KMAX 72  /* largest K = d+1 (native.py keeps to the torch path above it) */
 #define FLOOR ((REAL)-80)  /* e^−80 ≈ 2e−35 is below the resolution of a row sum ≥ 1 */
 #define CULL_RB 4  /* blocks per super-block when culling: 4·VL rows share one bounding box */
+/* M(K) with K a compile-time constant for K ≤ 9 (the compiler unrolls the loops over k and keeps
+   per-k accumulators in registers), the general loop above */
+#define DISPATCH_K(M) \
+  switch (K) {        \
+    case 2: M(2) break; \
+    case 3: M(3) break; \
+    case 4: M(4) break; \
+    case 5: M(5) break; \
+    case 6: M(6) break; \
+    case 7: M(7) break; \
+    case 8: M(8) break; \
+    case 9: M(9) break; \
+    default: M(K)     \
+  }
 #define STALE_WINDOW ((REAL)20)  /* the stale sweep's tolerance on a row maximum's move (logit units) */
 #define CULL_MIN 32  /* members with fewer neurons never cull: the test would cost about what it saves */
 
@@ -348,17 +362,7 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
     const int64_t KC_ = (KC);                                            \
     if (kv) LOGEXP_LOOP(1) else LOGEXP_LOOP(0)                           \
   }
-          switch (K) {
-            case 2: LOGEXP(2) break;
-            case 3: LOGEXP(3) break;
-            case 4: LOGEXP(4) break;
-            case 5: LOGEXP(5) break;
-            case 6: LOGEXP(6) break;
-            case 7: LOGEXP(7) break;
-            case 8: LOGEXP(8) break;
-            case 9: LOGEXP(9) break;
-            default: LOGEXP(K)
-          }
+          DISPATCH_K(LOGEXP)
           m = mp + m * (REAL)0.6931471805599453;  /* the rows' true maxima, in logit units */
           int ok = 1;
           for (int l = 0; l < VL; ++l) ok &= m[l] - mp[l] <= STALE_WINDOW && mp[l] - m[l] <= STALE_WINDOW;
@@ -374,17 +378,7 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
     Zb[j] = z;                                                           \
     m = vmax(z, m);                                                      \
   }
-          switch (K) {  /* a constant K lets the compiler unroll the product over k */
-            case 2: LOGITS(2) break;
-            case 3: LOGITS(3) break;
-            case 4: LOGITS(4) break;
-            case 5: LOGITS(5) break;
-            case 6: LOGITS(6) break;
-            case 7: LOGITS(7) break;
-            case 8: LOGITS(8) break;
-            case 9: LOGITS(9) break;
-            default: LOGITS(K)
-          }
+          DISPATCH_K(LOGITS)  /* a constant K lets the compiler unroll the product over k */
           /* unnormalised Gibbs weights in place, lane-wise sums */
           for (int64_t j = 0; j < Nn; ++j) {
             vec v = Zb[j] - m;
@@ -443,17 +437,7 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
     }                                                                    \
     if (j < Nn) GRAD1(j)                                                 \
   }
-      switch (K) {  /* constant K: the accumulators live in registers */
-        case 2: GRAD(2) break;
-        case 3: GRAD(3) break;
-        case 4: GRAD(4) break;
-        case 5: GRAD(5) break;
-        case 6: GRAD(6) break;
-        case 7: GRAD(7) break;
-        case 8: GRAD(8) break;
-        case 9: GRAD(9) break;
-        default: GRAD(K)
-      }
+      DISPATCH_K(GRAD)  /* constant K: the accumulators live in registers */
       if (G != Gv)  /* the culled set's gradient back to its neurons */
         for (int64_t k = 0; k < K; ++k)
           for (int64_t jj = 0; jj < nj; ++jj) Gv[k * N + jl[jj]] += G[k * ld + jj];

@@ -229,9 +229,11 @@ def c_pass_applies(model: Model, x: Tensor) -> bool:
 
 
 def groups(model: Model, x: Tensor, target: Tensor | None = None, weight: Tensor | None = None) -> list[Group]:
-    """Members grouped for one pass each: the C pass takes every member at once (prefix masks as
-    per-member widths); the torch pass takes compact width groups when every mask is a prefix;
-    other masks make one masked group."""
+    """Members grouped for one pass each. With prefix masks, the C pass takes width buckets
+    (2^(k−1), 2^k], each member looping over its own width (so a bucket pads at most 2×: the
+    trainer's per-step work on parameters, Adam state and gradient buffers is ∝ Σ_e N_e, not
+    E·N_max, and a bucket whose members have all stopped is skipped); the torch pass takes one
+    compact group per width. Other masks make one masked group."""
     E, N = model.size, model.width
     mask, use_c = model.neuron_mask, c_pass_applies(model, x)
     every = torch.arange(E, device=x.device)
@@ -242,7 +244,10 @@ def groups(model: Model, x: Tensor, target: Tensor | None = None, weight: Tensor
     if not bool((prefix == mask).all()):
         return [Group(model, every, N, x, target, weight, True, use_c)]
     if use_c:
-        return [Group(model, every, N, x, target, weight, False, True)]
+        bucket = torch.ceil(torch.log2(width.clamp_min(1).double())).long()
+        return [Group(model, idx, int(width[idx].max()), x, target, weight, False, True)
+                for b in torch.unique(bucket[width > 0]).tolist()
+                for idx in [torch.nonzero((bucket == b) & (width > 0)).flatten()]]
     return [Group(model, torch.nonzero(width == w).flatten().to(x.device), int(w), x, target, weight, False)
             for w in torch.unique(width).tolist() if w > 0]
 

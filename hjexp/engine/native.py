@@ -112,6 +112,8 @@ def fused_pass(xa: torch.Tensor, thT: torch.Tensor, keep: torch.Tensor | None, w
         raise ValueError(f"the C pass takes d + 1 ≤ {MAX_K} columns, got {K}")
     if active is not None:
         active = active.to(torch.int64).contiguous()
+        if active.numel() == 0:  # nobody to compute (a null pointer would mean everybody)
+            return torch.ones(E, dtype=torch.float64)
     kept = torch.zeros(E, 2, dtype=torch.float64)
     cull_flags = None if cull is None or not bool(cull.any()) else cull.to(torch.uint8).contiguous()
     rc = fn(E, _ptr(active), 0 if active is None else len(active), _ptr(cull_flags), n, N, K, _ptr(xa), 0 if xa.ndim == 2 else n * K, _ptr(thT), _ptr(keep), _ptr(width), _ptr(eps),
