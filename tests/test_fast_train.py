@@ -244,3 +244,18 @@ def test_a_diverging_member_is_frozen_flagged_and_harms_no_other():
     assert fit.diverged.tolist() == [False, True, False] and int(fit.steps[1]) == 0
     assert torch.allclose(fit.loss[[0, 2]], ref.loss, rtol=1e-12, atol=0)
     assert not ref.diverged.any()
+
+
+@pytest.mark.parametrize("use_c", [True, False], ids=["c", "torch"])
+def test_minibatch_training_equals_autograd_adam_on_the_same_draws(use_c, monkeypatch):
+    """engine.train with batch_size draws the same rows as train_autograd (one randint per step
+    from the same generator), so the two trajectories agree to roundoff: readout, prefix masks."""
+    _path(monkeypatch, use_c)
+    model, x, target, _ = _setup("lse", "prefix", True, False, False)
+    ref, fast = model.clone(), model.clone()
+    loss_ref = train_autograd(ref, x, target, steps=40, lr=0.02, batch_size=32, generator=torch.Generator().manual_seed(5))
+    fit = train(fast, x, target, max_steps=40, lr=0.02, batch_size=32, generator=torch.Generator().manual_seed(5))
+    torch.testing.assert_close(fit.loss, loss_ref, rtol=1e-10, atol=0)
+    m = model.neuron_mask
+    torch.testing.assert_close(fast.W[m], ref.W.detach()[m], rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(fast.c, ref.c.detach(), rtol=1e-10, atol=1e-12)

@@ -12,7 +12,7 @@ import torch
 
 from hjexp.context import RunContext
 from hjexp.data import images
-from hjexp.engine import init_lse, predict, train, train_autograd
+from hjexp.engine import init_lse, predict, train
 
 from .curvature import curvature_rows
 
@@ -81,7 +81,7 @@ def image_part(ctx: RunContext, part: str, data: str, p, k: int, root) -> dict:
     model = init_lse(E, p.n_neurons, d, eps, w_scale=p.w_init / math.sqrt(d), b_scale=0.0,
                      generator=gen, readout=True)
     with ctx.progress(f"{part}: Adam (batch {p.batch})", p.steps) as advance:
-        train_autograd(model, u, y, steps=p.steps, lr=p.lr, batch_size=p.batch, generator=gen, progress=advance)
+        train(model, u, y, max_steps=p.steps, lr=p.lr, batch_size=p.batch, generator=gen, progress=advance)
     rmse = (predict(model, u_test[: p.n_rmse]) - y_test[: p.n_rmse]).pow(2).mean(-1).sqrt()  # [E]
     W, b, c = (v.detach() for v in (model.W, model.b, model.c))
     rows = curvature_rows(part, u_test[: p.n_hessian], W, b, eps, seed, readout=c)

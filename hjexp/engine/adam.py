@@ -46,29 +46,37 @@ def adam_step_(p: Tensor, g: Tensor, m: Tensor, v: Tensor, step: int, lr: float,
 
 
 def train(model: Model, x: Tensor, target: Tensor, *, lr: float, max_steps: int, weight: Tensor | None = None,
-          rel_tol: float = 0.0, check_every: int = 100, progress: Progress | None = None) -> Fit:
+          rel_tol: float = 0.0, check_every: int = 100, progress: Progress | None = None,
+          batch_size: int | None = None, generator: torch.Generator | None = None) -> Fit:
     """Adam on every member until it meets the rule above or ``max_steps``; ``model`` is updated in place.
 
     x [n, d] shared or [E, n, d] per member; target [n] or [E, n]; weight [E, n] (0 = absent sample).
+    ``batch_size`` < n: each step uses batch_size rows drawn with replacement from ``generator``,
+    the same rows for every member (the draws of engine.train_autograd, step for step); the
+    stopping rule then sees minibatch losses. The returned loss is on all rows.
     """
     E, dev = model.size, x.device
     steps = torch.full((E,), max_steps, dtype=torch.long, device=dev)
     converged = torch.zeros(E, dtype=torch.bool, device=dev)
     diverged = torch.zeros(E, dtype=torch.bool, device=dev)
     with torch.no_grad():
-        grs = kernel.groups(model, x, target, weight)
+        n = x.shape[-2]
+        batched = batch_size is not None and batch_size < n
+        grs = kernel.groups(model, x, target, weight, order_rows=not batched)
         live = [torch.ones(len(gr.idx), dtype=x.dtype, device=dev) for gr in grs]  # [E_g]
         any_live = [True] * len(grs)
         last: list[Tensor | None] = [None] * len(grs)  # loss at the previous check  [E_g]
         checking = rel_tol > 0
         masked = [checking] * len(grs)  # the Adam update needs the live mask once a member stopped
         for step in range(1, max_steps + 1):
+            rows = torch.randint(n, (batch_size,), generator=generator, device=dev) if batched else None
             for i, gr in enumerate(grs):
                 if not any_live[i]:
                     continue  # every member of this width has stopped: skip its work
                 # once members have stopped, the C pass computes only the running ones
                 active = torch.nonzero(live[i]).flatten() if masked[i] and gr.use_c else None
-                loss, g_th, g_c = gr.run("grad", active)  # loss after step − 1 updates
+                # loss after step − 1 updates
+                loss, g_th, g_c = gr.run("grad", active) if rows is None else gr.run_rows("grad", rows, active)
                 done = step - 1
                 bad = (live[i] > 0) & ~torch.isfinite(loss)
                 if bool(bad.any()):
@@ -105,5 +113,5 @@ def train(model: Model, x: Tensor, target: Tensor, *, lr: float, max_steps: int,
             model.unpack_(gr.idx, gr.theta)
             if gr.c is not None:
                 c[gr.idx] = gr.c
-            final[gr.idx] = gr.run("loss")[0]
+            final[gr.idx] = gr.run("loss")[0]  # all rows (a minibatch group keeps them all)
     return Fit(final, steps, converged, diverged)

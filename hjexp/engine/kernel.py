@@ -45,7 +45,7 @@ class Group:
     """Members of one compact width: packed parameters, Adam state and views of their data."""
 
     def __init__(self, model: Model, idx: Tensor, width: int, x: Tensor, target: Tensor | None,
-                 weight: Tensor | None, general_mask: bool, use_c: bool = False) -> None:
+                 weight: Tensor | None, general_mask: bool, use_c: bool = False, order_rows: bool = True) -> None:
         self.model, self.idx, self.t, self.use_c = model, idx, float(model.t), use_c
         # C pass with prefix masks: one group, each member loops over its own first widths[e] neurons
         self.widths = None
@@ -84,7 +84,8 @@ class Group:
         # each row's logit maximum, kept between passes of the C pass for its one-sweep path
         # (fused.c); any start is valid, since the pass checks every value it uses
         self.row_max: Tensor | None = None
-        if use_c and CULL:
+        self.batch = False  # inside run_rows: no row order, no row maxima
+        if use_c and CULL and order_rows:
             self._sort_rows()
         self.xa = self.xa.contiguous()  # every step reads these: one contiguous copy now
         self.off = None if self.off is None else self.off.contiguous()
@@ -113,6 +114,25 @@ class Group:
         self.target = None if self.target is None else take(self.target)
         self.w = None if self.w is None else take(self.w)
         self.perm = perm
+
+    def run_rows(self, mode: str, rows: Tensor, active: Tensor | None = None):
+        """``run`` on the rows ``rows`` alone (a minibatch; needs a group built with order_rows=False,
+        so rows index the caller's order). Rows beyond the group's weighed ones add nothing."""
+        if self.perm is not None:
+            raise ValueError("run_rows needs a group without row order (groups(..., order_rows=False))")
+        saved = self.xa, self.off, self.target, self.w, self.norm
+        rows = rows[rows < self.xa.shape[-2]]
+        take = (lambda v: None if v is None else v[:, rows].contiguous())
+        self.xa = self.xa[..., rows, :].contiguous()
+        self.off, self.target, self.w = take(self.off), take(self.target), take(self.w)
+        self.norm = (torch.full_like(saved[4], float(len(rows))) if self.w is None
+                     else self.w.sum(-1).clamp_min(1e-30))
+        self.batch = True
+        try:
+            return self.run(mode, active)
+        finally:
+            self.xa, self.off, self.target, self.w, self.norm = saved
+            self.batch = False
 
     def scaled_network(self) -> Tensor:
         """[W, b]/ε (+ mask bias) as [E_g, d+1, N_g], contiguous for the logits GEMM."""
@@ -168,11 +188,11 @@ class Group:
         if self.perm is not None:
             cull = self.cull_pays | (self.calls % RECHECK_CULL == 0)
         self.calls += 1
-        if self.row_max is None:
+        if self.row_max is None and not self.batch:
             self.row_max = torch.zeros(E, n, **kw)
         kept = native.fused_pass(self.xa, thT, keep, self.widths, self.eps.reshape(E).contiguous(), scale, self.norm.contiguous(),
                           self.off, self.target if mode != "predict" else None, self.w, MODES[mode], out, g_thT, g_f,
-                          active=active, cull=cull, row_max=self.row_max)
+                          active=active, cull=cull, row_max=None if self.batch else self.row_max)
         if cull is not None:
             tried = cull & (kept < 1.0)
             self.cull_pays = torch.where(cull, kept <= CULL_PAYS, self.cull_pays)
@@ -230,24 +250,26 @@ def c_pass_applies(model: Model, x: Tensor) -> bool:
             and native.library() is not None)
 
 
-def groups(model: Model, x: Tensor, target: Tensor | None = None, weight: Tensor | None = None) -> list[Group]:
+def groups(model: Model, x: Tensor, target: Tensor | None = None, weight: Tensor | None = None,
+           order_rows: bool = True) -> list[Group]:
     """Members grouped for one pass each. With prefix masks, the C pass takes width buckets
     (2^(k−1), 2^k], each member looping over its own width (so a bucket pads at most 2×: the
     trainer's per-step work on parameters, Adam state and gradient buffers is ∝ Σ_e N_e, not
     E·N_max, and a bucket whose members have all stopped is skipped); the torch pass takes one
-    compact group per width. Other masks make one masked group."""
+    compact group per width. Other masks make one masked group. ``order_rows=False`` keeps the
+    caller's row order (no culling), for Group.run_rows."""
     E, N = model.size, model.width
     mask, use_c = model.neuron_mask, c_pass_applies(model, x)
     every = torch.arange(E, device=x.device)
     if mask is None:
-        return [Group(model, every, N, x, target, weight, False, use_c)]
+        return [Group(model, every, N, x, target, weight, False, use_c, order_rows)]
     width = mask.sum(-1)  # [E]
     prefix = torch.arange(N, device=mask.device)[None, :] < width[:, None]
     if not bool((prefix == mask).all()):
-        return [Group(model, every, N, x, target, weight, True, use_c)]
+        return [Group(model, every, N, x, target, weight, True, use_c, order_rows)]
     if use_c:
         bucket = torch.ceil(torch.log2(width.clamp_min(1).double())).long()
-        return [Group(model, idx, int(width[idx].max()), x, target, weight, False, True)
+        return [Group(model, idx, int(width[idx].max()), x, target, weight, False, True, order_rows)
                 for b in torch.unique(bucket[width > 0]).tolist()
                 for idx in [torch.nonzero((bucket == b) & (width > 0)).flatten()]]
     return [Group(model, torch.nonzero(width == w).flatten().to(x.device), int(w), x, target, weight, False)
