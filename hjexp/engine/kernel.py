@@ -37,6 +37,8 @@ NATIVE = True  # the C pass (engine/native.py) where it applies; False keeps the
 CULL = True  # the C pass sorts rows and skips far atoms per block (fused.c); False: every atom, every row
 CULL_PAYS = 0.4  # culling continues while it keeps at most this fraction of the neurons ...
 RECHECK_CULL = 50  # ... else it is tried again every this many passes
+PROJECT = True  # rows in a lower-dimensional affine subspace run in its coordinates (Group._project_rows)
+PROJECT_MIN_D = 8  # ... tried from this many input columns on
 NATIVE_MAX_K = native.MAX_K  # d + 1 up to which the C pass runs (it beats the torch pass up to D = 64 measured)
 MODES = {"predict": 0, "loss": 1, "grad": 2}
 
@@ -85,6 +87,9 @@ class Group:
         # (fused.c); any start is valid, since the pass checks every value it uses
         self.row_max: Tensor | None = None
         self.batch = False  # inside run_rows: no row order, no row maxima
+        self.proj: tuple[Tensor, Tensor] | None = None  # (Q [B, D, r], x0 [B, 1, D]) of _project_rows
+        if PROJECT and self.xa.shape[-1] - 1 >= PROJECT_MIN_D:
+            self._project_rows()
         if use_c and CULL and order_rows:
             self._sort_rows()
         self.xa = self.xa.contiguous()  # every step reads these: one contiguous copy now
@@ -95,6 +100,40 @@ class Group:
         self.m, self.v = torch.zeros_like(self.theta), torch.zeros_like(self.theta)  # Adam moments
         if self.c is not None:
             self.mc, self.vc = torch.zeros_like(self.c), torch.zeros_like(self.c)
+
+    def _project_rows(self) -> None:
+        """Data on a manifold in R^D often span an affine subspace of few dimensions (exactly, for a
+        linear embedding): x = x0 + Q z with Q [D, r] orthonormal. Then w·x + b = (Qᵀw)·z + (b + w·x0),
+        so the pass runs on [z, 1] (r + 1 columns instead of D + 1) with the network mapped each
+        step (a [r, D]·[D, N] product) and its gradient mapped back (dL/dw = Q dL/d(Qᵀw) + x0 dL/db).
+        Directions are dropped only where the rows' spread is at the roundoff of their dtype
+        (singular value ≤ 16·machine ε of the largest), below the rounding of the logits themselves."""
+        x = self.xa[..., :-1]
+        X = x if x.ndim == 3 else x[None]  # [B, n, D]
+        x0 = X.mean(-2, keepdim=True)  # [B, 1, D]
+        # singular values, not covariance eigenvalues: those resolve a spread ratio only to √ε
+        _, sv, vh = torch.linalg.svd((X - x0).double(), full_matrices=False)  # descending
+        tol = 16 * torch.finfo(x.dtype).eps * sv[..., :1].clamp_min(1e-300)
+        r = max(1, int((sv > tol).sum(-1).max()))
+        D = X.shape[-1]
+        if r + 1 > 3 * (D + 1) // 4:
+            return  # (nearly) full rank: nothing to gain
+        Q = vh[..., :r, :].mT.to(x.dtype)  # [B, D, r]
+        z = torch.cat([(X - x0) @ Q, torch.ones_like(X[..., :1])], -1)  # [B, n, r + 1]
+        self.xa = z if x.ndim == 3 else z[0]
+        self.proj = Q, x0
+
+    def _to_projected(self, thT: Tensor) -> Tensor:
+        """[W; b]ᵀ [E, D+1, N] -> [Qᵀ W; b + x0·W] [E, r+1, N]."""
+        Q, x0 = self.proj
+        W, b = thT[:, :-1], thT[:, -1:]
+        return torch.cat([Q.mT @ W, b + x0 @ W], 1).contiguous()
+
+    def _from_projected(self, g: Tensor) -> Tensor:
+        """dL/d[Qᵀ W; b + x0·W] [E, r+1, N] -> dL/d[W; b] [E, D+1, N]."""
+        Q, x0 = self.proj
+        gz, gb = g[:, :-1], g[:, -1:]
+        return torch.cat([Q @ gz + x0.mT @ gb, gb], 1)
 
     def _sort_rows(self) -> None:
         """Rows in Z-order (engine/order.py), so the C pass can skip atoms far from a whole block."""
@@ -147,7 +186,8 @@ class Group:
         ``active`` (indices into the group): the C pass computes only these members, the others get
         zeros (the trainer passes its still-running members); the torch pass computes every member."""
         thT = self.scaled_network()  # [E_g, d+1, N_g]
-        out, g_thT, g_c = self._native(thT, mode, active) if self.use_c else self._torch(thT, mode)
+        th_pass = thT if self.proj is None else self._to_projected(thT)
+        out, g_thT, g_c = self._native(th_pass, mode, active) if self.use_c else self._torch(th_pass, mode)
         self._poison_nonfinite(thT, out)
         if mode == "predict":
             if self.perm is not None:  # back to the caller's row order
@@ -156,6 +196,8 @@ class Group:
         out /= self.norm
         if mode == "loss":
             return out, None, None
+        if self.proj is not None:
+            g_thT = self._from_projected(g_thT)
         return out, self.model.pull_back(self.theta, g_thT.transpose(1, 2), self.t), g_c
 
     def _poison_nonfinite(self, thT: Tensor, out: Tensor) -> None:
