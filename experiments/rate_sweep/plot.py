@@ -35,9 +35,12 @@ def _legend_right(axes) -> None:
 
 
 def _n_axis(ax, ns) -> None:
-    """Log n axis labelled at the grid sizes (every other one when there are many)."""
+    """Log n axis labelled at three grid sizes (first, middle, last), so the labels stay apart on a
+    narrow panel (the paper grid has nine sizes, 64…16384)."""
     ns = sorted(int(n) for n in ns)
-    ticks = ns if len(ns) <= 4 else ns[::2]
+    K = len(ns)
+    m = min(K, 3)
+    ticks = [ns[round(i * (K - 1) / (m - 1))] for i in range(m)] if m > 1 else ns
     ax.set_xscale("log")
     ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xticks(ticks, [str(n) for n in ticks])
