@@ -80,7 +80,7 @@ class Group:
             self.bias_mask = torch.zeros(m.shape, dtype=x.dtype, device=x.device).masked_fill_(~m, MASKED)
             self.keep = m.to(x.dtype).unsqueeze(1)  # [E_g, 1, N_g]
         self.perm = None  # row order of the C pass (Z-order), undone on predictions
-        self.cull_pays = torch.ones(len(idx), dtype=torch.bool)  # per member: culling paid last time
+        self.cull_pays = torch.ones(len(idx), dtype=torch.bool, device=x.device)  # per member: culling paid last time
         self.calls = 0
         self.kept = 1.0  # mean fraction of neurons the last culled pass kept (members that culled)
         # each row's logit maximum, kept between passes of the C pass for its one-sweep path

@@ -113,8 +113,8 @@ def fused_pass(xa: torch.Tensor, thT: torch.Tensor, keep: torch.Tensor | None, w
     if active is not None:
         active = active.to(torch.int64).contiguous()
         if active.numel() == 0:  # nobody to compute (a null pointer would mean everybody)
-            return torch.ones(E, dtype=torch.float64)
-    kept = torch.zeros(E, 2, dtype=torch.float64)
+            return torch.ones(E, dtype=torch.float64, device="cpu")
+    kept = torch.zeros(E, 2, dtype=torch.float64, device="cpu")
     cull_flags = None if cull is None or not bool(cull.any()) else cull.to(torch.uint8).contiguous()
     rc = fn(E, _ptr(active), 0 if active is None else len(active), _ptr(cull_flags), n, N, K, _ptr(xa), 0 if xa.ndim == 2 else n * K, _ptr(thT), _ptr(keep), _ptr(width), _ptr(eps),
             _ptr(scale), _ptr(norm), _ptr(off), 0 if off is None or off.ndim == 1 else n, _ptr(target), _ptr(w), mode,
