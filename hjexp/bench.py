@@ -149,7 +149,7 @@ def run_bench(device: torch.device, console: Console) -> None:
             kernel.CULL = True
         table.add_row(f"sharp Hopf–Cole ({'C pass, culling' if cull else 'no culling'})", str(threads),
                       f"{t / el_sharp * 1e9:.3f}", f"{sharp.size / t:.3g}",
-                      f"rate-sweep minimax-hard d=2, n=16384, N=2048; ns per (member, row, atom) counting every atom")
+                      "rate-sweep minimax-hard d=2, n=16384, N=2048; ns per (member, row, atom) counting every atom")
     small, xs, ys, el_small = _workload(device, widths=(20, 50, 100), seeds=2, n=1000)
     t_auto = _timeit(lambda: engine.train_autograd(small, xs, ys, steps=5, lr=0.006), 2) / 5
     t_np, el_np = numpy_step_time()

@@ -161,7 +161,10 @@ class Group:
             raise ValueError("run_rows needs a group without row order (groups(..., order_rows=False))")
         saved = self.xa, self.off, self.target, self.w, self.norm
         rows = rows[rows < self.xa.shape[-2]]
-        take = (lambda v: None if v is None else v[:, rows].contiguous())
+
+        def take(v: Tensor | None) -> Tensor | None:
+            return None if v is None else v[:, rows].contiguous()
+
         self.xa = self.xa[..., rows, :].contiguous()
         self.off, self.target, self.w = take(self.off), take(self.target), take(self.w)
         self.norm = (torch.full_like(saved[4], float(len(rows))) if self.w is None
