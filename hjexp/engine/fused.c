@@ -35,8 +35,8 @@
  * kept [E, 2] (or NULL) receives, per member, the neurons kept and the neurons tested, summed over
  * super-blocks, so the caller can stop asking for culling where it does not pay.
  *
- * Stale row maxima (AVX-512 builds): mrow [E, n] (or NULL) receives each row's logit maximum; with
- * mstate = 1 it also holds last call's, and a block first tries one sweep that takes logits, their
+ * Stale row maxima (AVX-512 builds): mrow [E, n] (or NULL) holds shifts to try (any values; last
+ * call's row maxima are what pay) and receives each row's logit maximum; a block first tries one sweep that takes logits, their
  * maximum and the exponentials against last call's maximum together (training moves a row's maximum
  * little per step), falling back to the two sweeps (logits and maximum, then exponentials) when a
  * row's maximum moved by more than STALE_WINDOW. The shift of a log-sum-exp is free, so the result
@@ -205,7 +205,7 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
                             const REAL *eps, const REAL *scale, const REAL *norm,
                             const REAL *off, int64_t off_es, const REAL *target, const REAL *w,
                             int mode, REAL *out, REAL *gthT, REAL *gf, int nthreads, double *kept,
-                            REAL *mrow, int mstate) {
+                            REAL *mrow) {
   if (K > KMAX) return 1;  /* the gradient's register accumulators hold at most KMAX columns */
   /* a super-block of RB row blocks keeps its exponentials [RB, N] in L2, so the gradient can then
      be accumulated neuron by neuron in registers, reading each exponential once; with culling,
@@ -267,7 +267,7 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
       }
       const REAL *X = xa + e * xa_es, *T = thT + e * K * N, *kp = keep ? keep + e * N : 0;
       const REAL *O = off ? off + e * off_es : 0, *Y = target ? target + e * n : 0, *Wt = w ? w + e * n : 0;
-      REAL *M = mrow && mstate ? mrow + e * n : 0;  /* this member's row maxima of the last call */
+      REAL *M = mrow ? mrow + e * n : 0;  /* this member's row maxima of the last call */
       const REAL ep = eps[e], sc = scale[e], nm = norm[e];
       const int64_t Ne = width ? width[e] : N;  /* this member's neurons: the first Ne of N */
       /* phase 1: the super-block's blocks of VL rows into lanes; blocks nobody weighs are dropped */

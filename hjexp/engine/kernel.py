@@ -154,7 +154,8 @@ class Group:
         self.w = None if self.w is None else take(self.w)
         self.perm = perm
 
-    def run_rows(self, mode: str, rows: Tensor, active: Tensor | None = None):
+    def run_rows(self, mode: str, rows: Tensor,
+                 active: Tensor | None = None) -> tuple[Tensor, Tensor | None, Tensor | None]:
         """``run`` on the rows ``rows`` alone (a minibatch; needs a group built with order_rows=False,
         so rows index the caller's order). Rows beyond the group's weighed ones add nothing."""
         if self.perm is not None:
@@ -235,9 +236,10 @@ class Group:
         self.calls += 1
         if self.row_max is None and not self.batch:
             self.row_max = torch.zeros(E, n, **kw)
-        kept = native.fused_pass(self.xa, thT, keep, self.widths, self.eps.reshape(E).contiguous(), scale, self.norm.contiguous(),
-                          self.off, self.target if mode != "predict" else None, self.w, MODES[mode], out, g_thT, g_f,
-                          active=active, cull=cull, row_max=None if self.batch else self.row_max)
+        kept = native.fused_pass(self.xa, thT, keep, self.widths, self.eps.reshape(E).contiguous(), scale,
+                                 self.norm.contiguous(), self.off, self.target if mode != "predict" else None, self.w,
+                                 MODES[mode], out, g_thT, g_f, active=active, cull=cull,
+                                 row_max=None if self.batch else self.row_max)
         if cull is not None:
             tried = cull & (kept < 1.0)
             self.cull_pays = torch.where(cull, kept <= CULL_PAYS, self.cull_pays)

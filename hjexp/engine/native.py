@@ -83,7 +83,7 @@ def library() -> ctypes.CDLL | None:
             fn.argtypes = ([ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p] + [ctypes.c_int64] * 3
                            + [ctypes.c_void_p, ctypes.c_int64] + [ctypes.c_void_p] * 6
                            + [ctypes.c_void_p, ctypes.c_int64] + [ctypes.c_void_p] * 2 + [ctypes.c_int]
-                           + [ctypes.c_void_p] * 3 + [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int])
+                           + [ctypes.c_void_p] * 3 + [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p])
         _lib = lib
     return _lib or None
 
@@ -97,7 +97,7 @@ def fused_pass(xa: torch.Tensor, thT: torch.Tensor, keep: torch.Tensor | None, w
                scale: torch.Tensor, norm: torch.Tensor, off: torch.Tensor | None, target: torch.Tensor | None,
                w: torch.Tensor | None, mode: int, out: torch.Tensor, gthT: torch.Tensor | None,
                gf: torch.Tensor | None, active: torch.Tensor | None = None, cull: torch.Tensor | None = None,
-               row_max: torch.Tensor | None = None) -> float:
+               row_max: torch.Tensor | None = None) -> torch.Tensor:
     """Call the C pass on contiguous CPU tensors of one dtype (see fused.c for the shapes).
     ``active`` (int64 member indices) restricts the pass to those members; ``cull`` [E] bool: those
     members skip, per super-block of rows, neurons more than e^80 below the row maximum (pays on
@@ -116,10 +116,10 @@ def fused_pass(xa: torch.Tensor, thT: torch.Tensor, keep: torch.Tensor | None, w
             return torch.ones(E, dtype=torch.float64, device="cpu")
     kept = torch.zeros(E, 2, dtype=torch.float64, device="cpu")
     cull_flags = None if cull is None or not bool(cull.any()) else cull.to(torch.uint8).contiguous()
-    rc = fn(E, _ptr(active), 0 if active is None else len(active), _ptr(cull_flags), n, N, K, _ptr(xa), 0 if xa.ndim == 2 else n * K, _ptr(thT), _ptr(keep), _ptr(width), _ptr(eps),
+    rc = fn(E, _ptr(active), 0 if active is None else len(active), _ptr(cull_flags), n, N, K,
+            _ptr(xa), 0 if xa.ndim == 2 else n * K, _ptr(thT), _ptr(keep), _ptr(width), _ptr(eps),
             _ptr(scale), _ptr(norm), _ptr(off), 0 if off is None or off.ndim == 1 else n, _ptr(target), _ptr(w), mode,
-            _ptr(out), _ptr(gthT), _ptr(gf), torch.get_num_threads(), _ptr(kept),
-            _ptr(row_max), int(row_max is not None))
+            _ptr(out), _ptr(gthT), _ptr(gf), torch.get_num_threads(), _ptr(kept), _ptr(row_max))
     if rc:
         raise ValueError(f"the C pass refused K = {K} (at most {MAX_K})")
     return torch.where(kept[:, 1] > 0, kept[:, 0] / kept[:, 1].clamp_min(1), 1.0)

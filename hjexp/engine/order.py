@@ -1,11 +1,11 @@
 """Row order for the C pass's culling: rows that are close in space share a block.
 
 Loss and gradient are sums over rows, so their order is free. The C pass (fused.c, culling)
-skips, per block of 16 rows, the atoms that are far from every row of the block; that only pays
-when a block is small in space. Rows are therefore put in Z-order (Morton order) of their
-coordinates quantised on cubic cells of the bounding box — in the top principal directions when there are more
-than MAX_AXES columns, where data on a low-dimensional manifold keep their locality — and rows no
-member weighs go last, where whole blocks of them are skipped.
+skips, per super-block of rows (64 in float32), the atoms that are far from every row of it;
+that only pays when a super-block is small in space. Rows are therefore put in Z-order (Morton
+order) of their coordinates quantised on cubic cells of the bounding box — in the top principal
+directions when there are more than MAX_AXES columns, where data on a low-dimensional manifold
+keep their locality — and rows no member weighs go last, where whole blocks of them are skipped.
 """
 
 from __future__ import annotations
