@@ -9,5 +9,5 @@ experiments = ["hjexp_experiments"] + [f"hjexp_experiments.{p}" for p in find_pa
 setup(
     packages=find_packages(include=["hjexp", "hjexp.*"]) + experiments + ["hjexp_configs"],
     package_dir={"hjexp_experiments": "experiments", "hjexp_configs": "configs"},
-    package_data={"hjexp_configs": ["*.yaml", "*/*.yaml", "*/*/*.yaml"], "hjexp": ["templates/*.j2", "engine/*.c"]},
+    package_data={"hjexp_configs": ["*.yaml", "*/*.yaml", "*/*/*.yaml"], "hjexp": ["templates/*.j2", "engine/*.c", "engine/*.h"]},
 )

@@ -86,20 +86,80 @@ def _linear_case(C: int, gen: torch.Generator):
     return Wl, bl, x, y
 
 
+def _linear_model(Wl, bl):
+    """A linear classifier as an LSE classifier: one neuron per class, identity features (ε is then irrelevant)."""
+    C, D = Wl.shape
+    return classifier.LSEClassifier(Wl[None, :, None], bl[None, :, None], torch.tensor([0.7], **F64),
+                                    torch.zeros(D, **F64), torch.eye(D, **F64))
+
+
 @pytest.mark.parametrize("norm, dual", [("l2", 2), ("linf", 1)])
 def test_pgd_finds_the_exact_minimal_perturbation_of_a_linear_classifier(norm, dual):
     gen = torch.Generator().manual_seed(3)
     Wl, bl, x, y = _linear_case(2, gen)
-    logits = lambda xa: xa @ Wl.T + bl  # noqa: E731  [E, n, 2]
-    z = logits(x)
+    z = x @ Wl.T + bl
     gap = (z.gather(1, y[:, None])[:, 0] - z.gather(1, 1 - y[:, None])[:, 0])  # margin > 0
     r_star = gap / (Wl[0] - Wl[1]).norm(p=dual)  # exact minimal perturbation, [n]
-    kw = dict(norm=norm, loss="margin", steps=60, restarts=2, generator=gen, members=1, box=None)
-    above, dist = attacks.pgd(logits, x, y, r_star * 1.001, **kw)
-    below, _ = attacks.pgd(logits, x, y, r_star * 0.999, **kw)
+    kw = dict(norm=norm, loss="margin", steps=60, restarts=2, generator=gen, box=None)
+    above, dist = attacks.pgd(_linear_model(Wl, bl), x, y, r_star * 1.001, **kw)
+    below, _ = attacks.pgd(_linear_model(Wl, bl), x, y, r_star * 0.999, **kw)
     assert above.all() and not below.any()
     if norm == "l2":
         assert (dist[0] >= r_star * (1 - 1e-9)).all() and (dist[0] <= r_star * 1.001 * (1 + 1e-9)).all()
+
+
+@pytest.mark.parametrize("loss", attacks.LOSSES)
+def test_closed_form_attack_gradient_matches_autograd(loss):
+    """pair_objective's margin and ∇_x against autograd through the model's logits, on rows that pair
+    images with several models (ε from sharp to flat), some rows misclassified, chunked padding uneven."""
+    gen = torch.Generator().manual_seed(8)
+    E, C, N, k, D, n = 3, 4, 5, 6, 11, 9
+    comps, _ = torch.linalg.qr(torch.randn(D, k, generator=gen, **F64))
+    model = classifier.LSEClassifier(torch.randn(E, C, N, k, generator=gen, **F64), torch.randn(E, C, N, generator=gen, **F64),
+                                     torch.tensor([0.05, 0.5, 5.0], **F64), torch.rand(D, generator=gen, **F64), comps)
+    x, y = torch.rand(n, D, generator=gen, **F64), torch.randint(C, (n,), generator=gen)
+    member = torch.tensor([0, 0, 1, 2, 2, 2, 2])  # ascending, uneven counts
+    image = torch.tensor([3, 7, 0, 1, 2, 3, 8])
+    xa = x[image].clone().requires_grad_(True)
+    z = model.logits(xa[None].expand(E, -1, -1))[member, torch.arange(len(member))]  # [P, C], own model
+    gap_ref = attacks.margin(z[None], y[image])[0]
+    obj = torch.nn.functional.cross_entropy(z, y[image], reduction="sum") if loss == "ce" else -gap_ref.sum()
+    (g_ref,) = torch.autograd.grad(obj, xa)
+    gap, g = model.pair_objective(xa.detach(), member, y[image], loss)
+    assert (gap_ref < 0).any() and (gap_ref > 0).any()
+    assert torch.allclose(gap, gap_ref.detach(), rtol=1e-12, atol=1e-12)
+    assert torch.allclose(g, g_ref, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("norm", attacks.NORMS)
+@pytest.mark.parametrize("loss", attacks.LOSSES)
+def test_c_step_attack_equals_the_torch_step(norm, loss):
+    """The fused C step (hjexp/engine/attack.c) against the torch step: same draws, so the same pairs
+    break at the same iterates, at the same distances (float64). D = 37 leaves a partial vector."""
+    if attacks.native_layout(_small_model(torch.float64)) is None:
+        pytest.skip("no C compiler: the torch step is the only one")
+    model = _small_model(torch.float64)
+    gen = torch.Generator().manual_seed(9)
+    x = torch.rand(40, 37, generator=gen, **F64)
+    y = torch.randint(4, (40,), generator=gen)
+    r = 0.15 if norm == "linf" else 0.8
+    runs = [attacks.pgd(model, x, y, r, norm=norm, loss=loss, steps=12, restarts=2,
+                        generator=torch.Generator().manual_seed(1), chunk=50, native_step=c) for c in (True, False)]
+    (found_c, dist_c), (found_t, dist_t) = runs
+    assert found_c.any() and not found_c.all()  # neither vacuous nor trivial
+    assert torch.equal(found_c, found_t)
+    assert torch.allclose(dist_c[found_c], dist_t[found_t], rtol=1e-10)
+
+
+def _small_model(dtype):
+    gen = torch.Generator().manual_seed(10)
+    E, C, N, k, D = 3, 4, 5, 6, 37
+    comps, _ = torch.linalg.qr(torch.randn(D, k, generator=gen, dtype=torch.float64))
+    t = lambda v: v.to(dtype)  # noqa: E731
+    return classifier.LSEClassifier(t(0.5 * torch.randn(E, C, N, k, generator=gen, dtype=torch.float64)),
+                                    t(torch.randn(E, C, N, generator=gen, dtype=torch.float64)),
+                                    t(torch.tensor([0.05, 0.5, 5.0])), t(torch.rand(D, generator=gen, dtype=torch.float64)),
+                                    t(comps))
 
 
 def test_certified_radius_of_a_linear_classifier_is_its_exact_distance():
@@ -132,13 +192,12 @@ def test_no_adversarial_example_inside_the_certified_radius():
     x, y = x[pred[0] == pred[1]], pred[0, pred[0] == pred[1]]  # images both models classify alike
     r = classifier.certified_radius(model, x, y)  # [2, n]
     assert len(y) >= 20 and (r > 0).all()
-    both = lambda xa: model.logits(xa)  # noqa: E731  both models at once, each at its own radii
-    for loss, restarts in (("margin", 2), ("ce", 1)):
-        found, _ = attacks.pgd(both, x, y, r * (1 - 1e-9), norm="l2", loss=loss, steps=25, restarts=restarts,
-                               generator=gen, members=2, box=None)
+    for loss, restarts in (("margin", 2), ("ce", 1)):  # both models at once, each at its own radii
+        found, _ = attacks.pgd(model, x, y, r * (1 - 1e-9), norm="l2", loss=loss, steps=25, restarts=restarts,
+                               generator=gen, box=None)
         assert not found.any()
-    found, dist = attacks.pgd(both, x, y, 20 * r, norm="l2", loss="margin", steps=10, restarts=1, generator=gen,
-                              members=2, box=None)
+    found, dist = attacks.pgd(model, x, y, 20 * r, norm="l2", loss="margin", steps=10, restarts=1, generator=gen,
+                              box=None)
     assert found.any() and (dist[found] >= r[found]).all()
 
 

@@ -63,9 +63,8 @@ def attack_data(ctx: RunContext, data: str, a, root) -> dict:
         per_loss = {}
         for loss in LOSSES:
             with ctx.progress(f"attack/{data}: PGD {norm} {loss}, {len(radii)} radii", 1) as advance:
-                per_loss[loss], best = radius_sweep(model.logits, x, y, radii, norm=norm, loss=loss, steps=a.pgd.steps,
-                                                    restarts=a.pgd.restarts, generator=gen, members=E,
-                                                    chunk=a.pgd.chunk)
+                per_loss[loss], best = radius_sweep(model, x, y, radii, norm=norm, loss=loss, steps=a.pgd.steps,
+                                                    restarts=a.pgd.restarts, generator=gen, chunk=a.pgd.chunk)
                 advance(1)
             nearest = torch.minimum(nearest, best)
         per_loss["both"] = per_loss["ce"] | per_loss["margin"]

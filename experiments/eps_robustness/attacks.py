@@ -1,24 +1,27 @@
-"""Projected gradient descent attacks (ℓ∞ and ℓ2), batched over models and images.
+"""Projected gradient descent attacks (ℓ∞, ℓ2) on LSE classifiers, batched over (model, image) pairs.
 
-``logits_fn`` maps inputs [E, n, D] to class logits [E, n, C]; every member (model) is attacked on
-its own copy of the images in one tensor program. Two losses: cross-entropy, and the margin
-max_{j≠y} z_j − z_y (difference of logits). A temperature-like ε can saturate cross-entropy
-gradients (vanishing softmax tails), which the margin loss does not suffer: reporting both keeps
-gradient masking from passing for robustness.
+Two losses: cross-entropy, and the margin max_{j≠y} z_j − z_y (difference of logits). A
+temperature-like ε can saturate cross-entropy gradients (vanishing softmax tails), which the margin
+loss does not suffer: reporting both keeps gradient masking from passing for robustness.
 
 Every iterate is feasible (inside the ball and the [0, 1] box), so any misclassified iterate is a
-genuine adversarial example; we keep, per image and model, whether one was found and the smallest
-ℓ2 distance of one found.
+genuine adversarial example. A pair is done once one is found: robust accuracy asks only whether one
+exists (later restarts, radii and steps attack the pairs not yet broken — the usual protocol, which
+saves most of the work), and its distance is kept as an upper bound on the nearest one. The gradient
+is the classifier's closed form (``LSEClassifier.pair_objective``), and the rows still under attack are
+compacted as pairs fall, so the cost follows the pairs left rather than models × images.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
+
+from hjexp.engine import native
+
+from .classifier import LSEClassifier
 
 LOSSES = ("ce", "margin")
 NORMS = ("linf", "l2")
@@ -31,97 +34,151 @@ def margin(z: Tensor, y: Tensor) -> Tensor:
     return zy - z.scatter(-1, idx, -math.inf).amax(-1)
 
 
-def _objective(z: Tensor, y: Tensor, loss: str) -> Tensor:
-    """The quantity PGD ascends, summed (members and images are independent).  -> scalar."""
-    if loss == "margin":
-        return -margin(z, y).sum()
-    E = z.shape[0]
-    return F.cross_entropy(z.flatten(0, 1), y.repeat(E), reduction="sum")
+def _row_norm(v: Tensor) -> Tensor:
+    return v.norm(dim=1, keepdim=True)  # [P, 1]
 
 
-def _flat_norm(v: Tensor) -> Tensor:
-    return v.flatten(2).norm(dim=-1)[..., None]  # [E, n, 1]
-
-
-def _project(delta: Tensor, radius: Tensor, norm: str) -> Tensor:
+def _start(x0: Tensor, radius: Tensor, norm: str, generator) -> Tensor:
+    """A uniform random point of the ℓ∞ ball, or a random direction at a uniform fraction of the ℓ2 radius."""
+    kw = dict(generator=generator, dtype=x0.dtype, device=x0.device)
     if norm == "linf":
-        return torch.maximum(torch.minimum(delta, radius), -radius)
-    return delta * (radius / _flat_norm(delta).clamp_min(1e-30)).clamp_max(1.0)
+        return x0 + radius * (2 * torch.rand(x0.shape, **kw) - 1)
+    d = torch.randn(x0.shape, **kw)
+    return x0 + radius * torch.rand(len(x0), 1, **kw) * d / _row_norm(d).clamp_min(1e-30)
 
 
-def _start(shape, radius: Tensor, norm: str, generator, like: Tensor) -> Tensor:
-    """A uniform random start in the ℓ∞ ball, or a random direction at a uniform fraction of the ℓ2 radius."""
-    kw = dict(generator=generator, dtype=like.dtype, device=like.device)
+def _step(xa: Tensor, g: Tensor, x0: Tensor, alpha: Tensor, radius: Tensor, norm: str, lo: Tensor | None,
+          hi: Tensor | None, box) -> None:
+    """One projected ascent step, in place on xa (g is overwritten)."""
     if norm == "linf":
-        return radius * (2 * torch.rand(shape, **kw) - 1)
-    d = torch.randn(shape, **kw)
-    frac = torch.rand(shape[:2], **kw)[..., None]
-    return radius * frac * d / _flat_norm(d).clamp_min(1e-30)
+        xa.addcmul_(g.sign_(), alpha)
+        # The ball ∩ box is a box: [max(x0 − r, 0), min(x0 + r, 1)], one clamp.
+        torch.clamp(xa, lo, hi, out=xa)
+        return
+    xa.addcmul_(g, alpha / _row_norm(g).clamp_min(1e-30)).sub_(x0)  # xa now holds δ
+    xa.mul_((radius / _row_norm(xa).clamp_min(1e-30)).clamp_max(1.0)).add_(x0)
+    if box is not None:  # clipping to the box only shrinks |δ_i| (x0 ∈ box), so the iterate stays in the ball
+        xa.clamp_(*box)
 
 
-def pgd(logits_fn: Callable[[Tensor], Tensor], x: Tensor, y: Tensor, radius: float | Tensor, *, norm: str,
-        loss: str, steps: int, restarts: int, generator: torch.Generator, members: int,
-        box: tuple[float, float] | None = (0.0, 1.0)) -> tuple[Tensor, Tensor]:
-    """PGD with random restarts at one radius (or one per image, radius [n], or per model and image, [E, n]).
-    x [n, D], y [n]. Step t of T has size r·(2(1 − t/T) + 1/T): large steps explore first, small ones
-    refine (a fixed step of 2.5r/T leaves an ℓ2 iterate at a visible angle from the best direction).
+def native_layout(model: LSEClassifier) -> dict | None:
+    """The classifier padded for the C step (hjexp/engine/attack.c), or None where it cannot run
+    (no compiler, not on the CPU, more than 64 classes): the torch path then takes the step."""
+    E, C, N, k = model.W.shape
+    dtype, dev = model.W.dtype, model.W.device
+    if dev.type != "cpu" or dtype not in native.TYPES or C > 64 or C < 2 or native.library() is None:
+        return None
+    lanes = 64 // model.W.element_size()  # one 64-byte vector; the products' tiles are 4 vectors wide
+    (D, _), tile = model.comps.shape, 4 * lanes
+    kp, Dp, CNp = -(-k // tile) * tile, -(-D // tile) * tile, -(-C * N // lanes) * lanes
+    W = model.W.detach().reshape(E, C * N, k)
+    z = dict(dtype=dtype, device=dev)
+    lay = dict(k=k, C=C, N=N, eps=model.eps.contiguous(), PcT=torch.zeros(k, Dp, **z),
+               Pc=torch.zeros(D, kp, **z), muP=torch.zeros(kp, **z), WT=torch.zeros(E, k, CNp, **z),
+               Wk=torch.zeros(E, C * N, kp, **z), bias=torch.zeros(E, CNp, **z))
+    lay["Pc"][:, :k] = model.comps
+    lay["PcT"][:, :D] = model.comps.T
+    lay["muP"][:k] = model.mean @ model.comps
+    lay["WT"][..., :C * N] = W.transpose(1, 2)
+    lay["Wk"][..., :k] = W
+    lay["bias"][:, :C * N] = model.b.detach().reshape(E, C * N)
+    return lay
+
+
+def _attack_rows(model: LSEClassifier, x0: Tensor, y: Tensor, member: Tensor, radius: Tensor, *, norm: str,
+                 loss: str, steps: int, generator, box, layout: dict | None) -> tuple[Tensor, Tensor]:
+    """One restart on P rows (pairs).  Step t of T has size r·(2(1 − t/T) + 1/T): large steps explore
+    first, small ones refine.  The C step when ``layout`` is given, else torch's.
+    Returns (found [P] bool, ℓ2 distance of the example found [P], inf where none)."""
+    P = len(y)
+    found = torch.zeros(P, dtype=torch.bool, device=x0.device)
+    dist = torch.full((P,), math.inf, dtype=x0.dtype, device=x0.device)
+    rows = torch.arange(P, device=x0.device)  # which of the P pairs each live row is
+    radius = radius[:, None]
+    lo = hi = None
+    if norm == "linf":
+        lo, hi = x0 - radius, x0 + radius
+        if box is not None:
+            lo.clamp_(min=box[0])
+            hi.clamp_(max=box[1])
+    xa = _start(x0, radius, norm, generator)
+    if box is not None:
+        xa.clamp_(*box)
+    for t in range(steps + 1):
+        last = t == steps
+        alpha = radius * (2 * (1 - t / steps) + 1 / steps)
+        if layout is not None:  # margins at xa, and every row not yet adversarial moved
+            gap, g = native.pgd_step(layout, xa, x0, lo, hi, member, y, alpha, radius, norm=norm, loss=loss,
+                                     update=not last, box=box), None
+        else:
+            gap, g = model.pair_objective(xa, member, y, loss, grad=not last)
+        hit = gap < 0
+        if bool(hit.any()):
+            found[rows[hit]] = True
+            dist[rows[hit]] = _row_norm(xa[hit] - x0[hit])[:, 0]
+            if last:
+                break
+            keep = ~hit
+            rows, xa, x0, y, member, radius, alpha = (v[keep] for v in (rows, xa, x0, y, member, radius, alpha))
+            g, lo, hi = (None if v is None else v[keep] for v in (g, lo, hi))
+            if not len(rows):
+                break
+        if last:
+            break
+        if layout is None:
+            _step(xa, g, x0, alpha, radius, norm, lo, hi, box)
+    return found, dist
+
+
+@torch.no_grad()
+def pgd(model: LSEClassifier, x: Tensor, y: Tensor, radius: float | Tensor, *, norm: str, loss: str, steps: int,
+        restarts: int, generator: torch.Generator, todo: Tensor | None = None, chunk: int = 2500,
+        box: tuple[float, float] | None = (0.0, 1.0), native_step: bool = True) -> tuple[Tensor, Tensor]:
+    """PGD with random restarts, every model of ``model`` against every image x [n, D] with labels y [n],
+    at one radius, one per image [n], or one per model and image [E, n].  ``todo`` [E, n] bool limits
+    the pairs attacked; ``chunk`` bounds the rows attacked at once (memory ≈ 5·chunk·D numbers).
+    ``native_step=False`` keeps to the torch step (the C one is used where it can run).
 
     Returns (found [E, n] bool: an adversarial example within the radius was found,
-    l2 [E, n]: the smallest ℓ2 distance of one found, inf where none).
+    l2 [E, n]: the ℓ2 distance of the one found, inf where none).
     """
     if norm not in NORMS or loss not in LOSSES:
         raise ValueError(f"norm must be one of {NORMS} and loss one of {LOSSES}")
-    shape = (members, *x.shape)
-    x0 = x.expand(shape)
-    found = torch.zeros(shape[:2], dtype=torch.bool, device=x.device)
-    best = torch.full(shape[:2], math.inf, dtype=x.dtype, device=x.device)
-    radius = torch.as_tensor(radius, dtype=x.dtype, device=x.device)
-    radius = radius[..., None] if radius.ndim == 2 else radius.reshape(1, -1, 1)  # [1 or E, 1 or n, 1]
-
-    def record(xa: Tensor, z: Tensor) -> None:
-        hit = margin(z.detach(), y) < 0  # [E, n]
-        dist = _flat_norm(xa.detach() - x0)[..., 0]
-        found.logical_or_(hit)
-        best.copy_(torch.where(hit, torch.minimum(best, dist), best))
-
+    E, n, y = len(model.eps), len(y), y.long()
+    radius = torch.as_tensor(radius, dtype=x.dtype, device=x.device).broadcast_to((E, n)).flatten()
+    found = torch.zeros(E * n, dtype=torch.bool, device=x.device)
+    best = torch.full((E * n,), math.inf, dtype=x.dtype, device=x.device)
+    todo = torch.ones(E * n, dtype=torch.bool, device=x.device) if todo is None else todo.flatten().clone()
+    layout = native_layout(model) if native_step else None
     for _ in range(restarts):
-        delta = _start(shape, radius, norm, generator, x)
-        xa = x0 + delta if box is None else (x0 + delta).clamp(*box)
-        for t in range(steps):
-            alpha = radius * (2 * (1 - t / steps) + 1 / steps)
-            xa = xa.detach().requires_grad_(True)
-            z = logits_fn(xa)
-            record(xa, z)
-            (g,) = torch.autograd.grad(_objective(z, y, loss), xa)
-            with torch.no_grad():
-                step = g.sign() if norm == "linf" else g / _flat_norm(g).clamp_min(1e-30)
-                delta = _project(xa + alpha * step - x0, radius, norm)
-                # Clipping to the box only shrinks |δ_i| (x ∈ box), so the iterate stays in the ball.
-                xa = x0 + delta if box is None else (x0 + delta).clamp(*box)
-        with torch.no_grad():
-            record(xa, logits_fn(xa))
-    return found, best
+        # Pairs are numbered member-major (e·n + i), so every chunk's members come in ascending order.
+        left = torch.nonzero(todo & ~found).flatten()
+        for pairs in left.split(chunk) if len(left) else ():
+            image, member = pairs % n, torch.div(pairs, n, rounding_mode="floor")
+            hit, dist = _attack_rows(model, x[image], y[image], member, radius[pairs], norm=norm, loss=loss,
+                                     steps=steps, generator=generator, box=box, layout=layout)
+            found[pairs[hit]] = True
+            best[pairs] = torch.minimum(best[pairs], dist)
+    return found.view(E, n), best.view(E, n)
 
 
-def radius_sweep(logits_fn, x: Tensor, y: Tensor, radii: list[float], *, norm: str, loss: str, steps: int,
-                 restarts: int, generator: torch.Generator, members: int, chunk: int = 512) -> tuple[Tensor, Tensor]:
-    """Robustness at each radius, ascending: an image broken at a radius stays broken at larger ones,
-    so only images some member has not yet lost are attacked again.
+def radius_sweep(model: LSEClassifier, x: Tensor, y: Tensor, radii: list[float], *, norm: str, loss: str,
+                 steps: int, restarts: int, generator: torch.Generator, chunk: int = 2500) -> tuple[Tensor, Tensor]:
+    """Robustness at each radius, ascending: a pair broken at a radius stays broken at larger ones,
+    so only the pairs not yet broken are attacked again.
 
-    Returns (broken [R, E, n] bool, including clean errors at every radius; l2 [E, n] smallest ℓ2
-    distance of any adversarial example found, 0 for clean errors, inf where none).
+    Returns (broken [R, E, n] bool, including clean errors at every radius; l2 [E, n] ℓ2 distance
+    of an adversarial example found — the one at the smallest radius —, 0 for clean errors, inf where none).
     """
     with torch.no_grad():
-        clean_wrong = torch.cat([margin(logits_fn(c), yc) < 0 for c, yc in zip(x.split(chunk), y.split(chunk))], 1)
+        clean_wrong = torch.cat([margin(model.logits(c), yc) < 0 for c, yc in zip(x.split(chunk), y.split(chunk))], 1)
     broken = clean_wrong.clone()
     best = torch.where(clean_wrong, 0.0, math.inf).to(x.dtype)
     out = []
     for r in sorted(radii):
-        active = torch.nonzero(~broken.all(0)).flatten()
-        for idx in active.split(chunk):
-            found, dist = pgd(logits_fn, x[idx], y[idx], r, norm=norm, loss=loss, steps=steps, restarts=restarts,
-                              generator=generator, members=members)
-            broken[:, idx] |= found
-            best[:, idx] = torch.minimum(best[:, idx], dist)
+        found, dist = pgd(model, x, y, r, norm=norm, loss=loss, steps=steps, restarts=restarts, generator=generator,
+                          todo=~broken, chunk=chunk)
+        broken |= found
+        best = torch.minimum(best, dist)
         out.append(broken.clone())
     return torch.stack(out), best

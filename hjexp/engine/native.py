@@ -21,7 +21,9 @@ from pathlib import Path
 import torch
 
 log = logging.getLogger("hjexp")
-SOURCE = Path(__file__).with_name("fused.c")
+HERE = Path(__file__).parent
+SOURCES = [HERE / "fused.c", HERE / "attack.c"]  # the engine's pass; the eps-robustness PGD step
+HEADERS = [HERE / "simd.h"]
 FLAGS = ["-O3", "-march=native", "-mprefer-vector-width=512", "-ffast-math", "-fopenmp", "-fPIC"]
 TYPES = {torch.float32: ("f32", "-DREAL=float -DIREAL=int32_t -DBIAS=127 -DMANT=23 -DDOUBLE=0 -DLOG=logf"),
          torch.float64: ("f64", "-DREAL=double -DIREAL=int64_t -DBIAS=1023 -DMANT=52 -DDOUBLE=1 -DLOG=log")}
@@ -43,7 +45,7 @@ def _cache_dir() -> Path:
 
 
 def _build(cc: str) -> Path:
-    text = SOURCE.read_text() + " ".join(FLAGS) + str(TYPES) + _cpu_id()
+    text = "".join(f.read_text() for f in SOURCES + HEADERS) + " ".join(FLAGS) + str(TYPES) + _cpu_id()
     key = hashlib.sha256(text.encode()).hexdigest()[:16]
     out = _cache_dir() / f"hjfused-{key}.so"
     if out.exists():
@@ -52,10 +54,11 @@ def _build(cc: str) -> Path:
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         objs = []
         for suffix, defines in TYPES.values():
-            obj = Path(tmp) / f"{suffix}.o"
-            subprocess.run([cc, *FLAGS, f"-DSUFFIX={suffix}", *defines.split(), "-c", str(SOURCE), "-o", str(obj)],
-                           check=True, capture_output=True, text=True)
-            objs.append(str(obj))
+            for source in SOURCES:
+                obj = Path(tmp) / f"{source.stem}-{suffix}.o"
+                subprocess.run([cc, *FLAGS, f"-DSUFFIX={suffix}", *defines.split(), "-c", str(source), "-o", str(obj)],
+                               check=True, capture_output=True, text=True)
+                objs.append(str(obj))
         so = Path(tmp) / "lib.so"
         subprocess.run([cc, "-shared", "-fopenmp", *objs, "-o", str(so), "-lm"],
                        check=True, capture_output=True, text=True)
@@ -84,6 +87,12 @@ def library() -> ctypes.CDLL | None:
                            + [ctypes.c_void_p, ctypes.c_int64] + [ctypes.c_void_p] * 6
                            + [ctypes.c_void_p, ctypes.c_int64] + [ctypes.c_void_p] * 2 + [ctypes.c_int]
                            + [ctypes.c_void_p] * 3 + [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p])
+            real = ctypes.c_double if suffix == "f64" else ctypes.c_float
+            fn = getattr(lib, f"hj_pgd_{suffix}")
+            fn.restype = ctypes.c_int
+            fn.argtypes = [ctypes.c_int64] * 8 + [ctypes.c_void_p] * 15 + [ctypes.c_int] * 4 + [real, real,
+                                                                                                 ctypes.c_void_p,
+                                                                                                 ctypes.c_int]
         _lib = lib
     return _lib or None
 
@@ -123,3 +132,23 @@ def fused_pass(xa: torch.Tensor, thT: torch.Tensor, keep: torch.Tensor | None, w
     if rc:
         raise ValueError(f"the C pass refused K = {K} (at most {MAX_K})")
     return torch.where(kept[:, 1] > 0, kept[:, 0] / kept[:, 1].clamp_min(1), 1.0)
+
+
+def pgd_step(layout: dict, xa: torch.Tensor, x0: torch.Tensor, lo: torch.Tensor | None, hi: torch.Tensor | None,
+             member: torch.Tensor, y: torch.Tensor, alpha: torch.Tensor, radius: torch.Tensor, *, norm: str,
+             loss: str, update: bool, box: tuple[float, float] | None) -> torch.Tensor:
+    """One PGD step of an LSE classifier in C (attack.c), in place on xa [P, D]; returns the margins [P]
+    at the iterate on entry (rows with a negative margin are not moved). ``layout`` holds the model
+    padded for the kernel (experiments/eps_robustness/attacks.native_layout)."""
+    P, D = xa.shape
+    gap = torch.empty(P, dtype=xa.dtype)
+    fn = getattr(library(), f"hj_pgd_{TYPES[xa.dtype][0]}")
+    lay = layout
+    rc = fn(P, D, lay["PcT"].shape[1], lay["k"], lay["Pc"].shape[1], lay["C"], lay["N"], lay["WT"].shape[2], _ptr(xa), _ptr(x0), _ptr(lo),
+            _ptr(hi), _ptr(lay["Pc"]), _ptr(lay["PcT"]), _ptr(lay["muP"]), _ptr(lay["WT"]), _ptr(lay["Wk"]),
+            _ptr(lay["bias"]), _ptr(lay["eps"]), _ptr(member), _ptr(y), _ptr(alpha), _ptr(radius),
+            0 if norm == "linf" else 1, 0 if loss == "ce" else 1, int(update), int(box is not None),
+            *(box or (0.0, 1.0)), _ptr(gap), torch.get_num_threads())
+    if rc:
+        raise ValueError("the C PGD step refused these shapes")
+    return gap
