@@ -75,11 +75,13 @@
 #include "simd.h"
 
 /* The neuron set a super-block runs on: every neuron of the member, or its culled subset copied
-   into contiguous scratch (so both run the same dense loops). */
+   into contiguous scratch (so both run the same dense loops). Its gradient goes straight to the
+   member's accumulators [K, N] through jx: a culled set is small and changes every super-block, so
+   a scratch copy (cleared, accumulated, scattered back) cost more memory traffic than its FMAs. */
 typedef struct {
-  const REAL *T;  /* [K, ld] scaled network, column j = neuron j of the set */
-  const REAL *kp; /* [Nn] keep mask or NULL */
-  vec *G;         /* [K, ld] lane-wise gradient accumulators of the set (mode 2) */
+  const REAL *T;      /* [K, ld] scaled network, column j = neuron j of the set */
+  const REAL *kp;     /* [Nn] keep mask or NULL */
+  const int64_t *jx;  /* the set's neuron j is the member's neuron jx[j] (NULL: j) */
   int64_t ld, Nn;
 } Set;
 
@@ -157,7 +159,6 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
     int64_t *jl = cull ? (int64_t *)malloc((size_t)(N + 1) * sizeof(int64_t)) : 0;
     REAL *Tc = cull ? (REAL *)malloc((size_t)K * N * sizeof(REAL)) : 0;
     REAL *kc = cull ? (REAL *)malloc((size_t)N * sizeof(REAL)) : 0;
-    vec *Gc = cull && mode == 2 ? (vec *)aligned_alloc(64, (size_t)K * N * sizeof(vec)) : 0;
     int64_t cur = -1;  /* the member whose sums are open in this thread */
     vec loss = {}, gfl = {};
 #define FLUSH                                                                         \
@@ -213,7 +214,7 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
       }
       if (nb == 0) continue;
       /* the neuron set: all of them, or the culled subset in contiguous scratch */
-      Set S = {T, kp, Gv, N, Ne};
+      Set S = {T, kp, 0, N, Ne};
       int64_t nj = Ne;
       if (cull && cull[e] && Ne > CULL_MIN) {
         nj = cull_set(T, N, Ne, K, A, NV, nb, zc, bnd, jl);
@@ -223,8 +224,7 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
             for (int64_t jj = 0; jj < nj; ++jj) Tc[k * nj + jj] = T[k * N + jl[jj]];
           if (kp)
             for (int64_t jj = 0; jj < nj; ++jj) kc[jj] = kp[jl[jj]];
-          if (Gc) memset(Gc, 0, (size_t)K * nj * sizeof(vec));
-          S = (Set){Tc, kp ? kc : 0, Gc, nj, nj};
+          S = (Set){Tc, kp ? kc : 0, jl, nj, nj};
         } else {
           nj = Ne;  /* not worth it for this super-block: every neuron */
         }
@@ -324,16 +324,18 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
       }
       if (mode != 2) continue;
       /* phase 3: Σ_i q_i x_ik e_ij over the super-block, neuron by neuron, lane-wise in registers */
-      vec *G = S.G;
+      vec *G = Gv;  /* [K, N]: the set's neuron j accumulates at column jx[j] (or j) */
+      const int64_t *jx = S.jx;
 #define GRAD1(j)                                                         \
   {                                                                      \
+    const int64_t g_ = jx ? jx[j] : (j);                                 \
     vec acc[KMAX];                                                       \
-    for (int64_t k = 0; k < KC_; ++k) acc[k] = G[k * ld + (j)];          \
+    for (int64_t k = 0; k < KC_; ++k) acc[k] = G[k * N + g_];            \
     for (int64_t b = 0; b < nb; ++b) {                                   \
       const vec ej = Z[b * Nn + (j)], *ab = A + b * K;                   \
       for (int64_t k = 0; k < KC_; ++k) acc[k] += ab[k] * ej;            \
     }                                                                    \
-    for (int64_t k = 0; k < KC_; ++k) G[k * ld + (j)] = acc[k];          \
+    for (int64_t k = 0; k < KC_; ++k) G[k * N + g_] = acc[k];            \
   }
 /* two neurons per iteration: 2·K independent FMA chains (one neuron's K chains are latency-bound) */
 #define GRAD(KC)                                                         \
@@ -341,27 +343,25 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
     const int64_t KC_ = (KC);                                            \
     int64_t j = 0;                                                       \
     for (; j + 1 < Nn; j += 2) {                                         \
+      const int64_t g0 = jx ? jx[j] : j, g1 = jx ? jx[j + 1] : j + 1;    \
       vec acc0[KMAX], acc1[KMAX];                                        \
       for (int64_t k = 0; k < KC_; ++k)                                  \
-        acc0[k] = G[k * ld + j], acc1[k] = G[k * ld + j + 1];            \
+        acc0[k] = G[k * N + g0], acc1[k] = G[k * N + g1];                \
       for (int64_t b = 0; b < nb; ++b) {                                 \
         const vec e0 = Z[b * Nn + j], e1 = Z[b * Nn + j + 1], *ab = A + b * K; \
         for (int64_t k = 0; k < KC_; ++k)                                \
           acc0[k] += ab[k] * e0, acc1[k] += ab[k] * e1;                  \
       }                                                                  \
       for (int64_t k = 0; k < KC_; ++k)                                  \
-        G[k * ld + j] = acc0[k], G[k * ld + j + 1] = acc1[k];            \
+        G[k * N + g0] = acc0[k], G[k * N + g1] = acc1[k];                \
     }                                                                    \
     if (j < Nn) GRAD1(j)                                                 \
   }
       DISPATCH_K(GRAD)  /* constant K: the accumulators live in registers */
-      if (G != Gv)  /* the culled set's gradient back to its neurons */
-        for (int64_t k = 0; k < K; ++k)
-          for (int64_t jj = 0; jj < nj; ++jj) Gv[k * N + jl[jj]] += G[k * ld + jj];
     }
     FLUSH
     free(Z), free(Gv), free(A), free(WL), free(NV), free(I0);
-    free(zc), free(bnd), free(jl), free(Tc), free(kc), free(Gc);
+    free(zc), free(bnd), free(jl), free(Tc), free(kc);
     _mm_setcsr(csr);
   }
   if (mode != 0)

@@ -208,6 +208,8 @@ class Group:
         """Members with a NaN/inf parameter (on a present neuron) get NaN output and loss. The C pass's
         max shift and exp polynomial would turn NaN into a finite number, so a diverged member would
         otherwise pass for a trained one; the torch pass propagates NaN by itself."""
+        if bool(torch.isfinite(thT.sum())) and (self.c is None or bool(torch.isfinite(self.c.sum()))):
+            return  # no NaN or inf anywhere (either would make the sum non-finite): the usual case, one reduction
         ok = torch.isfinite(thT)  # [E_g, d+1, N_g]
         if self.keep is not None:
             ok |= self.keep == 0  # absent neurons may hold anything

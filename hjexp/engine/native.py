@@ -141,7 +141,7 @@ def pgd_step(layout: dict, xa: torch.Tensor, x0: torch.Tensor, lo: torch.Tensor 
     at the iterate on entry (rows with a negative margin are not moved). ``layout`` holds the model
     padded for the kernel (experiments/eps_robustness/attacks.native_layout)."""
     P, D = xa.shape
-    gap = torch.empty(P, dtype=xa.dtype)
+    gap = torch.empty(P, dtype=xa.dtype, device="cpu")
     fn = getattr(library(), f"hj_pgd_{TYPES[xa.dtype][0]}")
     lay = layout
     rc = fn(P, D, lay["PcT"].shape[1], lay["k"], lay["Pc"].shape[1], lay["C"], lay["N"], lay["WT"].shape[2], _ptr(xa), _ptr(x0), _ptr(lo),
