@@ -1,9 +1,11 @@
-"""Build and load the C version of the fused pass (fused.c), with the torch path as the fallback.
+"""Build and load the C kernels — the fused pass (fused.c) and eps-robustness's PGD step (attack.c) —
+with torch paths as the fallback.
 
 Compiled once per machine and source with the system C compiler (gcc -O3 -march=native -ffast-math
 -fopenmp; GCC vector extensions, exp inlined), cached under ~/.cache/hjexp (or $HJEXP_CACHE), loaded with ctypes.
 Set HJEXP_NATIVE=0 to keep to the torch path. When no compiler is found or the build fails, the
-engine says so once and runs the torch path: results agree to roundoff (tests/test_fast_train.py).
+engine says so once and runs the torch path: results agree to roundoff (tests/test_fast_train.py,
+tests/test_eps_robustness.py).
 """
 
 from __future__ import annotations
