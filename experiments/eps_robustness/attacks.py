@@ -116,8 +116,6 @@ def _attack_rows(model: LSEClassifier, x0: Tensor, y: Tensor, member: Tensor, ra
         if bool(hit.any()):
             found[rows[hit]] = True
             dist[rows[hit]] = _row_norm(xa[hit] - x0[hit])[:, 0]
-            if last:
-                break
             keep = ~hit
             rows, xa, x0, y, member, radius, alpha = (v[keep] for v in (rows, xa, x0, y, member, radius, alpha))
             g, lo, hi = (None if v is None else v[keep] for v in (g, lo, hi))
