@@ -164,6 +164,35 @@ def test_rows_beyond_every_members_n_are_skipped_exactly():
         assert torch.allclose(getattr(fast, k)[mask], getattr(ref, k).detach()[mask], rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.skipif(native.library() is None, reason="the C pass is not built here")
+def test_merged_width_buckets_equal_one_group_per_bucket(monkeypatch):
+    """Cheap width buckets share one C-pass group (each member still loops over its own width);
+    training must not depend on the grouping, and members weighing different rows stay apart."""
+    gen = torch.Generator().manual_seed(5)
+    widths = torch.tensor([20, 3, 50, 9, 50, 3])
+    E, N, d, n = len(widths), int(widths.max()), 2, 2000
+    x = torch.rand(n, d, generator=gen, dtype=DT) * 4 - 2
+    target = x.norm(dim=-1)
+    mask = torch.arange(N)[None, :] < widths[:, None]
+    eps = widths.to(DT) ** -0.5
+    base = init_lse(E, N, d, eps, w_scale=0.5, b_scale=0.3, generator=gen, neuron_mask=mask)
+    assert len(kernel.groups(base, x, target)) == 1
+    weight = (torch.arange(n)[None, :] < torch.tensor([2000, 2000, 2000, 2000, 1000, 1000])[:, None]).to(DT)
+    assert len(kernel.groups(base, x, target, weight)) > 1  # different row prefixes: separate groups
+    fits = {}
+    for share in (kernel.PAD_SHARE, 0.0):
+        monkeypatch.setattr(kernel, "PAD_SHARE", share)
+        model = base.clone()
+        if share == 0.0:
+            assert len(kernel.groups(model, x, target)) == 4  # buckets of widths 3, 9, 20, 50
+        fits[share] = train(model, x, target, max_steps=25, lr=0.01), model
+    (fit_a, a), (fit_b, b) = fits.values()
+    assert torch.allclose(fit_a.loss, fit_b.loss, rtol=1e-12)
+    for k in ("W", "b"):
+        assert torch.allclose(getattr(a, k)[mask], getattr(b, k)[mask], rtol=1e-10, atol=1e-13)
+        assert torch.equal(getattr(a, k)[~mask], getattr(base, k)[~mask])  # padding never moves
+
+
 def _hc_problem():
     gen = torch.Generator().manual_seed(0)
     E, n, N, d = 4, 40, 6, 2

@@ -34,12 +34,6 @@
 #define CMAX 64   /* classes */
 #define FLOOR ((REAL)-80)
 
-static inline vec vload(const REAL *p) {  /* unaligned load (GCC emits one vmovu) */
-  vec v;
-  memcpy(&v, p, sizeof v);
-  return v;
-}
-static inline void vstore(REAL *p, vec v) { memcpy(p, &v, sizeof v); }
 static inline REAL hsum(vec v) {
   REAL s = 0;
   for (int l = 0; l < VL; ++l) s += v[l];

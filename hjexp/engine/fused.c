@@ -36,7 +36,7 @@
  * super-blocks, so the caller can stop asking for culling where it does not pay.
  *
  * Stale row maxima (AVX-512 builds): mrow [E, n] (or NULL) holds shifts to try (any values; last
- * call's row maxima are what pay) and receives each row's logit maximum; a block first tries one sweep that takes logits, their
+ * call's row maxima are what pay; ≥ UNKNOWN_MAX: none yet, go straight to two sweeps) and receives each row's logit maximum; a block first tries one sweep that takes logits, their
  * maximum and the exponentials against last call's maximum together (training moves a row's maximum
  * little per step), falling back to the two sweeps (logits and maximum, then exponentials) when a
  * row's maximum moved by more than STALE_WINDOW. The shift of a log-sum-exp is free, so the result
@@ -70,6 +70,7 @@
     default: M(K)     \
   }
 #define STALE_WINDOW ((REAL)20)  /* the stale sweep's tolerance on a row maximum's move (logit units) */
+#define UNKNOWN_MAX ((REAL)1e29)  /* a block whose first mrow entry is at least this has no last maximum yet */
 #define CULL_MIN 32  /* members with fewer neurons never cull: the test would cost about what it saves */
 
 #include "simd.h"
@@ -159,20 +160,21 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
     int64_t *jl = cull ? (int64_t *)malloc((size_t)(N + 1) * sizeof(int64_t)) : 0;
     REAL *Tc = cull ? (REAL *)malloc((size_t)K * N * sizeof(REAL)) : 0;
     REAL *kc = cull ? (REAL *)malloc((size_t)N * sizeof(REAL)) : 0;
-    int64_t cur = -1;  /* the member whose sums are open in this thread */
+    int64_t cur = -1, curN = 0;  /* the member whose sums are open in this thread, its width */
     vec loss = {}, gfl = {};
 #define FLUSH                                                                         \
   if (cur >= 0) {                                                                     \
     REAL s = 0, sg = 0;                                                               \
     for (int l = 0; l < VL; ++l) s += loss[l], sg += gfl[l];                          \
     lpart[t * E + cur] += s, gpart[t * E + cur] += sg;                                \
-    if (Gv) {                                                                         \
+    if (Gv) {  /* the member's own width curN: a narrow member in a wide group pays its width */ \
       REAL *G = part + ((nt > 1 ? t * E : 0) + cur) * K * N;                          \
-      for (int64_t kj = 0; kj < K * N; ++kj) {                                        \
-        REAL g = 0;                                                                   \
-        for (int l = 0; l < VL; ++l) g += Gv[kj][l];                                  \
-        G[kj] += g;                                                                   \
-      }                                                                               \
+      for (int64_t k = 0; k < K; ++k)                                                 \
+        for (int64_t j = 0; j < curN; ++j) {                                          \
+          REAL g = 0;                                                                 \
+          for (int l = 0; l < VL; ++l) g += Gv[k * N + j][l];                         \
+          G[k * N + j] += g;                                                          \
+        }                                                                             \
     }                                                                                 \
   }
 #pragma omp for schedule(static, 1)
@@ -180,8 +182,9 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
       const int64_t e = active ? active[it / ns] : it / ns, s0 = (it % ns) * SB;
       if (e != cur) {
         FLUSH
-        cur = e, loss = (vec){}, gfl = (vec){};
-        if (Gv) memset(Gv, 0, (size_t)K * N * sizeof(vec));
+        cur = e, curN = width ? width[e] : N, loss = (vec){}, gfl = (vec){};
+        if (Gv)
+          for (int64_t k = 0; k < K; ++k) memset(Gv + k * N, 0, (size_t)curN * sizeof(vec));
       }
       const REAL *X = xa + e * xa_es, *T = thT + e * K * N, *kp = keep ? keep + e * N : 0;
       const REAL *O = off ? off + e * off_es : 0, *Y = target ? target + e * n : 0, *Wt = w ? w + e * n : 0;
@@ -194,6 +197,23 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
         const int nv = n - i0 < VL ? (int)(n - i0) : VL;
         vec wl = {}, yl = {}, ol = {}, ml = {};
         int any = mode == 0;
+        vec *xb = A + nb * K;
+        if (nv == VL) {  /* a full block: vector loads, and a transpose of X's [VL, K] rows */
+          wl = Wt ? vload(Wt + i0) : (vec){} + 1, yl = Y ? vload(Y + i0) : yl;
+          ol = O ? vload(O + i0) : ol, ml = M ? vload(M + i0) : ml;
+          if (!any) {
+            const ivec nz = wl != 0;
+            for (int l = 0; l < VL; ++l) any |= nz[l] != 0;
+          }
+          if (!any) continue;
+#define GATHER(KC)                                                       \
+  for (int64_t k = 0; k < (KC); ++k)                                     \
+    for (int l = 0; l < VL; ++l) xb[k][l] = X[(i0 + l) * (KC) + k];
+          DISPATCH_K(GATHER)
+          WL[4 * nb] = wl, WL[4 * nb + 1] = yl, WL[4 * nb + 2] = ol, WL[4 * nb + 3] = ml, NV[nb] = nv, I0[nb] = i0;
+          ++nb;
+          continue;
+        }
         for (int l = 0; l < VL; ++l) {  /* padding lanes repeat the first row with weight 0: finite */
           const int64_t i = i0 + (l < nv ? l : 0);
           wl[l] = l >= nv ? (REAL)0 : Wt ? Wt[i] : (REAL)1;
@@ -203,7 +223,6 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
           any |= wl[l] != 0;
         }
         if (!any) continue;  /* a block of absent samples adds exactly nothing */
-        vec *xb = A + nb * K;
         for (int64_t k = 0; k < K; ++k) {
           vec v;
           for (int l = 0; l < VL; ++l) v[l] = X[(i0 + (l < nv ? l : 0)) * K + k];
@@ -241,7 +260,7 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
         /* one sweep: logits, their true maximum, and exponentials against the last call's maximum
            mp, accepted when every row's maximum moved by at most STALE_WINDOW (no overflow, and
            clamped terms stay ≤ e^−60 of the largest) */
-        if (M) {
+        if (M && WL[4 * b + 3][0] < UNKNOWN_MAX) {
           const vec mp = WL[4 * b + 3], nmp = mp * (REAL)-1.4426950408889634;
           vec xs[KMAX];
           for (int64_t k = 0; k < K; ++k) xs[k] = xb[k] * (REAL)1.4426950408889634;
@@ -308,8 +327,11 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
         }
         if (mrow)
           for (int l = 0; l < NV[b]; ++l) mrow[e * n + I0[b] + l] = m[l];
-        vec f;
-        for (int l = 0; l < VL; ++l) f[l] = ep * (shift[l] + LOG(tot[l]));
+        vec lt = vlog(tot);
+        const ivec lok = vlog_ok(tot);
+        for (int l = 0; l < VL; ++l)
+          if (!lok[l]) lt[l] = LOG(tot[l]);  /* 0, inf, NaN or subnormal: the library's answer */
+        const vec f = ep * (shift + lt);
         const vec pred = sc * f + ol;
         if (mode == 0) {
           for (int l = 0; l < NV[b]; ++l) out[e * n + I0[b] + l] = pred[l];

@@ -30,6 +30,7 @@ FLAGS = ["-O3", "-march=native", "-mprefer-vector-width=512", "-ffast-math", "-f
 TYPES = {torch.float32: ("f32", "-DREAL=float -DIREAL=int32_t -DBIAS=127 -DMANT=23 -DDOUBLE=0 -DLOG=logf"),
          torch.float64: ("f64", "-DREAL=double -DIREAL=int64_t -DBIAS=1023 -DMANT=52 -DDOUBLE=1 -DLOG=log")}
 MAX_K = 72  # KMAX of fused.c
+UNKNOWN_MAX = 1e30  # a row maximum not known yet (fused.c's UNKNOWN_MAX and above)
 _lib: ctypes.CDLL | None | bool = None  # None: not tried yet; False: unavailable
 
 
