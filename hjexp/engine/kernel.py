@@ -98,7 +98,16 @@ class Group:
         self.target = None if self.target is None else self.target.contiguous()
         self.w = None if self.w is None else self.w.contiguous()
         self.rows = max(1, CHUNK_ELEMENTS // max(1, E * width))
-        self.m, self.v = torch.zeros_like(self.theta), torch.zeros_like(self.theta)  # Adam moments
+        # the parameter step in C (engine/param.c) where the pass is C's and sees the network as is:
+        # θ and Adam's moments then live as [E_g, d+1, N_g] (θ below is a view), the next pass's
+        # network is written by the step (self.thT), with its non-finite flags (self.bad)
+        self.fused_adam = use_c and self.proj is None and model.native_form is not None
+        if self.fused_adam:
+            self.theta = self.theta.transpose(1, 2).contiguous().transpose(1, 2)
+        self.m, self.v = (torch.zeros_like(self.theta.transpose(1, 2)).transpose(1, 2) for _ in range(2))  # Adam moments
+        self.thT: Tensor | None = None
+        self.bad: Tensor | None = None  # [E_g] uint8
+        self.nbad = 0
         if self.c is not None:
             self.mc, self.vc = torch.zeros_like(self.c), torch.zeros_like(self.c)
 
@@ -155,8 +164,8 @@ class Group:
         self.w = None if self.w is None else take(self.w)
         self.perm = perm
 
-    def run_rows(self, mode: str, rows: Tensor,
-                 active: Tensor | None = None) -> tuple[Tensor, Tensor | None, Tensor | None]:
+    def run_rows(self, mode: str, rows: Tensor, active: Tensor | None = None,
+                 raw: bool = False) -> tuple[Tensor, Tensor | None, Tensor | None]:
         """``run`` on the rows ``rows`` alone (a minibatch; needs a group built with order_rows=False,
         so rows index the caller's order). Rows beyond the group's weighed ones add nothing."""
         if self.perm is not None:
@@ -173,7 +182,7 @@ class Group:
                      else self.w.sum(-1).clamp_min(1e-30))
         self.batch = True
         try:
-            return self.run(mode, active)
+            return self.run(mode, active, raw)
         finally:
             self.xa, self.off, self.target, self.w, self.norm = saved
             self.batch = False
@@ -185,15 +194,49 @@ class Group:
             th[..., -1] += self.bias_mask
         return th.transpose(1, 2).contiguous()
 
-    def run(self, mode: str, active: Tensor | None = None) -> tuple[Tensor, Tensor | None, Tensor | None]:
+    def _network_c(self) -> Tensor:
+        """The scaled network of a fused_adam group: param.c's, written by the last step (or now)."""
+        if self.thT is None:
+            E, N, K = self.theta.shape
+            self.thT = torch.zeros(E, K, N, dtype=self.theta.dtype, device=self.theta.device)
+            self.bad = torch.zeros(E, dtype=torch.uint8, device=self.theta.device)
+            self._param_c(None, 0, 0.0, None, (0.0, 0.0), 0.0)
+        return self.thT
+
+    def _param_c(self, g_thT: Tensor | None, step: int, lr: float, live: Tensor | None,
+                 betas: tuple[float, float], adam_eps: float) -> None:
+        E = self.theta.shape[0]
+        bmask = None if self.bias_mask is None else self.bias_mask.contiguous()
+        self.nbad = native.adam_network(self.model.native_form, self.t, self.eps.reshape(E).contiguous(), self.widths,
+                                        bmask, g_thT, self.theta.transpose(1, 2), self.m.transpose(1, 2),
+                                        self.v.transpose(1, 2), None if live is None else live.contiguous(), step, lr,
+                                        betas, adam_eps, self.thT, self.bad)
+
+    def adam_(self, g_thT: Tensor, step: int, lr: float, live: Tensor | None,
+              betas: tuple[float, float], adam_eps: float) -> None:
+        """Adam's step ``step`` from run(..., raw=True)'s gradient, and the next network, in one C
+        call (fused_adam groups); ``live`` [E_g] 0/1 freezes stopped members."""
+        self._network_c()
+        self._param_c(g_thT, step, lr, live, betas, adam_eps)
+
+    def run(self, mode: str, active: Tensor | None = None,
+            raw: bool = False) -> tuple[Tensor, Tensor | None, Tensor | None]:
         """One pass over the rows.  ``mode``: "predict" -> (pred [E_g, n], None, None);
         "loss" -> (loss [E_g], None, None); "grad" -> (loss, dL/dθ [E_g, N_g, d+1], dL/dc [E_g] or None).
         ``active`` (indices into the group): the C pass computes only these members, the others get
-        zeros (the trainer passes its still-running members); the torch pass computes every member."""
-        thT = self.scaled_network()  # [E_g, d+1, N_g]
-        th_pass = thT if self.proj is None else self._to_projected(thT)
+        zeros (the trainer passes its still-running members); the torch pass computes every member.
+        ``raw`` (fused_adam groups): the gradient as dL/d[W, b]ᵀ [E_g, d+1, N_g], for adam_."""
+        if self.fused_adam:
+            thT = th_pass = self._network_c()
+        else:
+            thT = self.scaled_network()  # [E_g, d+1, N_g]
+            th_pass = thT if self.proj is None else self._to_projected(thT)
         out, g_thT, g_c = self._native(th_pass, mode, active) if self.use_c else self._torch(th_pass, mode)
-        self._poison_nonfinite(thT, out)
+        if self.fused_adam:
+            if self.nbad:
+                out[self.bad.bool()] = math.nan
+        else:
+            self._poison_nonfinite(thT, out)
         if mode == "predict":
             if self.perm is not None:  # back to the caller's row order
                 out = torch.empty_like(out).scatter_(-1, self.perm.expand_as(out), out)
@@ -201,6 +244,8 @@ class Group:
         out /= self.norm
         if mode == "loss":
             return out, None, None
+        if raw:
+            return out, g_thT, g_c
         if self.proj is not None:
             g_thT = self._from_projected(g_thT)
         return out, self.model.pull_back(self.theta, g_thT.transpose(1, 2), self.t), g_c

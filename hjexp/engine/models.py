@@ -28,6 +28,7 @@ class Model:
 
     eps: Tensor  # [E]
     neuron_mask: Tensor | None  # [E, N] bool
+    native_form: int | None = None  # engine/param.c's code for network/pull_back (None: torch only)
 
     # --- the two atom-wise parameter blocks, and the trainable tensors ------------------------
     def blocks(self) -> tuple[Tensor, Tensor]:
@@ -113,6 +114,7 @@ class Model:
 
     sign = 1.0  # pred = sign·(readout)·f + offset(x)
     t = 1.0
+    native_form = 0  # param.c's form code: the network is θ itself
 
     def readout(self) -> Tensor | None:
         return None
@@ -171,6 +173,7 @@ class HopfCole(Model):
     t: float = 1.0
     neuron_mask: Tensor | None = None
     sign = -1.0
+    native_form = 1  # param.c's form code: W = y/2t, b = −g − |y|²/4t (network and pull_back below)
 
     def blocks(self) -> tuple[Tensor, Tensor]:
         return self.y, self.g

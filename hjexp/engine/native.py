@@ -24,11 +24,11 @@ import torch
 
 log = logging.getLogger("hjexp")
 HERE = Path(__file__).parent
-SOURCES = [HERE / "fused.c", HERE / "attack.c"]  # the engine's pass; the eps-robustness PGD step
+SOURCES = [HERE / "fused.c", HERE / "param.c", HERE / "attack.c"]  # the engine's pass and parameter step; the eps-robustness PGD step
 HEADERS = [HERE / "simd.h"]
 FLAGS = ["-O3", "-march=native", "-mprefer-vector-width=512", "-ffast-math", "-fopenmp", "-fPIC"]
-TYPES = {torch.float32: ("f32", "-DREAL=float -DIREAL=int32_t -DBIAS=127 -DMANT=23 -DDOUBLE=0 -DLOG=logf"),
-         torch.float64: ("f64", "-DREAL=double -DIREAL=int64_t -DBIAS=1023 -DMANT=52 -DDOUBLE=1 -DLOG=log")}
+TYPES = {torch.float32: ("f32", "-DREAL=float -DIREAL=int32_t -DBIAS=127 -DMANT=23 -DDOUBLE=0 -DLOG=logf -DSQRT=sqrtf"),
+         torch.float64: ("f64", "-DREAL=double -DIREAL=int64_t -DBIAS=1023 -DMANT=52 -DDOUBLE=1 -DLOG=log -DSQRT=sqrt")}
 MAX_K = 72  # KMAX of fused.c
 UNKNOWN_MAX = 1e30  # a row maximum not known yet (fused.c's UNKNOWN_MAX and above)
 _lib: ctypes.CDLL | None | bool = None  # None: not tried yet; False: unavailable
@@ -90,6 +90,10 @@ def library() -> ctypes.CDLL | None:
                            + [ctypes.c_void_p, ctypes.c_int64] + [ctypes.c_void_p] * 6
                            + [ctypes.c_void_p, ctypes.c_int64] + [ctypes.c_void_p] * 2 + [ctypes.c_int]
                            + [ctypes.c_void_p] * 3 + [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p])
+            fn = getattr(lib, f"hj_adam_{suffix}")
+            fn.restype = ctypes.c_int
+            fn.argtypes = ([ctypes.c_int64] * 3 + [ctypes.c_int, ctypes.c_double] + [ctypes.c_void_p] * 8
+                           + [ctypes.c_double] * 5 + [ctypes.c_void_p] * 2 + [ctypes.c_int])
             real = ctypes.c_double if suffix == "f64" else ctypes.c_float
             fn = getattr(lib, f"hj_pgd_{suffix}")
             fn.restype = ctypes.c_int
@@ -135,6 +139,22 @@ def fused_pass(xa: torch.Tensor, thT: torch.Tensor, keep: torch.Tensor | None, w
     if rc:
         raise ValueError(f"the C pass refused K = {K} (at most {MAX_K})")
     return torch.where(kept[:, 1] > 0, kept[:, 0] / kept[:, 1].clamp_min(1), 1.0)
+
+
+def adam_network(form: int, t: float, eps: torch.Tensor, width: torch.Tensor | None, bmask: torch.Tensor | None,
+                 g: torch.Tensor | None, th: torch.Tensor, m: torch.Tensor, v: torch.Tensor, live: torch.Tensor | None,
+                 step: int, lr: float, betas: tuple[float, float], adam_eps: float, thT: torch.Tensor,
+                 bad: torch.Tensor) -> int:
+    """param.c on contiguous [E, K, N] tensors: pull g = dL/d[W, b]ᵀ back to θ (model form ``form``),
+    Adam's step ``step`` on th (m, v its moments; live [E] 0/1 freezes), then the next pass's
+    network into thT; g None: only the network. bad [E] uint8 flags members with a non-finite
+    present neuron; returns their count."""
+    E, K, N = th.shape
+    fn = getattr(library(), f"hj_adam_{TYPES[th.dtype][0]}")
+    b1, b2 = betas
+    return fn(E, N, K, form, t, _ptr(eps), _ptr(width), _ptr(bmask), _ptr(g), _ptr(th), _ptr(m), _ptr(v), _ptr(live),
+              lr / (1 - b1**step) if step else 0.0, b1, b2, (1 - b2**step) ** -0.5 if step else 1.0, adam_eps,
+              _ptr(thT), _ptr(bad), torch.get_num_threads())
 
 
 def pgd_step(layout: dict, xa: torch.Tensor, x0: torch.Tensor, lo: torch.Tensor | None, hi: torch.Tensor | None,
