@@ -46,12 +46,11 @@ bench:  ## engine throughput: ns per element-step, exp floor, matmul peak
 docs:  ## regenerate docs/claims.md from the experiments' claim catalogues
 	$(HJEXP) claims --markdown > docs/claims.md
 
-reproduce-paper:  ## every experiment at profile=paper (skipping ones already done at this commit), then plots and the report
+reproduce-paper:  ## every experiment at profile=paper (skipping ones already done at this commit; each run draws its figures), then the report
 	@start=$$(date +%s); for e in $(EXPERIMENTS); do \
 		t0=$$(date +%s); $(HJEXP) run $$e profile=$(PROFILE) --skip-done || exit 1; \
 		echo "== $$e: $$(( $$(date +%s) - t0 )) s"; done; \
 	echo "== all experiments: $$(( $$(date +%s) - start )) s"
-	$(HJEXP) plot
 	$(HJEXP) report
 
 clean:  ## remove caches (keeps outputs/ and .venv)

@@ -1,11 +1,13 @@
-"""Figure helpers: Agg backend, one house style, PNG + PDF written atomically."""
+"""Figure helpers: Agg backend, one house style, PNG + PDF and animated GIFs written atomically."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -33,3 +35,24 @@ def save(fig, run_dir: Path, name: str) -> list[Path]:
         paths.append(path)
     plt.close(fig)
     return paths
+
+
+def save_gif(fig, update: Callable[[int], object], n_frames: int, path: Path, fps: int = 4, dpi: int | None = None) -> Path:
+    """An animated GIF of ``fig`` after update(0), …, update(n_frames − 1), written atomically.
+    Each frame is drawn once (matplotlib's FuncAnimation + PillowWriter draws every frame twice
+    on Agg: half of the bifurcation and phase-diagram plot stages)."""
+    from PIL import Image  # matplotlib's own dependency
+
+    if dpi is not None:
+        fig.set_dpi(dpi)
+    frames = []
+    for i in range(n_frames):
+        update(i)
+        fig.canvas.draw()
+        frames.append(Image.fromarray(np.asarray(fig.canvas.buffer_rgba())).convert("RGB")
+                      .quantize(256, method=Image.Quantize.MEDIANCUT))
+    buf = io.BytesIO()
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=round(1000 / fps), loop=0)
+    atomic_write(path, buf.getvalue())
+    plt.close(fig)
+    return path

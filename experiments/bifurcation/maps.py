@@ -5,13 +5,10 @@ numpy from atoms.csv (the plot stage reads CSVs only)."""
 from __future__ import annotations
 
 import ast
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.animation import FuncAnimation, PillowWriter
 
 from hjexp import plotting
 
@@ -78,7 +75,7 @@ def entropy_maps(run_dir: Path, name: str, atoms, points, map_eps: list[float], 
 
 
 def animate(run_dir: Path, name: str, atoms, points, n_frames: int, colours) -> Path:
-    """figures/entropy_<name>.gif: the landscape and its critical points over the ε grid (PillowWriter)."""
+    """figures/entropy_<name>.gif: the landscape and its critical points over the ε grid."""
     grid = np.sort(points.eps.unique())
     frames = grid[np.unique(np.linspace(0, len(grid) - 1, max(2, n_frames)).round().astype(int))]
     fig, axes = plotting.figure(1, width=5.0, height=4.8)
@@ -92,12 +89,4 @@ def animate(run_dir: Path, name: str, atoms, points, n_frames: int, colours) -> 
         ax.set_title(f"{name}: ε = {frames[i]:.3g}\n{_count(n)}")
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=4, fontsize=7)
 
-    anim = FuncAnimation(fig, update, frames=len(frames))
-    target = run_dir / "figures" / f"entropy_{name}.gif"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".gif", dir=target.parent)
-    os.close(fd)
-    anim.save(tmp, writer=PillowWriter(fps=4))
-    os.replace(tmp, target)  # atomic: a reader never sees half a GIF
-    plotting.plt.close(fig)
-    return target
+    return plotting.save_gif(fig, update, len(frames), run_dir / "figures" / f"entropy_{name}.gif", fps=4)

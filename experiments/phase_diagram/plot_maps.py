@@ -1,15 +1,13 @@
 """phase-diagram, maps: entropy and prediction over the data's box with the characteristic field,
-and an animated GIF of the entropy map over ε (matplotlib's PillowWriter)."""
+and an animated GIF of the entropy map over ε."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib import animation, colors
+from matplotlib import colors
 
 from hjexp import plotting
 
@@ -110,14 +108,4 @@ def plot_animation(run_dir: Path, frames: pd.DataFrame, atoms: pd.DataFrame, que
         label.set_text(f"entropy of the attribution weights, ε = {eps[k]:.3g}")
         return images
 
-    anim = animation.FuncAnimation(fig, draw, frames=len(eps), blit=False)
-    path = run_dir / "figures" / "entropy_animation.gif"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".anim.", suffix=".gif")
-    os.close(fd)
-    try:
-        anim.save(tmp, writer=animation.PillowWriter(fps=4), dpi=80)  # 80 dpi: a GIF of a few MB
-        os.replace(tmp, path)  # readers never see half a GIF
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-        plotting.plt.close(fig)
+    plotting.save_gif(fig, draw, len(eps), run_dir / "figures" / "entropy_animation.gif", fps=4, dpi=80)  # 80 dpi: a GIF of a few MB

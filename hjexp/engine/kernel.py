@@ -98,10 +98,10 @@ class Group:
         self.target = None if self.target is None else self.target.contiguous()
         self.w = None if self.w is None else self.w.contiguous()
         self.rows = max(1, CHUNK_ELEMENTS // max(1, E * width))
-        # the parameter step in C (engine/param.c) where the pass is C's and sees the network as is:
-        # θ and Adam's moments then live as [E_g, d+1, N_g] (θ below is a view), the next pass's
-        # network is written by the step (self.thT), with its non-finite flags (self.bad)
-        self.fused_adam = use_c and self.proj is None and model.native_form is not None
+        # the parameter step in C (engine/param.c) where the pass is C's: θ and Adam's moments then
+        # live as [E_g, d+1, N_g] (θ below is a view), the next pass's network is written by the
+        # step (self.thT, before any projection), with its non-finite flags (self.bad)
+        self.fused_adam = use_c and model.native_form is not None
         if self.fused_adam:
             self.theta = self.theta.transpose(1, 2).contiguous().transpose(1, 2)
         self.m, self.v = (torch.zeros_like(self.theta.transpose(1, 2)).transpose(1, 2) for _ in range(2))  # Adam moments
@@ -226,11 +226,8 @@ class Group:
         ``active`` (indices into the group): the C pass computes only these members, the others get
         zeros (the trainer passes its still-running members); the torch pass computes every member.
         ``raw`` (fused_adam groups): the gradient as dL/d[W, b]ᵀ [E_g, d+1, N_g], for adam_."""
-        if self.fused_adam:
-            thT = th_pass = self._network_c()
-        else:
-            thT = self.scaled_network()  # [E_g, d+1, N_g]
-            th_pass = thT if self.proj is None else self._to_projected(thT)
+        thT = self._network_c() if self.fused_adam else self.scaled_network()  # [E_g, d+1, N_g]
+        th_pass = thT if self.proj is None else self._to_projected(thT)
         out, g_thT, g_c = self._native(th_pass, mode, active) if self.use_c else self._torch(th_pass, mode)
         if self.fused_adam:
             if self.nbad:
@@ -244,10 +241,10 @@ class Group:
         out /= self.norm
         if mode == "loss":
             return out, None, None
-        if raw:
-            return out, g_thT, g_c
         if self.proj is not None:
             g_thT = self._from_projected(g_thT)
+        if raw:
+            return out, g_thT, g_c
         return out, self.model.pull_back(self.theta, g_thT.transpose(1, 2), self.t), g_c
 
     def _poison_nonfinite(self, thT: Tensor, out: Tensor) -> None:
