@@ -7,7 +7,7 @@ from .measure import measure
 from .plot import plot
 
 CLAIM = "softmax(QKᵀ/√d)V = (∇_z LSE_√d(QKᵀ))·V and ∇_q LSE_√d(q·K) = Attn(q, K, K); LSE FFN = Hopf–Cole on LN inputs"
-COST = "smoke 2 s / quick 1.4 s / paper 10 s"  # run wall times on the 2-core CPU (quick and paper: quiet, threads=2)
+COST = "smoke 2 s / quick 1.4 s / paper 7 s"  # run wall times on the 2-core CPU (quick and paper: quiet, threads=2)
 DEFAULT_DTYPE = "float64"
 
 

@@ -7,7 +7,7 @@ from .measure import measure
 from .plot import plot
 
 CLAIM = "as ε grows, basins of H(x; ε) merge in fold bifurcations where a critical point meets one of another type"
-COST = "smoke 8 s / quick 29 s / paper 99 s"  # run wall times on the 2-core CPU (quick and paper: quiet, threads=2)
+COST = "smoke 8 s / quick 29 s / paper 70 s"  # run wall times on the 2-core CPU (quick and paper: quiet, threads=2)
 DEFAULT_DTYPE = "float64"
 
 

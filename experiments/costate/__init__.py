@@ -7,7 +7,7 @@ from .measure import measure
 from .plot import plot
 
 CLAIM = "backprop in x_{k+1} = x_k + hF(x_k, θ_k) is the discrete co-state recursion; it converges to the adjoint ODE at order 1 in h"
-COST = "smoke 2 s / quick 4 s / paper 14 s"  # run wall times on the 2-core CPU (quick and paper: quiet, threads=2)
+COST = "smoke 2 s / quick 4 s / paper 12 s"  # run wall times on the 2-core CPU (quick and paper: quiet, threads=2)
 DEFAULT_DTYPE = "float64"
 
 

@@ -9,7 +9,7 @@ CLAIM = "‖∇²_x f‖₂ = ‖Cov_π(W)‖₂/ε ≤ ‖W‖²_{2,∞}/ε: cu
 # 6.1 min (random 0.1 s, trained1d 12 s, mnist 56 s, fashion 54 s, attack 117 s + 97 s); paper without the
 # attack part 4.1 min (trained1d 24 s, mnist 118 s, fashion 100 s). The paper attack part (10,000 test
 # images, 2 restarts × 50 PGD steps, 7-8 radii per norm) was not run: scaled from quick, ~1.5 h under that load.
-COST = "smoke 5 s / quick 29 s / paper 7.0 min (attack part 6 min)"  # run wall times on the 2-core CPU (quick and paper: quiet, threads=2)
+COST = "smoke 5 s / quick 42 s / paper 6.3 min (attacks 5.6 min)"  # run wall times on the 2-core CPU (quick and paper: quiet, threads=2)
 DEFAULT_DTYPE = "float32"
 
 __all__ = ["CLAIM", "CLAIMS", "COST", "DEFAULT_DTYPE", "judge", "measure", "plot", "validate"]

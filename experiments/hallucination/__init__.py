@@ -7,7 +7,7 @@ from .measure import measure
 from .plot import plot
 
 CLAIM = "|f_ε − max z| ≤ ε log(1 + (N−1)e^(−Δ/ε)); curvature Var_π(w)/ε peaks on tie boundaries with height ∝ 1/ε"
-COST = "smoke 4 s / quick 6 s / paper 16 s"  # run wall times on the 2-core CPU (quick and paper: quiet, threads=2)
+COST = "smoke 4 s / quick 6 s / paper 13 s"  # run wall times on the 2-core CPU (quick and paper: quiet, threads=2)
 DEFAULT_DTYPE = "float64"
 
 

@@ -7,7 +7,7 @@ from .measure import measure
 from .plot import plot
 
 CLAIM = "π_j(x) = softmax_j(z/ε) is the exact attribution ∂f/∂s_j, computed in O(N) per query (brute force: O(N²))"
-COST = "smoke 2 s / quick 4 s / paper 12 s (timings use process CPU time)"  # run wall times on the 2-core CPU (quick and paper: quiet, threads=2)
+COST = "smoke 2 s / quick 4 s / paper 10 s (timings use process CPU time)"  # run wall times on the 2-core CPU (quick and paper: quiet, threads=2)
 DEFAULT_DTYPE = "float64"
 
 

@@ -9,7 +9,7 @@ from .sets import SETS
 
 CLAIM = ("H(π) → 0 at an atom as ε → 0 and → log N as ε → ∞; the particle ↔ wave transition sits at "
          "ε* = N^(−1/d) (synthetic 2-cluster set, MNIST 3 vs 7, all-class MNIST)")
-COST = "smoke 10 s / quick 21 s / paper 51 s"  # run wall times on the 2-core CPU (quick and paper: quiet, threads=2)
+COST = "smoke 10 s / quick 21 s / paper 33 s"  # run wall times on the 2-core CPU (quick and paper: quiet, threads=2)
 DEFAULT_DTYPE = "float64"
 
 

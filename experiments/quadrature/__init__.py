@@ -9,7 +9,7 @@ from .measure import measure
 from .plot import plot
 
 CLAIM = "normalised LSE layer on N grid atoms = quadrature of the Hopf–Cole integral, sup error O(N^(−1/d))"
-COST = "smoke 5 s / quick 8 s / paper 17 s"  # run wall times on the 2-core CPU (quick and paper: quiet, threads=2)
+COST = "smoke 5 s / quick 8 s / paper 16 s"  # run wall times on the 2-core CPU (quick and paper: quiet, threads=2)
 DEFAULT_DTYPE = "float64"
 
 

@@ -7,7 +7,7 @@ from .measure import measure
 from .plot import plot
 
 CLAIM = "fitting u_0 with an LSE net and reading (y_j, g_j) = (2t w_j, −b_j − t|w_j|²) recovers g* as ε → 0"
-COST = "smoke 4 s / quick 8 s / paper 17 s"  # run wall times on the 2-core CPU (quick and paper: quiet, threads=2)
+COST = "smoke 4 s / quick 8 s / paper 14 s"  # run wall times on the 2-core CPU (quick and paper: quiet, threads=2)
 DEFAULT_DTYPE = "float32"
 
 
