@@ -69,6 +69,24 @@
     case 9: M(9) break; \
     default: M(K)     \
   }
+/* out = init + Σ_k T[k, j]·X[k] for neuron j of the set. Wide rows (K > 9: a runtime K, so the
+   compiler neither unrolls nor splits the sum) take four partial sums: one K-long FMA chain per
+   neuron was latency-bound (d = 50 image regression). Constant K ≤ 9: one chain, unrolled. */
+#define DOT(j, init, X, out, KC)                                                   \
+  if ((KC) > 9) {                                                                  \
+    vec p0 = (init) + Tv[j] * X[0], p1 = Tv[ld + (j)] * X[1];                      \
+    vec p2 = Tv[2 * ld + (j)] * X[2], p3 = Tv[3 * ld + (j)] * X[3];                \
+    int64_t k = 4;                                                                 \
+    for (; k + 3 < (KC); k += 4) {                                                 \
+      p0 += Tv[k * ld + (j)] * X[k], p1 += Tv[(k + 1) * ld + (j)] * X[k + 1];      \
+      p2 += Tv[(k + 2) * ld + (j)] * X[k + 2], p3 += Tv[(k + 3) * ld + (j)] * X[k + 3]; \
+    }                                                                              \
+    for (; k < (KC); ++k) p0 += Tv[k * ld + (j)] * X[k];                           \
+    out = (p0 + p1) + (p2 + p3);                                                   \
+  } else {                                                                         \
+    out = (init) + Tv[j] * X[0];                                                   \
+    for (int64_t k = 1; k < (KC); ++k) out += Tv[k * ld + (j)] * X[k];             \
+  }
 #define STALE_WINDOW ((REAL)20)  /* the stale sweep's tolerance on a row maximum's move (logit units) */
 #define UNKNOWN_MAX ((REAL)1e29)  /* a block whose first mrow entry is at least this has no last maximum yet */
 #define CULL_MIN 32  /* members with fewer neurons never cull: the test would cost about what it saves */
@@ -271,8 +289,8 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
    through vscalef. */
 #define LOGEXP1(j, zz, mm, tt, MASKED)                                   \
   {                                                                      \
-    vec zz = nmp + Tv[j] * xs[0];                                        \
-    for (int64_t k = 1; k < KC_; ++k) zz += Tv[k * ld + (j)] * xs[k];    \
+    vec zz;                                                              \
+    DOT(j, nmp, xs, zz, KC_)                                             \
     mm = vmax(zz, mm);                                                   \
     if (MASKED)                                                          \
       zz = vexp2(vmax(zz, (vec){} + FLOOR * (REAL)1.4426950408889634)) * kv[j]; \
@@ -309,8 +327,8 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
         if (fresh) {
 #define LOGITS(KC)                                                       \
   for (int64_t j = 0; j < Nn; ++j) {                                     \
-    vec z = Tv[j] * xb[0];                                               \
-    for (int64_t k = 1; k < (KC); ++k) z += Tv[k * ld + j] * xb[k];      \
+    vec z;                                                               \
+    DOT(j, (vec){}, xb, z, KC)                                           \
     Zb[j] = z;                                                           \
     m = vmax(z, m);                                                      \
   }
@@ -360,10 +378,32 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
     for (int64_t k = 0; k < KC_; ++k) G[k * N + g_] = acc[k];            \
   }
 /* two neurons per iteration: 2·K independent FMA chains (one neuron's K chains are latency-bound) */
+/* wide rows (K > 9): the columns in tiles of 8, so a pair's 16 accumulators stay in registers
+   (2·K of them spilled, three memory operations per FMA) */
+#define GRAD_TILE(k0, KT)                                                \
+  {                                                                      \
+    vec a0[8], a1[8];                                                    \
+    for (int64_t kk = 0; kk < (KT); ++kk)                                \
+      a0[kk] = G[((k0) + kk) * N + g0], a1[kk] = G[((k0) + kk) * N + g1]; \
+    for (int64_t b = 0; b < nb; ++b) {                                   \
+      const vec e0 = Z[b * Nn + j], e1 = Z[b * Nn + j + 1], *ab = A + b * K + (k0); \
+      for (int64_t kk = 0; kk < (KT); ++kk)                              \
+        a0[kk] += ab[kk] * e0, a1[kk] += ab[kk] * e1;                    \
+    }                                                                    \
+    for (int64_t kk = 0; kk < (KT); ++kk)                                \
+      G[((k0) + kk) * N + g0] = a0[kk], G[((k0) + kk) * N + g1] = a1[kk]; \
+  }
 #define GRAD(KC)                                                         \
   {                                                                      \
     const int64_t KC_ = (KC);                                            \
     int64_t j = 0;                                                       \
+    if (KC_ > 9)                                                         \
+      for (; j + 1 < Nn; j += 2) {                                       \
+        const int64_t g0 = jx ? jx[j] : j, g1 = jx ? jx[j + 1] : j + 1;  \
+        int64_t k0 = 0;                                                  \
+        for (; k0 + 8 <= KC_; k0 += 8) GRAD_TILE(k0, 8)                  \
+        if (k0 < KC_) GRAD_TILE(k0, KC_ - k0)                            \
+      }                                                                  \
     for (; j + 1 < Nn; j += 2) {                                         \
       const int64_t g0 = jx ? jx[j] : j, g1 = jx ? jx[j + 1] : j + 1;    \
       vec acc0[KMAX], acc1[KMAX];                                        \
