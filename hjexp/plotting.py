@@ -8,6 +8,7 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
+from PIL import Image
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -41,8 +42,6 @@ def save_gif(fig, update: Callable[[int], object], n_frames: int, path: Path, fp
     """An animated GIF of ``fig`` after update(0), …, update(n_frames − 1), written atomically.
     Each frame is drawn once (matplotlib's FuncAnimation + PillowWriter draws every frame twice
     on Agg: half of the bifurcation and phase-diagram plot stages)."""
-    from PIL import Image  # matplotlib's own dependency
-
     if dpi is not None:
         fig.set_dpi(dpi)
     frames = []

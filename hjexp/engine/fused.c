@@ -216,35 +216,31 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
         vec wl = {}, yl = {}, ol = {}, ml = {};
         int any = mode == 0;
         vec *xb = A + nb * K;
-        if (nv == VL) {  /* a full block: vector loads, and a transpose of X's [VL, K] rows */
+        if (nv == VL) {  /* a full block: vector loads */
           wl = Wt ? vload(Wt + i0) : (vec){} + 1, yl = Y ? vload(Y + i0) : yl;
           ol = O ? vload(O + i0) : ol, ml = M ? vload(M + i0) : ml;
-          if (!any) {
-            const ivec nz = wl != 0;
-            for (int l = 0; l < VL; ++l) any |= nz[l] != 0;
+          const ivec nz = wl != 0;
+          for (int l = 0; l < VL; ++l) any |= nz[l] != 0;
+        } else {
+          for (int l = 0; l < VL; ++l) {  /* padding lanes repeat the first row with weight 0: finite */
+            const int64_t i = i0 + (l < nv ? l : 0);
+            wl[l] = l >= nv ? (REAL)0 : Wt ? Wt[i] : (REAL)1;
+            yl[l] = Y ? Y[i] : (REAL)0;
+            ol[l] = O ? O[i] : (REAL)0;
+            ml[l] = M ? M[i] : (REAL)0;
+            any |= wl[l] != 0;
           }
-          if (!any) continue;
-#define GATHER(KC)                                                       \
-  for (int64_t k = 0; k < (KC); ++k)                                     \
-    for (int l = 0; l < VL; ++l) xb[k][l] = X[(i0 + l) * (KC) + k];
-          DISPATCH_K(GATHER)
-          WL[4 * nb] = wl, WL[4 * nb + 1] = yl, WL[4 * nb + 2] = ol, WL[4 * nb + 3] = ml, NV[nb] = nv, I0[nb] = i0;
-          ++nb;
-          continue;
-        }
-        for (int l = 0; l < VL; ++l) {  /* padding lanes repeat the first row with weight 0: finite */
-          const int64_t i = i0 + (l < nv ? l : 0);
-          wl[l] = l >= nv ? (REAL)0 : Wt ? Wt[i] : (REAL)1;
-          yl[l] = Y ? Y[i] : (REAL)0;
-          ol[l] = O ? O[i] : (REAL)0;
-          ml[l] = M ? M[i] : (REAL)0;
-          any |= wl[l] != 0;
         }
         if (!any) continue;  /* a block of absent samples adds exactly nothing */
-        for (int64_t k = 0; k < K; ++k) {
-          vec v;
-          for (int l = 0; l < VL; ++l) v[l] = X[(i0 + (l < nv ? l : 0)) * K + k];
-          xb[k] = v;
+        /* X's [VL, K] rows transposed into lanes (a constant K unrolls the full block's transpose) */
+#define GATHER(KC)                                                       \
+  for (int64_t k = 0; k < (KC); ++k)                                     \
+    for (int l = 0; l < VL; ++l) xb[k][l] = X[(i0 + (l < nv ? l : 0)) * (KC) + k];
+        if (nv == VL) {
+          const int nv = VL;  /* a constant bound: the selects fold away */
+          DISPATCH_K(GATHER)
+        } else {
+          GATHER(K)
         }
         WL[4 * nb] = wl, WL[4 * nb + 1] = yl, WL[4 * nb + 2] = ol, WL[4 * nb + 3] = ml, NV[nb] = nv, I0[nb] = i0;
         ++nb;
@@ -377,7 +373,6 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
     }                                                                    \
     for (int64_t k = 0; k < KC_; ++k) G[k * N + g_] = acc[k];            \
   }
-/* two neurons per iteration: 2·K independent FMA chains (one neuron's K chains are latency-bound) */
 /* wide rows (K > 9): the columns in tiles of 8, so a pair's 16 accumulators stay in registers
    (2·K of them spilled, three memory operations per FMA) */
 #define GRAD_TILE(k0, KT)                                                \
@@ -393,6 +388,7 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
     for (int64_t kk = 0; kk < (KT); ++kk)                                \
       G[((k0) + kk) * N + g0] = a0[kk], G[((k0) + kk) * N + g1] = a1[kk]; \
   }
+/* two neurons per iteration: 2·K independent FMA chains (one neuron's K chains are latency-bound) */
 #define GRAD(KC)                                                         \
   {                                                                      \
     const int64_t KC_ = (KC);                                            \

@@ -104,7 +104,7 @@ class Group:
         self.fused_adam = use_c and model.native_form is not None
         if self.fused_adam:
             self.theta = self.theta.transpose(1, 2).contiguous().transpose(1, 2)
-        self.m, self.v = (torch.zeros_like(self.theta.transpose(1, 2)).transpose(1, 2) for _ in range(2))  # Adam moments
+        self.m, self.v = torch.zeros_like(self.theta), torch.zeros_like(self.theta)  # Adam moments, θ's layout
         self.thT: Tensor | None = None
         self.bad: Tensor | None = None  # [E_g] uint8
         self.nbad = 0

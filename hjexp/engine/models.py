@@ -28,7 +28,7 @@ class Model:
 
     eps: Tensor  # [E]
     neuron_mask: Tensor | None  # [E, N] bool
-    native_form: int | None = None  # engine/param.c's code for network/pull_back (None: torch only)
+    native_form: int | None = None  # engine/param.c's code for network/pull_back (None: torch hooks only)
 
     # --- the two atom-wise parameter blocks, and the trainable tensors ------------------------
     def blocks(self) -> tuple[Tensor, Tensor]:
@@ -114,7 +114,6 @@ class Model:
 
     sign = 1.0  # pred = sign·(readout)·f + offset(x)
     t = 1.0
-    native_form = 0  # param.c's form code: the network is θ itself
 
     def readout(self) -> Tensor | None:
         return None
@@ -132,6 +131,7 @@ class LSE(Model):
     eps: Tensor  # [E]
     c: Tensor | None = None  # [E] scalar readout (trainable)
     neuron_mask: Tensor | None = None
+    native_form = 0  # param.c's form code: the network is θ itself (Model's network and pull_back)
 
     def blocks(self) -> tuple[Tensor, Tensor]:
         return self.W, self.b

@@ -1,5 +1,5 @@
-"""Build and load the C kernels — the fused pass (fused.c) and eps-robustness's PGD step (attack.c) —
-with torch paths as the fallback.
+"""Build and load the C kernels — the fused pass (fused.c), the trainer's parameter step (param.c)
+and eps-robustness's PGD step (attack.c) — with torch paths as the fallback.
 
 Compiled once per machine and source with the system C compiler (gcc -O3 -march=native -ffast-math
 -fopenmp; GCC vector extensions, exp inlined), cached under ~/.cache/hjexp (or $HJEXP_CACHE), loaded with ctypes.

@@ -9,6 +9,10 @@
 typedef REAL vec __attribute__((vector_size(64)));
 typedef IREAL ivec __attribute__((vector_size(64)));
 
+/* ln 2 = LN2_HI + LN2_LO, LN2_HI with few significant bits: k·LN2_HI is exact for the k of exp and log */
+#define LN2_HI ((REAL)0.693145751953125)
+#define LN2_LO ((REAL)1.4286068203094172e-06)
+
 static inline vec vload(const REAL *p) {  /* unaligned load (GCC emits one vmovu) */
   vec v;
   __builtin_memcpy(&v, p, sizeof v);
@@ -69,7 +73,7 @@ static inline vec vexp(vec x) {
 #else
   const vec kf = (vec)_mm512_roundscale_ps((__m512)t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 #endif
-  const vec r = x - kf * (REAL)0.693145751953125 - kf * (REAL)1.4286068203094172e-06;
+  const vec r = x - kf * LN2_HI - kf * LN2_LO;
 #if DOUBLE
   return (vec)_mm512_scalef_pd((__m512d)vexp_reduced(r), (__m512d)kf);
 #else
@@ -91,7 +95,7 @@ static inline vec vexp2(vec t) {
 static inline vec vexp(vec x) {
   const ivec ki = __builtin_convertvector(x * (REAL)1.4426950408889634 - (REAL)0.5, ivec);  /* round(x/ln2), x ≤ 0 */
   const vec kf = __builtin_convertvector(ki, vec);
-  const vec r = x - kf * (REAL)0.693145751953125 - kf * (REAL)1.4286068203094172e-06;
+  const vec r = x - kf * LN2_HI - kf * LN2_LO;
   const ivec bits = (ki + BIAS) << MANT;
   return vexp_reduced(r) * (vec)bits;
 }
@@ -130,7 +134,7 @@ static inline vec vlog(vec x) {
   p = p * s2 + (REAL)(1.0 / 5);
   p = p * s2 + (REAL)(1.0 / 3);
   const vec lm = 2 * s + 2 * s * s2 * p;
-  return e * (REAL)0.693145751953125 + (lm + e * (REAL)1.4286068203094172e-06);
+  return e * LN2_HI + (lm + e * LN2_LO);
 }
 
 #endif
