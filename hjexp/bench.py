@@ -6,7 +6,9 @@ Printed: ns per element-step and member-steps/s of the engine's fused trainer (h
 of batched autograd on its closed forms (hjexp.engine.train_autograd), and of a one-model-at-a-time NumPy float64 loop in the
 authors' style (exponentials computed twice per step); the exp-bound floor (ns per
 in-cache f32 exp, one per element) and the f32 matmul peak; achieved element-steps/s, exp/s and
-GFLOP/s against those peaks; and a sharp Hopf–Cole workload with and without the C pass's culling.
+GFLOP/s against those peaks; a wide-row minibatch workload (eps-robustness's d = 50 image
+regression) against its arithmetic floor (4(d+1) flops per element at the matmul peak); and a
+sharp Hopf–Cole workload with and without the C pass's culling.
 Steps are timed without a train call's setup (step_time). Takes about a minute; on CUDA the torch pass runs (no C pass).
 """
 
@@ -103,6 +105,22 @@ def _workload(device, d=2, widths=(20, 50, 100, 200, 500), seeds=5, n=4000):
     return model, x, x.norm(dim=-1), sum(Ws) * n
 
 
+def _wide_workload(device, d=50, N=128, seeds=3, n=60000, batch=256):
+    """eps-robustness's image-regression shape (d = 50 principal components of MNIST, N = 128, five ε ×
+    three seeds, minibatches of 256 drawn from 60000 rows), on synthetic rows: the step's work does
+    not depend on the values. Wide rows: 4(d+1) flops per element against one exp."""
+    gen = torch.Generator(device=device).manual_seed(2)
+    x = 2 * torch.randn(n, d, generator=gen, device=device)
+    y = torch.randint(0, 10, (n,), generator=gen, device=device).float()
+    eps = torch.tensor([0.1, 0.3, 1.0, 3.0, 10.0] * seeds, device=device)
+    model = engine.init_lse(len(eps), N, d, eps, w_scale=0.1 / math.sqrt(d), b_scale=0.0, generator=gen, readout=True)
+
+    def train(steps, progress):
+        return engine.train(model, x, y, max_steps=steps, lr=0.005, batch_size=batch, generator=gen, progress=progress)
+
+    return train, len(eps) * batch * N, d + 1
+
+
 def numpy_step_time(n=4000, N=200, d=2, steps=5) -> float:
     """Seconds per Adam step of one model in NumPy float64, authors' style (exp in forward and backward)."""
     rng = np.random.default_rng(0)
@@ -138,7 +156,8 @@ def run_bench(device: torch.device, console: Console) -> None:
     for col in ("what", "threads", "ns / element-step", "member-steps / s", "note"):
         table.add_column(col)
     model, x, y, el = _workload(device)
-    E, steps, fast_ns, floors, setup = model.size, 20, {}, {}, {}
+    wide_train, el_wide, K_wide = _wide_workload(device)
+    E, steps, fast_ns, floors, setup, peaks, wide_ns = model.size, 20, {}, {}, {}, {}, {}
     paths = [("C pass", True), ("torch pass", False)] if kernel_c_available(device) else [("torch pass", False)]
     for k in sorted({1, threads}) if device.type == "cpu" else [threads]:
         torch.set_num_threads(k)
@@ -156,6 +175,17 @@ def run_bench(device: torch.device, console: Console) -> None:
             kernel.NATIVE = True
         table.add_row("exp-bound floor (1 exp / element)", str(k), f"{floors[k]:.2f}", "",
                       "in-place f32 exp, inputs in [−80, 0]")
+        torch.set_num_threads(k)
+        try:
+            peaks[k] = matmul_peak(device)
+            t, setup["wide rows", k] = step_time(wide_train, steps)
+        finally:
+            torch.set_num_threads(threads)
+        wide_ns[k] = t / el_wide * 1e9
+        table.add_row("fused closed form, wide rows (engine.train, minibatch)", str(k), f"{wide_ns[k]:.2f}",
+                      f"{15 / t:.3g}", f"eps-robustness image regression: d={K_wide - 1}, N=128, 15 members, batch 256")
+        table.add_row("arithmetic floor, wide rows (4(d+1) flops / element)", str(k),
+                      f"{4 * K_wide / peaks[k]:.2f}", "", f"at the f32 matmul peak, {peaks[k]:.0f} GFLOP/s")
     sharp, xh, yh, el_sharp = _sharp_workload(device)
     for cull in ([True, False] if kernel_c_available(device) else [False]):
         kernel.CULL = cull
@@ -175,7 +205,7 @@ def run_bench(device: torch.device, console: Console) -> None:
     table.add_row("NumPy one model at a time, f64", "numpy", f"{ns_np:.2f}", f"{1 / t_np:.3g}",
                   "N=200, n=4000, exp twice per step")
     console.print(table)
-    peak = matmul_peak(device)
+    peak = peaks[threads] if threads in peaks else matmul_peak(device)
     best = min(fast_ns.values())
     at = min(fast_ns, key=fast_ns.get)
     K = x.shape[-1] + 1
@@ -188,6 +218,11 @@ def run_bench(device: torch.device, console: Console) -> None:
     console.print(f"speed-up over the NumPy baseline: {ns_np / best:.1f}×; over autograd: {ns_auto / best:.1f}×; "
                   f"best fused / exp floor at the same threads: {best / floors[at]:.1f}×; "
                   + "; ".join(f"at {k} thread(s) {fast_ns[k] / floors[k]:.2f}×" for k in sorted(fast_ns)))
+    console.print("wide rows (d = 50): step against the larger of its floors — the exp floor, and 4(d+1) flops at the "
+                  "matmul peak, which at d = 50 is the larger by far, so 2× the exp floor is out of any "
+                  "implementation's reach there: " + "; ".join(
+                      f"at {k} thread(s) {wide_ns[k]:.2f} ns = {wide_ns[k] / floors[k]:.1f}× exp floor, "
+                      f"{wide_ns[k] / (4 * K_wide / peaks[k]):.2f}× arithmetic floor" for k in sorted(wide_ns)))
     console.print("a step is the median time between the trainer's per-step callbacks; a call's own setup (groups, "
                   "row order, final loss pass), not in it: " + ", ".join(f"{name} at {k} thread(s) {v * 1e3:.1f} ms" for (name, k), v in setup.items()))
     console.print(f"scaling-dim paper profile (authors' setup, ε tied only) ≈ 2.2e11 element-steps -> "

@@ -69,29 +69,18 @@
     case 9: M(9) break; \
     default: M(K)     \
   }
-/* out = init + Σ_k T[k, j]·X[k] for neuron j of the set. Wide rows (K > 9: a runtime K, so the
-   compiler neither unrolls nor splits the sum) take four partial sums: one K-long FMA chain per
-   neuron was latency-bound (d = 50 image regression). Constant K ≤ 9: one chain, unrolled. */
-#define DOT(j, init, X, out, KC)                                                   \
-  if ((KC) > 9) {                                                                  \
-    vec p0 = (init) + Tv[j] * X[0], p1 = Tv[ld + (j)] * X[1];                      \
-    vec p2 = Tv[2 * ld + (j)] * X[2], p3 = Tv[3 * ld + (j)] * X[3];                \
-    int64_t k = 4;                                                                 \
-    for (; k + 3 < (KC); k += 4) {                                                 \
-      p0 += Tv[k * ld + (j)] * X[k], p1 += Tv[(k + 1) * ld + (j)] * X[k + 1];      \
-      p2 += Tv[(k + 2) * ld + (j)] * X[k + 2], p3 += Tv[(k + 3) * ld + (j)] * X[k + 3]; \
-    }                                                                              \
-    for (; k < (KC); ++k) p0 += Tv[k * ld + (j)] * X[k];                           \
-    out = (p0 + p1) + (p2 + p3);                                                   \
-  } else {                                                                         \
-    out = (init) + Tv[j] * X[0];                                                   \
-    for (int64_t k = 1; k < (KC); ++k) out += Tv[k * ld + (j)] * X[k];             \
+/* out = init + Σ_k T[k, j]·X[k] for neuron j of the set (K ≤ 9: the loop unrolls; wide rows take wide.h) */
+#define DOT(j, init, X, out, KC)                                      \
+  {                                                                   \
+    out = (init) + Tv[j] * X[0];                                      \
+    for (int64_t k = 1; k < (KC); ++k) out += Tv[k * ld + (j)] * X[k]; \
   }
 #define STALE_WINDOW ((REAL)20)  /* the stale sweep's tolerance on a row maximum's move (logit units) */
 #define UNKNOWN_MAX ((REAL)1e29)  /* a block whose first mrow entry is at least this has no last maximum yet */
 #define CULL_MIN 32  /* members with fewer neurons never cull: the test would cost about what it saves */
 
 #include "simd.h"
+#include "wide.h"
 
 /* The neuron set a super-block runs on: every neuron of the member, or its culled subset copied
    into contiguous scratch (so both run the same dense loops). Its gradient goes straight to the
@@ -150,14 +139,18 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
      super-blocks of CULL_RB blocks (a smaller box keeps fewer neurons) */
   const int64_t RB = cull ? CULL_RB
                           : N * (int64_t)sizeof(vec) * 16 <= (1 << 19) ? 16 : (1 << 19) / (N * (int64_t)sizeof(vec)) + 1;
+  const int wide = K > 9;  /* the products register-blocked (wide.h) */
   const int64_t SB = RB * VL, ns = (n + SB - 1) / SB, items = (active ? n_act : E) * ns;
   /* work items (member, super-block) dealt round-robin (item i to thread i mod nt: members of
      different widths are spread over the threads, where contiguous runs gave one thread the wide
      ones); each thread keeps partial sums per member, and the partials are added in thread order
-     (deterministic for a given thread count) */
+     (deterministic for a given thread count); the gradient's only where a member spans items */
   const int nt = nthreads < 1 ? 1 : (items < nthreads ? (int)(items > 0 ? items : 1) : nthreads);
   REAL *lpart = (REAL *)calloc((size_t)nt * E, sizeof(REAL)), *gpart = (REAL *)calloc((size_t)nt * E, sizeof(REAL));
-  REAL *part = mode == 2 && nt > 1 ? (REAL *)calloc((size_t)nt * E * K * N, sizeof(REAL)) : gthT;
+  /* a member whose rows are one super-block is one item, so one thread: its gradient goes straight
+     to gthT (a minibatch step then allocates, clears and adds no per-thread copies [nt, E, K, N]) */
+  const int split = nt > 1 && ns > 1;
+  REAL *part = mode == 2 && split ? (REAL *)calloc((size_t)nt * E * K * N, sizeof(REAL)) : gthT;
   double *kpart = (double *)calloc((size_t)nt * E * 2, sizeof(double));  /* culling: neurons kept, tested, per member */
 #pragma omp parallel num_threads(nt)
   {
@@ -167,7 +160,8 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
     _mm_setcsr(csr | 0x8040);
     const int t = omp_get_thread_num();
     vec *Z = (vec *)aligned_alloc(64, (size_t)RB * N * sizeof(vec));
-    vec *Gv = mode == 2 ? (vec *)aligned_alloc(64, (size_t)K * N * sizeof(vec)) : 0;
+    /* lane-wise gradient accumulators [K, N] of the open member (wide rows sum their tiles over lanes at once, wide.h) */
+    vec *Gv = mode == 2 && !wide ? (vec *)aligned_alloc(64, (size_t)K * N * sizeof(vec)) : 0;
     vec *A = (vec *)aligned_alloc(64, (size_t)RB * K * sizeof(vec));
     vec *WL = (vec *)aligned_alloc(64, (size_t)RB * 4 * sizeof(vec));  /* per block: weights, targets, offsets, last max */
     int *NV = (int *)malloc((size_t)RB * sizeof(int));
@@ -186,7 +180,7 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
     for (int l = 0; l < VL; ++l) s += loss[l], sg += gfl[l];                          \
     lpart[t * E + cur] += s, gpart[t * E + cur] += sg;                                \
     if (Gv) {  /* the member's own width curN: a narrow member in a wide group pays its width */ \
-      REAL *G = part + ((nt > 1 ? t * E : 0) + cur) * K * N;                          \
+      REAL *G = part + ((split ? t * E : 0) + cur) * K * N;                             \
       for (int64_t k = 0; k < K; ++k)                                                 \
         for (int64_t j = 0; j < curN; ++j) {                                          \
           REAL g = 0;                                                                 \
@@ -265,6 +259,7 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
       const REAL *Tv = S.T, *kv = S.kp;
       const int64_t ld = S.ld, Nn = S.Nn;
       /* phase 2: per block, logits, max, exp, sums, loss; a_k = q·x_k for the gradient */
+      if (wide) wide_logits(A, nb, K, Tv, ld, Nn, Z);  /* the super-block's logits at once */
       for (int64_t b = 0; b < nb; ++b) {
         vec *xb = A + b * K, *Zb = Z + b * Nn;
         const vec wl = WL[4 * b], yl = WL[4 * b + 1], ol = WL[4 * b + 2];
@@ -274,7 +269,7 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
         /* one sweep: logits, their true maximum, and exponentials against the last call's maximum
            mp, accepted when every row's maximum moved by at most STALE_WINDOW (no overflow, and
            clamped terms stay ≤ e^−60 of the largest) */
-        if (M && WL[4 * b + 3][0] < UNKNOWN_MAX) {
+        if (!wide && M && WL[4 * b + 3][0] < UNKNOWN_MAX) {
           const vec mp = WL[4 * b + 3], nmp = mp * (REAL)-1.4426950408889634;
           vec xs[KMAX];
           for (int64_t k = 0; k < K; ++k) xs[k] = xb[k] * (REAL)1.4426950408889634;
@@ -328,7 +323,10 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
     Zb[j] = z;                                                           \
     m = vmax(z, m);                                                      \
   }
-          DISPATCH_K(LOGITS)  /* a constant K lets the compiler unroll the product over k */
+          if (wide)
+            for (int64_t j = 0; j < Nn; ++j) m = vmax(Zb[j], m);
+          else
+            DISPATCH_K(LOGITS)  /* a constant K lets the compiler unroll the product over k */
           /* unnormalised Gibbs weights in place, lane-wise sums */
           for (int64_t j = 0; j < Nn; ++j) {
             vec v = Zb[j] - m;
@@ -373,33 +371,11 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
     }                                                                    \
     for (int64_t k = 0; k < KC_; ++k) G[k * N + g_] = acc[k];            \
   }
-/* wide rows (K > 9): the columns in tiles of 8, so a pair's 16 accumulators stay in registers
-   (2·K of them spilled, three memory operations per FMA) */
-#define GRAD_TILE(k0, KT)                                                \
-  {                                                                      \
-    vec a0[8], a1[8];                                                    \
-    for (int64_t kk = 0; kk < (KT); ++kk)                                \
-      a0[kk] = G[((k0) + kk) * N + g0], a1[kk] = G[((k0) + kk) * N + g1]; \
-    for (int64_t b = 0; b < nb; ++b) {                                   \
-      const vec e0 = Z[b * Nn + j], e1 = Z[b * Nn + j + 1], *ab = A + b * K + (k0); \
-      for (int64_t kk = 0; kk < (KT); ++kk)                              \
-        a0[kk] += ab[kk] * e0, a1[kk] += ab[kk] * e1;                    \
-    }                                                                    \
-    for (int64_t kk = 0; kk < (KT); ++kk)                                \
-      G[((k0) + kk) * N + g0] = a0[kk], G[((k0) + kk) * N + g1] = a1[kk]; \
-  }
 /* two neurons per iteration: 2·K independent FMA chains (one neuron's K chains are latency-bound) */
 #define GRAD(KC)                                                         \
   {                                                                      \
     const int64_t KC_ = (KC);                                            \
     int64_t j = 0;                                                       \
-    if (KC_ > 9)                                                         \
-      for (; j + 1 < Nn; j += 2) {                                       \
-        const int64_t g0 = jx ? jx[j] : j, g1 = jx ? jx[j + 1] : j + 1;  \
-        int64_t k0 = 0;                                                  \
-        for (; k0 + 8 <= KC_; k0 += 8) GRAD_TILE(k0, 8)                  \
-        if (k0 < KC_) GRAD_TILE(k0, KC_ - k0)                            \
-      }                                                                  \
     for (; j + 1 < Nn; j += 2) {                                         \
       const int64_t g0 = jx ? jx[j] : j, g1 = jx ? jx[j + 1] : j + 1;    \
       vec acc0[KMAX], acc1[KMAX];                                        \
@@ -415,7 +391,10 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
     }                                                                    \
     if (j < Nn) GRAD1(j)                                                 \
   }
-      DISPATCH_K(GRAD)  /* constant K: the accumulators live in registers */
+      if (wide)
+        wide_grad(A, Z, nb, K, Nn, jx, part + ((split ? t * E : 0) + e) * K * N, N);
+      else
+        DISPATCH_K(GRAD)  /* constant K: the accumulators live in registers */
     }
     FLUSH
     free(Z), free(Gv), free(A), free(WL), free(NV), free(I0);

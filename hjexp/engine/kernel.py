@@ -59,6 +59,7 @@ class Group:
         self.c = None if c is None else c.detach()[idx].clone()  # [E_g]
         self.eps = model.eps.detach()[idx].reshape(-1, 1, 1)  # [E_g, 1, 1]
         E, n = len(idx), x.shape[-2]
+        self.n_in = n  # the caller's rows (run_rows indexes them)
         self.x = x if x.ndim == 2 else x[idx]  # [n, d] or [E_g, n, d]
         self.xa = torch.cat([self.x, torch.ones_like(self.x[..., :1])], -1)  # [.., n, d+1]: bias column
         off = model.offset(self.x)
@@ -171,12 +172,13 @@ class Group:
         if self.perm is not None:
             raise ValueError("run_rows needs a group without row order (groups(..., order_rows=False))")
         saved = self.xa, self.off, self.target, self.w, self.norm
-        rows = rows[rows < self.xa.shape[-2]]
+        if self.xa.shape[-2] < self.n_in:  # the group dropped trailing rows nobody weighs
+            rows = rows[rows < self.xa.shape[-2]]
 
-        def take(v: Tensor | None) -> Tensor | None:
-            return None if v is None else v[:, rows].contiguous()
+        def take(v: Tensor | None) -> Tensor | None:  # index_select: a contiguous gather, ~3x faster than v[:, rows]
+            return None if v is None else v.index_select(1, rows)
 
-        self.xa = self.xa[..., rows, :].contiguous()
+        self.xa = self.xa.index_select(self.xa.ndim - 2, rows)
         self.off, self.target, self.w = take(self.off), take(self.target), take(self.w)
         self.norm = (torch.full_like(saved[4], float(len(rows))) if self.w is None
                      else self.w.sum(-1).clamp_min(1e-30))
@@ -285,7 +287,7 @@ class Group:
                                  self.norm.contiguous(), self.off, self.target if mode != "predict" else None, self.w,
                                  MODES[mode], out, g_thT, g_f, active=active, cull=cull,
                                  row_max=None if self.batch else self.row_max)
-        if cull is not None:
+        if kept is not None:
             tried = cull & (kept < 1.0)
             self.cull_pays = torch.where(cull, kept <= CULL_PAYS, self.cull_pays)
             if bool(tried.any()):

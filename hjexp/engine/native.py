@@ -25,7 +25,7 @@ import torch
 log = logging.getLogger("hjexp")
 HERE = Path(__file__).parent
 SOURCES = [HERE / "fused.c", HERE / "param.c", HERE / "attack.c"]  # the engine's pass and parameter step; the eps-robustness PGD step
-HEADERS = [HERE / "simd.h"]
+HEADERS = [HERE / "simd.h", HERE / "wide.h"]
 FLAGS = ["-O3", "-march=native", "-mprefer-vector-width=512", "-ffast-math", "-fopenmp", "-fPIC"]
 TYPES = {torch.float32: ("f32", "-DREAL=float -DIREAL=int32_t -DBIAS=127 -DMANT=23 -DDOUBLE=0 -DLOG=logf -DSQRT=sqrtf"),
          torch.float64: ("f64", "-DREAL=double -DIREAL=int64_t -DBIAS=1023 -DMANT=52 -DDOUBLE=1 -DLOG=log -DSQRT=sqrt")}
@@ -120,7 +120,8 @@ def fused_pass(xa: torch.Tensor, thT: torch.Tensor, keep: torch.Tensor | None, w
     spatially sorted rows).
     ``row_max`` [E, n] holds shifts to try (any values: last call's row maxima pay) and receives
     each row's logit maximum; it lets the pass take logits and exponentials in one sweep (fused.c).
-    Returns per member the fraction of neurons culling kept [E] (1.0 where it did not cull)."""
+    Returns per member the fraction of neurons culling kept [E] (1.0 where it did not cull), or
+    None when no member culls (a minibatch step then allocates nothing for it)."""
     E, K, N = thT.shape
     n = xa.shape[-2]
     fn = getattr(library(), f"hj_pass_{TYPES[thT.dtype][0]}")
@@ -129,16 +130,16 @@ def fused_pass(xa: torch.Tensor, thT: torch.Tensor, keep: torch.Tensor | None, w
     if active is not None:
         active = active.to(torch.int64).contiguous()
         if active.numel() == 0:  # nobody to compute (a null pointer would mean everybody)
-            return torch.ones(E, dtype=torch.float64, device="cpu")
-    kept = torch.zeros(E, 2, dtype=torch.float64, device="cpu")
+            return None
     cull_flags = None if cull is None or not bool(cull.any()) else cull.to(torch.uint8).contiguous()
+    kept = None if cull_flags is None else torch.zeros(E, 2, dtype=torch.float64, device="cpu")
     rc = fn(E, _ptr(active), 0 if active is None else len(active), _ptr(cull_flags), n, N, K,
             _ptr(xa), 0 if xa.ndim == 2 else n * K, _ptr(thT), _ptr(keep), _ptr(width), _ptr(eps),
             _ptr(scale), _ptr(norm), _ptr(off), 0 if off is None or off.ndim == 1 else n, _ptr(target), _ptr(w), mode,
             _ptr(out), _ptr(gthT), _ptr(gf), torch.get_num_threads(), _ptr(kept), _ptr(row_max))
     if rc:
         raise ValueError(f"the C pass refused K = {K} (at most {MAX_K})")
-    return torch.where(kept[:, 1] > 0, kept[:, 0] / kept[:, 1].clamp_min(1), 1.0)
+    return None if kept is None else torch.where(kept[:, 1] > 0, kept[:, 0] / kept[:, 1].clamp_min(1), 1.0)
 
 
 def adam_network(form: int, t: float, eps: torch.Tensor, width: torch.Tensor | None, bmask: torch.Tensor | None,
