@@ -79,8 +79,8 @@ def train(model: Model, x: Tensor, target: Tensor, *, lr: float, max_steps: int,
                 raw = gr.fused_adam  # its gradient stays dL/d[W, b]ᵀ: param.c pulls it back in the step
                 loss, g_th, g_c = gr.run("grad", active, raw) if rows is None else gr.run_rows("grad", rows, active, raw)
                 done = step - 1
-                bad = (live[i] > 0) & ~torch.isfinite(loss)
-                if bool(bad.any()):
+                bad = None if bool(torch.isfinite(loss).all()) else (live[i] > 0) & ~torch.isfinite(loss)
+                if bad is not None and bool(bad.any()):
                     steps[gr.idx[bad]] = done
                     diverged[gr.idx[bad]] = True
                     live[i] = live[i].masked_fill(bad, 0.0)
@@ -99,10 +99,10 @@ def train(model: Model, x: Tensor, target: Tensor, *, lr: float, max_steps: int,
                     if not any_live[i]:
                         continue
                 mask = live[i] if masked[i] else None
-                if gr.fused_adam:
-                    gr.adam_(g_th, step, lr, mask, BETAS, ADAM_EPS)
-                else:
-                    adam_step_(gr.theta, g_th, gr.m, gr.v, step, lr, None if mask is None else mask.view(-1, 1, 1))
+                if gr.fused_adam:  # θ and the readout in one C call
+                    gr.adam_(g_th, step, lr, mask, BETAS, ADAM_EPS, g_c)
+                    continue
+                adam_step_(gr.theta, g_th, gr.m, gr.v, step, lr, None if mask is None else mask.view(-1, 1, 1))
                 if g_c is not None:
                     adam_step_(gr.c, g_c, gr.mc, gr.vc, step, lr, mask)
             if progress is not None:

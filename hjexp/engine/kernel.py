@@ -206,20 +206,22 @@ class Group:
         return self.thT
 
     def _param_c(self, g_thT: Tensor | None, step: int, lr: float, live: Tensor | None,
-                 betas: tuple[float, float], adam_eps: float) -> None:
+                 betas: tuple[float, float], adam_eps: float, g_c: Tensor | None = None) -> None:
         E = self.theta.shape[0]
         bmask = None if self.bias_mask is None else self.bias_mask.contiguous()
+        readout = None if g_c is None else (self.c, self.mc, self.vc, g_c.contiguous())
         self.nbad = native.adam_network(self.model.native_form, self.t, self.eps.reshape(E).contiguous(), self.widths,
                                         bmask, g_thT, self.theta.transpose(1, 2), self.m.transpose(1, 2),
                                         self.v.transpose(1, 2), None if live is None else live.contiguous(), step, lr,
-                                        betas, adam_eps, self.thT, self.bad)
+                                        betas, adam_eps, self.thT, self.bad, readout)
 
     def adam_(self, g_thT: Tensor, step: int, lr: float, live: Tensor | None,
-              betas: tuple[float, float], adam_eps: float) -> None:
+              betas: tuple[float, float], adam_eps: float, g_c: Tensor | None = None) -> None:
         """Adam's step ``step`` from run(..., raw=True)'s gradient, and the next network, in one C
-        call (fused_adam groups); ``live`` [E_g] 0/1 freezes stopped members."""
+        call (fused_adam groups); ``live`` [E_g] 0/1 freezes stopped members; ``g_c`` [E_g]:
+        the readout's gradient, stepped in the same call."""
         self._network_c()
-        self._param_c(g_thT, step, lr, live, betas, adam_eps)
+        self._param_c(g_thT, step, lr, live, betas, adam_eps, g_c)
 
     def run(self, mode: str, active: Tensor | None = None,
             raw: bool = False) -> tuple[Tensor, Tensor | None, Tensor | None]:

@@ -93,7 +93,7 @@ def library() -> ctypes.CDLL | None:
             fn = getattr(lib, f"hj_adam_{suffix}")
             fn.restype = ctypes.c_int
             fn.argtypes = ([ctypes.c_int64] * 3 + [ctypes.c_int, ctypes.c_double] + [ctypes.c_void_p] * 8
-                           + [ctypes.c_double] * 5 + [ctypes.c_void_p] * 2 + [ctypes.c_int])
+                           + [ctypes.c_double] * 5 + [ctypes.c_void_p] * 6 + [ctypes.c_int])
             real = ctypes.c_double if suffix == "f64" else ctypes.c_float
             fn = getattr(lib, f"hj_pgd_{suffix}")
             fn.restype = ctypes.c_int
@@ -145,17 +145,18 @@ def fused_pass(xa: torch.Tensor, thT: torch.Tensor, keep: torch.Tensor | None, w
 def adam_network(form: int, t: float, eps: torch.Tensor, width: torch.Tensor | None, bmask: torch.Tensor | None,
                  g: torch.Tensor | None, th: torch.Tensor, m: torch.Tensor, v: torch.Tensor, live: torch.Tensor | None,
                  step: int, lr: float, betas: tuple[float, float], adam_eps: float, thT: torch.Tensor,
-                 bad: torch.Tensor) -> int:
+                 bad: torch.Tensor, readout: tuple[torch.Tensor, ...] | None = None) -> int:
     """param.c on contiguous [E, K, N] tensors: pull g = dL/d[W, b]ᵀ back to θ (model form ``form``),
     Adam's step ``step`` on th (m, v its moments; live [E] 0/1 freezes), then the next pass's
     network into thT; g None: only the network. bad [E] uint8 flags members with a non-finite
-    present neuron; returns their count."""
+    present neuron; returns their count. ``readout`` (c, m_c, v_c, dL/dc), each [E] contiguous:
+    Adam's step on a per-member readout scale too."""
     E, K, N = th.shape
     fn = getattr(library(), f"hj_adam_{TYPES[th.dtype][0]}")
     b1, b2 = betas
     return fn(E, N, K, form, t, _ptr(eps), _ptr(width), _ptr(bmask), _ptr(g), _ptr(th), _ptr(m), _ptr(v), _ptr(live),
               lr / (1 - b1**step) if step else 0.0, b1, b2, (1 - b2**step) ** -0.5 if step else 1.0, adam_eps,
-              _ptr(thT), _ptr(bad), torch.get_num_threads())
+              _ptr(thT), _ptr(bad), *(_ptr(r) for r in (readout or (None,) * 4)), torch.get_num_threads())
 
 
 def pgd_step(layout: dict, xa: torch.Tensor, x0: torch.Tensor, lo: torch.Tensor | None, hi: torch.Tensor | None,

@@ -19,6 +19,8 @@
  * absent neurons of a general mask); such neurons are also not checked below. bad [E] receives 1
  * where a present neuron's written network is NaN or ±inf (θ non-finite, or overflow; the pass
  * would hide it: see kernel._poison_nonfinite); returns the number of such members.
+ * c, cm, cv [E] (or NULL): a readout scale per member and its Adam moments, stepped with cg [E]
+ * = dL/dc in the same call (torch's seven tiny ops on them cost ~50 µs per trainer step).
  */
 #include <stdint.h>
 #include <string.h>
@@ -40,7 +42,8 @@ static inline int nonfinite(REAL x) {
 int CAT(hj_adam_, SUFFIX)(int64_t E, int64_t N, int64_t K, int form, double t, const REAL *eps,
                           const int64_t *width, const REAL *bmask, const REAL *g, REAL *th, REAL *m, REAL *v,
                           const REAL *live, double lr_t, double b1, double b2, double vcorr, double eps_adam,
-                          REAL *thT, unsigned char *bad, int nthreads) {
+                          REAL *thT, unsigned char *bad, REAL *c, REAL *cm, REAL *cv, const REAL *cg,
+                          int nthreads) {
   int nbad = 0;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads) reduction(+ : nbad)
   for (int64_t e = 0; e < E; ++e) {
@@ -79,6 +82,11 @@ int CAT(hj_adam_, SUFFIX)(int64_t E, int64_t N, int64_t K, int form, double t, c
         for (int64_t j = 0; j < nj; ++j)  /* the network as the pass sees it: θ's NaN/inf, and overflow */
           flag |= nonfinite(out[j]) & !(bmask && bmask[e * N + j0 + j] != 0);
       }
+    }
+    if (c && g) {
+      const REAL mm = rb1 * cm[e] + c1 * cg[e], vv = rb2 * cv[e] + c2 * cg[e] * cg[e];
+      cm[e] = mm, cv[e] = vv;
+      c[e] += step * mm / (SQRT(vv) * vc + ea);
     }
     bad[e] = (unsigned char)flag;
     nbad += flag;
