@@ -11,8 +11,9 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
+
+from hjexp import engine
 
 from .curvature import cov_bounds
 
@@ -129,19 +130,15 @@ def init_classifier(E: int, C: int, N: int, mean: Tensor, comps: Tensor, eps: Te
 
 def train_classifier(model: LSEClassifier, u: Tensor, y: Tensor, *, steps: int, lr: float, batch: int,
                      generator: torch.Generator, progress=None) -> Tensor:
-    """Adam on Σ_e CE_e over shared minibatches of PCA features u [n, k]. Returns final train CE [E]."""
-    opt = torch.optim.Adam([model.W, model.b], lr=lr)
-    n = u.shape[0]
-    for _ in range(steps):
-        idx = torch.randint(n, (min(batch, n),), generator=generator, device=u.device)
-        z = model.logits_from_features(u[idx])  # [E, B, C]
-        loss = F.cross_entropy(z.flatten(0, 1), y[idx].repeat(len(model.eps)), reduction="none")
-        opt.zero_grad(set_to_none=True)
-        loss.view(len(model.eps), -1).mean(-1).sum().backward()
-        opt.step()
-        if progress is not None:
-            progress(1)
+    """Adam on Σ_e CE_e over shared minibatches of PCA features u [n, k], on the engine's fused pass
+    (engine.train_cross_entropy: class c of model e is engine member e·C + c); the minibatch draws
+    are torch.optim's loop's. ``model`` is updated in place. Returns final train CE [E]."""
+    E, C, N, k = model.W.shape
+    net = engine.LSE(model.W.detach().flatten(0, 1).clone(), model.b.detach().flatten(0, 1).clone(),
+                     model.eps.detach().repeat_interleave(C))
+    ce = engine.train_cross_entropy(net, u, y, C, steps=steps, lr=lr, batch=batch, generator=generator,
+                                    progress=progress)
     with torch.no_grad():
-        z = torch.cat([model.logits_from_features(c) for c in u.split(4096)], 1)
-        ce = F.cross_entropy(z.flatten(0, 1), y.repeat(len(model.eps)), reduction="none")
-        return ce.view(len(model.eps), -1).mean(-1)
+        model.W.copy_(net.W.view(E, C, N, k))
+        model.b.copy_(net.b.view(E, C, N))
+    return ce

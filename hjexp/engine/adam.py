@@ -45,6 +45,17 @@ def adam_step_(p: Tensor, g: Tensor, m: Tensor, v: Tensor, step: int, lr: float,
     p.addcdiv_(m if live is None else m * live, denom, value=-lr / (1 - b1**step))
 
 
+def adam_group_(gr: kernel.Group, g_th: Tensor, g_c: Tensor | None, step: int, lr: float, live: Tensor | None) -> None:
+    """Adam's step ``step`` on a group from its pass's gradient (raw dL/d[W, b]ᵀ for fused_adam
+    groups, else dL/dθ) and readout gradient; ``live`` [E_g] 0/1 freezes stopped members."""
+    if gr.fused_adam:  # θ and the readout in one C call
+        gr.adam_(g_th, step, lr, live, BETAS, ADAM_EPS, g_c)
+        return
+    adam_step_(gr.theta, g_th, gr.m, gr.v, step, lr, None if live is None else live.view(-1, 1, 1))
+    if g_c is not None:
+        adam_step_(gr.c, g_c, gr.mc, gr.vc, step, lr, live)
+
+
 def train(model: Model, x: Tensor, target: Tensor, *, lr: float, max_steps: int, weight: Tensor | None = None,
           rel_tol: float = 0.0, check_every: int = 100, progress: Progress | None = None,
           batch_size: int | None = None, generator: torch.Generator | None = None) -> Fit:
@@ -98,13 +109,7 @@ def train(model: Model, x: Tensor, target: Tensor, *, lr: float, max_steps: int,
                     last[i] = loss
                     if not any_live[i]:
                         continue
-                mask = live[i] if masked[i] else None
-                if gr.fused_adam:  # θ and the readout in one C call
-                    gr.adam_(g_th, step, lr, mask, BETAS, ADAM_EPS, g_c)
-                    continue
-                adam_step_(gr.theta, g_th, gr.m, gr.v, step, lr, None if mask is None else mask.view(-1, 1, 1))
-                if g_c is not None:
-                    adam_step_(gr.c, g_c, gr.mc, gr.vc, step, lr, mask)
+                adam_group_(gr, g_th, g_c, step, lr, live[i] if masked[i] else None)
             if progress is not None:
                 progress(1)
             if not any(any_live):

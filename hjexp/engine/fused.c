@@ -17,6 +17,8 @@
  * e uses only its first width[e] neurons (the rest are never touched, their gradient stays 0); eps, scale, norm [E];
  * off [E|1, n] or NULL; target, w [E, n] (w NULL = all ones). mode 0: out [E, n] = predictions;
  * mode 1: out [E] = Σ_i w_i res_i²; mode 2: also gthT [E, K, N] = dL/d[W, b]ᵀ and gf [E] = Σ_i r_i f_i.
+ * mode 3: the gradient of any loss, target holding its r_i = dL/dpred_i (times w_i): gthT and gf as
+ * mode 2, out [E] = 0 (a cross-entropy over several members' outputs: engine/classify.py).
  * active [n_act] or NULL: only these members are computed (stopped members cost nothing; their
  * outputs stay 0). cull [E] (0/1) or NULL: members whose super-blocks of rows skip the neurons
  * that cannot matter (below).
@@ -150,7 +152,7 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
   /* a member whose rows are one super-block is one item, so one thread: its gradient goes straight
      to gthT (a minibatch step then allocates, clears and adds no per-thread copies [nt, E, K, N]) */
   const int split = nt > 1 && ns > 1;
-  REAL *part = mode == 2 && split ? (REAL *)calloc((size_t)nt * E * K * N, sizeof(REAL)) : gthT;
+  REAL *part = mode >= 2 && split ? (REAL *)calloc((size_t)nt * E * K * N, sizeof(REAL)) : gthT;
   double *kpart = (double *)calloc((size_t)nt * E * 2, sizeof(double));  /* culling: neurons kept, tested, per member */
 #pragma omp parallel num_threads(nt)
   {
@@ -161,7 +163,7 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
     const int t = omp_get_thread_num();
     vec *Z = (vec *)aligned_alloc(64, (size_t)RB * N * sizeof(vec));
     /* lane-wise gradient accumulators [K, N] of the open member (wide rows sum their tiles over lanes at once, wide.h) */
-    vec *Gv = mode == 2 && !wide ? (vec *)aligned_alloc(64, (size_t)K * N * sizeof(vec)) : 0;
+    vec *Gv = mode >= 2 && !wide ? (vec *)aligned_alloc(64, (size_t)K * N * sizeof(vec)) : 0;
     vec *A = (vec *)aligned_alloc(64, (size_t)RB * K * sizeof(vec));
     vec *WL = (vec *)aligned_alloc(64, (size_t)RB * 4 * sizeof(vec));  /* per block: weights, targets, offsets, last max */
     int *NV = (int *)malloc((size_t)RB * sizeof(int));
@@ -349,14 +351,14 @@ int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const
           for (int l = 0; l < NV[b]; ++l) out[e * n + I0[b] + l] = pred[l];
           continue;
         }
-        const vec res = pred - yl, wres = res * wl, r = 2 * wres / nm;
-        loss += wres * res;
+        const vec res = pred - yl, wres = res * wl, r = mode == 3 ? yl * wl : 2 * wres / nm;
+        if (mode != 3) loss += wres * res;
         gfl += r * f;
         if (mode == 1) continue;
         const vec q = r * sc / tot;
         for (int64_t k = 0; k < K; ++k) xb[k] *= q;  /* a_k = q·x_k */
       }
-      if (mode != 2) continue;
+      if (mode < 2) continue;
       /* phase 3: Σ_i q_i x_ik e_ij over the super-block, neuron by neuron, lane-wise in registers */
       vec *G = Gv;  /* [K, N]: the set's neuron j accumulates at column jx[j] (or j) */
       const int64_t *jx = S.jx;

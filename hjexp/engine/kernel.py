@@ -41,6 +41,7 @@ PROJECT = True  # rows in a lower-dimensional affine subspace run in its coordin
 PROJECT_MIN_D = 8  # ... tried from this many input columns on
 NATIVE_MAX_K = native.MAX_K  # d + 1 up to which the C pass runs (it beats the torch pass up to D = 64 measured)
 MODES = {"predict": 0, "loss": 1, "grad": 2}
+GIVEN_MODE = 3  # fused.c's gradient with dL/dpred given per row (Group.run's ``given``)
 PAD_SHARE = 1 / 64  # width buckets merge while padded parameter work is at most this share of the pass
 
 
@@ -165,10 +166,11 @@ class Group:
         self.w = None if self.w is None else take(self.w)
         self.perm = perm
 
-    def run_rows(self, mode: str, rows: Tensor, active: Tensor | None = None,
-                 raw: bool = False) -> tuple[Tensor, Tensor | None, Tensor | None]:
+    def run_rows(self, mode: str, rows: Tensor, active: Tensor | None = None, raw: bool = False,
+                 given: Tensor | None = None) -> tuple[Tensor, Tensor | None, Tensor | None]:
         """``run`` on the rows ``rows`` alone (a minibatch; needs a group built with order_rows=False,
-        so rows index the caller's order). Rows beyond the group's weighed ones add nothing."""
+        so rows index the caller's order). Rows beyond the group's weighed ones add nothing.
+        ``given`` [E_g, len(rows)] is per minibatch row, as ``run`` takes it."""
         if self.perm is not None:
             raise ValueError("run_rows needs a group without row order (groups(..., order_rows=False))")
         saved = self.xa, self.off, self.target, self.w, self.norm
@@ -184,7 +186,7 @@ class Group:
                      else self.w.sum(-1).clamp_min(1e-30))
         self.batch = True
         try:
-            return self.run(mode, active, raw)
+            return self.run(mode, active, raw, given)
         finally:
             self.xa, self.off, self.target, self.w, self.norm = saved
             self.batch = False
@@ -223,16 +225,21 @@ class Group:
         self._network_c()
         self._param_c(g_thT, step, lr, live, betas, adam_eps, g_c)
 
-    def run(self, mode: str, active: Tensor | None = None,
-            raw: bool = False) -> tuple[Tensor, Tensor | None, Tensor | None]:
+    def run(self, mode: str, active: Tensor | None = None, raw: bool = False,
+            given: Tensor | None = None) -> tuple[Tensor, Tensor | None, Tensor | None]:
         """One pass over the rows.  ``mode``: "predict" -> (pred [E_g, n], None, None);
         "loss" -> (loss [E_g], None, None); "grad" -> (loss, dL/dθ [E_g, N_g, d+1], dL/dc [E_g] or None).
         ``active`` (indices into the group): the C pass computes only these members, the others get
         zeros (the trainer passes its still-running members); the torch pass computes every member.
-        ``raw`` (fused_adam groups): the gradient as dL/d[W, b]ᵀ [E_g, d+1, N_g], for adam_."""
+        ``raw`` (fused_adam groups): the gradient as dL/d[W, b]ᵀ [E_g, d+1, N_g], for adam_.
+        ``given`` [E_g, n] ("grad" only): dL/dpred per row of any loss, in place of the MSE's
+        residual (weights still multiply it); the returned loss is then 0."""
+        if given is not None and mode != "grad":
+            raise ValueError("given (dL/dpred per row) goes with mode 'grad'")
         thT = self._network_c() if self.fused_adam else self.scaled_network()  # [E_g, d+1, N_g]
         th_pass = thT if self.proj is None else self._to_projected(thT)
-        out, g_thT, g_c = self._native(th_pass, mode, active) if self.use_c else self._torch(th_pass, mode)
+        out, g_thT, g_c = (self._native(th_pass, mode, active, given) if self.use_c
+                           else self._torch(th_pass, mode, given))
         if self.fused_adam:
             if self.nbad:
                 out[self.bad.bool()] = math.nan
@@ -268,7 +275,8 @@ class Group:
         if bool(bad.any()):
             out[bad] = math.nan
 
-    def _native(self, thT: Tensor, mode: str, active: Tensor | None) -> tuple[Tensor, Tensor | None, Tensor | None]:
+    def _native(self, thT: Tensor, mode: str, active: Tensor | None,
+                given: Tensor | None = None) -> tuple[Tensor, Tensor | None, Tensor | None]:
         """The C pass (engine/fused.c): one sweep per row, nothing of size [E_g, n, N_g]."""
         E, n, kw = thT.shape[0], self.xa.shape[-2], dict(dtype=thT.dtype, device=thT.device)
         grad = mode == "grad"
@@ -286,8 +294,9 @@ class Group:
         if self.row_max is None and not self.batch:
             self.row_max = torch.full((E, n), native.UNKNOWN_MAX, **kw)  # none yet: the first pass takes two sweeps
         kept = native.fused_pass(self.xa, thT, keep, self.widths, self.eps.reshape(E).contiguous(), scale,
-                                 self.norm.contiguous(), self.off, self.target if mode != "predict" else None, self.w,
-                                 MODES[mode], out, g_thT, g_f, active=active, cull=cull,
+                                 self.norm.contiguous(), self.off,
+                                 given.contiguous() if given is not None else self.target if mode != "predict" else None,
+                                 self.w, MODES[mode] if given is None else GIVEN_MODE, out, g_thT, g_f, active=active, cull=cull,
                                  row_max=None if self.batch else self.row_max)
         if kept is not None:
             tried = cull & (kept < 1.0)
@@ -296,7 +305,7 @@ class Group:
                 self.kept = float(kept[tried].mean())
         return out, g_thT, (g_f if grad and self.c is not None else None)
 
-    def _torch(self, thT: Tensor, mode: str) -> tuple[Tensor, Tensor | None, Tensor | None]:
+    def _torch(self, thT: Tensor, mode: str, given: Tensor | None = None) -> tuple[Tensor, Tensor | None, Tensor | None]:
         """The same pass in torch ops over row chunks that stay in cache (any device)."""
         E, eps, n = thT.shape[0], self.eps[:, :, 0], self.xa.shape[-2]  # eps [E_g, 1]
         kw = dict(dtype=thT.dtype, device=thT.device)
@@ -324,12 +333,15 @@ class Group:
             if mode == "predict":
                 out[:, sl] = pred
                 continue
-            res = pred - self.target[:, sl]  # [E_g, rows]
-            wres = res if self.w is None else res * self.w[:, sl]
-            out += (wres * res).sum(-1)
-            if not grad:
-                continue
-            r = 2 * wres / self.norm[:, None]  # dL/dpred
+            if given is not None:  # dL/dpred given (fused.c's mode 3)
+                r = given[:, sl] if self.w is None else given[:, sl] * self.w[:, sl]
+            else:
+                res = pred - self.target[:, sl]  # [E_g, rows]
+                wres = res if self.w is None else res * self.w[:, sl]
+                out += (wres * res).sum(-1)
+                if not grad:
+                    continue
+                r = 2 * wres / self.norm[:, None]  # dL/dpred
             if g_c is not None:
                 g_c += (r * f).sum(-1)
             q = r * scale / tot  # dL/dz_ij = q_i · exp_ij  (z in units of ε: the 1/ε and ε cancel)
