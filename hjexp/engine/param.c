@@ -26,6 +26,7 @@
 #include <string.h>
 #include <math.h>
 #include <omp.h>
+#include <xmmintrin.h>
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
@@ -45,7 +46,15 @@ int CAT(hj_adam_, SUFFIX)(int64_t E, int64_t N, int64_t K, int form, double t, c
                           REAL *thT, unsigned char *bad, REAL *c, REAL *cm, REAL *cv, const REAL *cg,
                           int nthreads) {
   int nbad = 0;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads) reduction(+ : nbad)
+#pragma omp parallel num_threads(nthreads) reduction(+ : nbad)
+  {
+  /* flush denormals in this thread: Adam's second moment of a neuron whose Gibbs weights are
+     ~e^−60 is (1−β2)·g² ≈ 1e-40, a float32 denormal, and denormal arithmetic is ~100x slower (an
+     eps-robustness image-regression step ran 2.1 instead of 1.4 ms for its first ~120 steps); such
+     moments are below 1e-30 of Adam's eps, so the step is unchanged */
+  const unsigned int csr = _mm_getcsr();
+  _mm_setcsr(csr | 0x8040);
+#pragma omp for schedule(dynamic, 1)
   for (int64_t e = 0; e < E; ++e) {
     const int64_t Ne = width ? width[e] : N, o = e * K * N;
     const REAL ie = (REAL)(1.0 / eps[e]), step = live ? (REAL)(-lr_t) * live[e] : (REAL)(-lr_t);
@@ -90,6 +99,8 @@ int CAT(hj_adam_, SUFFIX)(int64_t E, int64_t N, int64_t K, int form, double t, c
     }
     bad[e] = (unsigned char)flag;
     nbad += flag;
+  }
+  _mm_setcsr(csr);
   }
   return nbad;
 }
