@@ -90,7 +90,8 @@ def train(model: Model, x: Tensor, target: Tensor, *, lr: float, max_steps: int,
                 raw = gr.fused_adam  # its gradient stays dL/d[W, b]ᵀ: param.c pulls it back in the step
                 loss, g_th, g_c = gr.run("grad", active, raw) if rows is None else gr.run_rows("grad", rows, active, raw)
                 done = step - 1
-                bad = None if bool(torch.isfinite(loss).all()) else (live[i] > 0) & ~torch.isfinite(loss)
+                # one sum tells whether any loss is NaN/inf (either makes it non-finite); the mask only then
+                bad = None if math.isfinite(float(loss.sum())) else (live[i] > 0) & ~torch.isfinite(loss)
                 if bad is not None and bool(bad.any()):
                     steps[gr.idx[bad]] = done
                     diverged[gr.idx[bad]] = True
