@@ -6,7 +6,9 @@
  * per row, which dominated narrow layers (N ≲ 100). Everything after the logits is row-local
  * (dL/dz_ij = q_i e_ij with q_i = r_i·s/Σ_j e_ij), so a block's exponentials [N, V] stay in cache
  * from their logits to their gradient contribution; the gradient is accumulated lane-wise
- * [K, N, V] and summed over lanes once per member. Members run in parallel (OpenMP).
+ * [K, N, V] and summed over lanes once per member. Wide rows (K > 9), where the two products are
+ * nearly all the work, take wide.h's register-blocked ones instead: a super-block's logits at once,
+ * and gradient tiles summed over lanes as they finish. Members run in parallel (OpenMP).
  * Written with GCC vector extensions (one vector of VL lanes = 64 bytes), so the same source becomes
  * AVX-512, AVX2 or SSE code under -march=native; exp is inlined (range reduction and a polynomial,
  * ≤ 2 ulp on the clamped range), log runs once per row. Compiled twice by hjexp/engine/native.py
@@ -37,7 +39,7 @@
  * kept [E, 2] (or NULL) receives, per member, the neurons kept and the neurons tested, summed over
  * super-blocks, so the caller can stop asking for culling where it does not pay.
  *
- * Stale row maxima (AVX-512 builds): mrow [E, n] (or NULL) holds shifts to try (any values; last
+ * Stale row maxima (AVX-512 builds, K ≤ 9): mrow [E, n] (or NULL) holds shifts to try (any values; last
  * call's row maxima are what pay; ≥ UNKNOWN_MAX: none yet, go straight to two sweeps) and receives each row's logit maximum; a block first tries one sweep that takes logits, their
  * maximum and the exponentials against last call's maximum together (training moves a row's maximum
  * little per step), falling back to the two sweeps (logits and maximum, then exponentials) when a

@@ -175,7 +175,8 @@ class Group:
             raise ValueError("run_rows needs a group without row order (groups(..., order_rows=False))")
         saved = self.xa, self.off, self.target, self.w, self.norm
         if self.xa.shape[-2] < self.n_in:  # the group dropped trailing rows nobody weighs
-            rows = rows[rows < self.xa.shape[-2]]
+            kept = rows < self.xa.shape[-2]
+            rows, given = rows[kept], None if given is None else given[:, kept]
 
         def take(v: Tensor | None) -> Tensor | None:  # index_select: a contiguous gather, ~3x faster than v[:, rows]
             return None if v is None else v.index_select(1, rows)
