@@ -133,15 +133,17 @@ def test_closed_form_attack_gradient_matches_autograd(loss):
 
 @pytest.mark.parametrize("norm", attacks.NORMS)
 @pytest.mark.parametrize("loss", attacks.LOSSES)
-def test_c_step_attack_equals_the_torch_step(norm, loss):
+@pytest.mark.parametrize("C,N", [(4, 5), (10, 13)], ids=["few_logits", "many_logits"])
+def test_c_step_attack_equals_the_torch_step(norm, loss, C, N):
     """The fused C step (hjexp/engine/attack.c) against the torch step: same draws, so the same pairs
-    break at the same iterates, at the same distances (float64). D = 37 leaves a partial vector."""
+    break at the same iterates, at the same distances (float64). D = 37 leaves a partial vector;
+    10 × 13 neuron logits fill the step's register tiles of 8 vectors and leave a remainder."""
     if attacks.native_layout(_small_model(torch.float64)) is None:
         pytest.skip("no C compiler: the torch step is the only one")
-    model = _small_model(torch.float64)
+    model = _small_model(torch.float64, C, N)
     gen = torch.Generator().manual_seed(9)
     x = torch.rand(40, 37, generator=gen, **F64)
-    y = torch.randint(4, (40,), generator=gen)
+    y = torch.randint(C, (40,), generator=gen)
     r = 0.15 if norm == "linf" else 0.8
     runs = [attacks.pgd(model, x, y, r, norm=norm, loss=loss, steps=12, restarts=2,
                         generator=torch.Generator().manual_seed(1), chunk=50, native_step=c) for c in (True, False)]
@@ -151,9 +153,9 @@ def test_c_step_attack_equals_the_torch_step(norm, loss):
     assert torch.allclose(dist_c[found_c], dist_t[found_t], rtol=1e-10)
 
 
-def _small_model(dtype):
+def _small_model(dtype, C: int = 4, N: int = 5):
     gen = torch.Generator().manual_seed(10)
-    E, C, N, k, D = 3, 4, 5, 6, 37
+    E, k, D = 3, 6, 37
     comps, _ = torch.linalg.qr(torch.randn(D, k, generator=gen, dtype=torch.float64))
     t = lambda v: v.to(dtype)  # noqa: E731
     return classifier.LSEClassifier(t(0.5 * torch.randn(E, C, N, k, generator=gen, dtype=torch.float64)),
