@@ -9,7 +9,7 @@ from .measure import measure
 from .plot import plot
 
 CLAIM = "trained Hopf–Cole regression reaches the minimax rate: test RMSE ~ n^(−1/(d+2)) at fixed t"
-COST = "smoke 10 s / quick 47 s / paper 16 min"  # run wall times on the 2-core CPU (quick and paper: quiet, threads=2)
+COST = "smoke 10 s / quick 47 s / paper 15-16 min"  # run wall times on the 2-core CPU (quick and paper: quiet, threads=2)
 DEFAULT_DTYPE = "float32"
 
 __all__ = ["CLAIM", "CLAIMS", "COST", "DEFAULT_DTYPE", "judge", "measure", "plot", "validate"]

@@ -15,7 +15,7 @@ from .measure import measure
 from .plot import plot
 
 CLAIM = "test RMSE of a trained width-N layer ∝ N^(−1/d_eff), d_eff the intrinsic dimension of the data"
-COST = "smoke 3 s / quick 51 s / paper 7.1 min"  # run wall times on the 2-core CPU (quick and paper: quiet, threads=2)
+COST = "smoke 3 s / quick 51 s / paper 7.1-7.3 min"  # run wall times on the 2-core CPU (quick and paper: quiet, threads=2)
 DEFAULT_DTYPE = "float32"
 EPS_MODES = ("tied", "fixed", "validation")
 
