@@ -137,3 +137,16 @@ def test_a_diverged_seed_is_dropped_not_propagated():
     y[2, 3] = np.nan
     fit = C.seed_slope(x, y)
     assert fit.decided and abs(fit.slope + 0.5) < 1e-9 and "1 of 4 replicates dropped" in fit.method
+
+
+def test_every_kind_can_mark_a_forced_pass_and_the_mark_reads_back():
+    est = C.SlopeEstimate(slope=-1.0, low=-1.1, high=-0.9, method="test")
+    rows = [C.exact("a", "", 0.0, tol=1e-9, arithmetic="by construction"),
+            C.bound("b", "", 0.5, 1.0, arithmetic="Popoviciu"),
+            C.upper_rate("c", "", -1.0, est, arithmetic="π → uniform"),
+            C.attained_rate("d", "", -1.0, est, arithmetic="fixed W at large ε"),
+            C.custom("e", "bound", "", "", 0.0, verdict="pass", criterion="rule", arithmetic="why")]
+    assert all(r.verdict == "pass" and C.is_forced(r.criterion) for r in rows)
+    plain = [C.exact("a", "", 0.0, tol=1e-9), C.bound("b", "", 0.5, 1.0), C.upper_rate("c", "", -1.0, est)]
+    assert not any(C.is_forced(r.criterion) for r in plain)
+    assert not C.is_forced(float("nan"))

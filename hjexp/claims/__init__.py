@@ -20,10 +20,11 @@ from hjexp.claims.kinds import (
     exact,
     fmt,
     info,
+    is_forced,
     upper_rate,
 )
 from hjexp.claims.stats import SlopeEstimate, deterministic_slope, local_slopes, seed_slope
 
 __all__ = ["COLUMNS", "KINDS", "MEANING", "RULES", "VERDICTS", "Claim", "RunData", "SlopeEstimate", "Spec",
-           "attained_rate", "bound", "custom", "deterministic_slope", "exact", "fmt", "info", "local_slopes",
-           "seed_slope", "upper_rate"]
+           "attained_rate", "bound", "custom", "deterministic_slope", "exact", "fmt", "info", "is_forced",
+           "local_slopes", "seed_slope", "upper_rate"]

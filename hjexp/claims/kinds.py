@@ -70,6 +70,22 @@ class Claim:
 COLUMNS = [f.name for f in fields(Claim)]
 
 
+FORCED = "a pass is arithmetic"
+
+
+def _forced(rule: str, arithmetic: str) -> str:
+    """Append the phrase that marks a pass as forced by mathematics (``is_forced`` reads it back)."""
+    return f"{rule} ({FORCED}: {arithmetic})" if arithmetic else rule
+
+
+def is_forced(criterion: Any) -> bool:
+    """True when a row's criterion says its pass is forced by mathematics, so it is no evidence by itself.
+
+    The report counts such passes apart from the informative ones.
+    """
+    return isinstance(criterion, str) and f"({FORCED}:" in criterion
+
+
 def fmt(value: float) -> str:
     """A number as written in a criterion: four significant digits, no float noise."""
     return f"{value:.4g}" if isinstance(value, float) else str(value)
@@ -83,14 +99,18 @@ def _num(value: Any) -> float:
 
 
 def exact(claim_id: str, description: str, error: float, *, tol: float, theory: Any = 0,
-          what: str = "|error|") -> Claim:
-    """An identity: ``error`` is a non-negative discrepancy between independent computations."""
+          what: str = "|error|", arithmetic: str = "") -> Claim:
+    """An identity: ``error`` is a non-negative discrepancy between independent computations.
+
+    ``arithmetic`` — when the identity holds by construction or by algebra (a solver checking itself, a
+    relation that every input obeys), say why: the row then tells the reader its pass is no evidence.
+    """
     error = _num(error)
     if not math.isfinite(error):
         verdict, rule = "inconclusive", f"{what} is not finite, so it cannot be judged (pass iff ≤ {fmt(tol)})"
     else:
         verdict, rule = ("pass" if abs(error) <= tol else "fail"), f"pass iff {what} ≤ {fmt(tol)}; fail otherwise"
-    return Claim(claim_id, "exact", description, theory, error, math.nan, math.nan, rule, verdict)
+    return Claim(claim_id, "exact", description, theory, error, math.nan, math.nan, _forced(rule, arithmetic), verdict)
 
 
 def bound(claim_id: str, description: str, measured: float, limit: float, *, slack: float = 0.0,
@@ -102,8 +122,7 @@ def bound(claim_id: str, description: str, measured: float, limit: float, *, sla
     """
     measured = _num(measured)
     rule = f"pass iff measured ≤ {fmt(limit)}" + (f" + slack {fmt(slack)}" if slack else "") + "; fail otherwise"
-    if arithmetic:
-        rule += f" (a pass is arithmetic: {arithmetic})"
+    rule = _forced(rule, arithmetic)
     if not math.isfinite(measured):
         verdict = "inconclusive"
         rule = "measured is not finite, so it cannot be judged; " + rule
@@ -118,8 +137,11 @@ def _interval_words(est: SlopeEstimate) -> str:
 
 
 def upper_rate(claim_id: str, description: str, a: float, est: SlopeEstimate, *, delta: float = 0.1,
-               theory: Any = None) -> Claim:
-    """O(x^a), a < 0: a fast decay never fails; a significantly slower one does."""
+               theory: Any = None, arithmetic: str = "") -> Claim:
+    """O(x^a), a < 0: a fast decay never fails; a significantly slower one does.
+
+    ``arithmetic`` — when the slope is forced by the construction (e.g. π → uniform at large ε), say why.
+    """
     if not a < 0:
         raise ValueError(f"{claim_id}: an upper rate needs a < 0, got {a}")
     threshold = (1 - delta) * a
@@ -137,12 +159,12 @@ def upper_rate(claim_id: str, description: str, a: float, est: SlopeEstimate, *,
         verdict = "inconclusive"
     lo, hi = est.ci
     return Claim(claim_id, "upper_rate", description, fmt(a) if theory is None else theory, est.slope, lo, hi,
-                 rule, verdict)
+                 _forced(rule, arithmetic), verdict)
 
 
 def attained_rate(claim_id: str, description: str, theta: float, est: SlopeEstimate, *,
-                  band: tuple[float, float] = (0.8, 1.25), theory: Any = None) -> Claim:
-    """An exponent claimed equal to θ (or a rate claimed attained/tight)."""
+                  band: tuple[float, float] = (0.8, 1.25), theory: Any = None, arithmetic: str = "") -> Claim:
+    """An exponent claimed equal to θ (or a rate claimed attained/tight); ``arithmetic`` as for upper_rate."""
     lo_band, hi_band = sorted((band[0] * theta, band[1] * theta))
     words = _interval_words(est)
     rule = (f"pass iff the {words} lies inside [{fmt(band[0])}, {fmt(band[1])}]·{fmt(theta)} = "
@@ -158,7 +180,7 @@ def attained_rate(claim_id: str, description: str, theta: float, est: SlopeEstim
         verdict = "inconclusive"
     lo, hi = est.ci
     return Claim(claim_id, "attained_rate", description, fmt(theta) if theory is None else theory, est.slope,
-                 lo, hi, rule, verdict)
+                 lo, hi, _forced(rule, arithmetic), verdict)
 
 
 def info(claim_id: str, description: str, measured: float, *, why: str, theory: Any = "",
@@ -169,7 +191,7 @@ def info(claim_id: str, description: str, measured: float, *, why: str, theory: 
 
 
 def custom(claim_id: str, kind: str, description: str, theory: Any, measured: float, *, verdict: str,
-           criterion: str, ci_low: float = math.nan, ci_high: float = math.nan) -> Claim:
+           criterion: str, ci_low: float = math.nan, ci_high: float = math.nan, arithmetic: str = "") -> Claim:
     """A rule the kinds above do not cover; ``criterion`` must state it with its numbers."""
-    return Claim(claim_id, kind, description, theory, _num(measured), _num(ci_low), _num(ci_high), criterion,
-                 verdict)
+    return Claim(claim_id, kind, description, theory, _num(measured), _num(ci_low), _num(ci_high),
+                 _forced(criterion, arithmetic), verdict)
