@@ -163,6 +163,21 @@ def plot(run_dirs: Annotated[list[Path] | None, typer.Argument(help="Run folders
         _fail(str(exc))
 
 
+def scorecard_table(card) -> Table:
+    """The paper's scorecard as the terminal shows it after `hjexp report`."""
+    from hjexp.runner import VERDICT_COLOURS
+    from hjexp.scorecard import RULE
+
+    table = Table(title="Scorecard: the paper's headline statements", caption=f"Rule: {RULE}", show_lines=True)
+    for col, width in (("statement", 48), ("verdict", 12), ("deciding row", 52), ("evidence", 34)):
+        table.add_column(col, overflow="fold", max_width=width)
+    for ln in card:
+        colour = VERDICT_COLOURS.get(ln.verdict, "dim")
+        table.add_row(escape(ln.headline.statement), f"[{colour}]{ln.verdict}[/]", escape(ln.number),
+                      escape(ln.evidence + (f"; {ln.controls}" if ln.controls else "")))
+    return table
+
+
 @app.command()
 def report(
     paths: Annotated[list[Path] | None, typer.Argument(help="Run or sweep folders; default: every outputs/*/latest.")] = None,
@@ -173,9 +188,10 @@ def report(
     from hjexp.report import write_report
 
     try:
-        md, html = write_report(list(paths or []), out or outputs_root() / "report")
+        md, html, card = write_report(list(paths or []), out or outputs_root() / "report")
     except UserError as exc:
         _fail(str(exc))
+    console.print(scorecard_table(card))
     console.print(f"report written to {md} and {html}")
 
 
