@@ -22,9 +22,10 @@ from hjexp.results import atomic_write, read_json
 from hjexp.scorecard import RULE, Line, experiment_order, scorecard
 from hjexp.sweep_summary import aggregate, is_sweep, plot_sweep, swept_keys
 
-# Embedded figures are re-encoded to at most this width with a 256-colour palette: line plots lose
+# Embedded figures are re-encoded to at most this width with a 64-colour palette: line plots lose
 # nothing visible and the HTML of a paper run drops from ~10 MB to a few MB.
-FIGURE_WIDTH = 1100
+FIGURE_WIDTH = 1000
+FIGURE_COLOURS = 64
 
 
 @dataclass
@@ -180,13 +181,13 @@ def _html(sections: list[Section], out_dir: Path) -> str:
 
 
 def _compact_png(path: Path) -> bytes:
-    """A figure re-encoded for embedding: at most FIGURE_WIDTH wide, 256-colour palette, optimised."""
+    """A figure re-encoded for embedding: at most FIGURE_WIDTH wide, FIGURE_COLOURS-colour palette, optimised."""
     with Image.open(path) as im:
         im = im.convert("RGB")
         if im.width > FIGURE_WIDTH:
             im = im.resize((FIGURE_WIDTH, round(im.height * FIGURE_WIDTH / im.width)), Image.Resampling.LANCZOS)
         buf = io.BytesIO()
-        im.quantize(256, method=Image.Quantize.MEDIANCUT).save(buf, format="PNG", optimize=True)
+        im.quantize(FIGURE_COLOURS, method=Image.Quantize.MEDIANCUT).save(buf, format="PNG", optimize=True)
     return buf.getvalue()
 
 
