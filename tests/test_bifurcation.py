@@ -103,12 +103,31 @@ def test_fold_check_fails_on_a_bad_fold():
     assert judge._eigen_check("s", good.iloc[:0], 1e-8).verdict == "inconclusive"
 
 
-def test_bifurcation_smoke_verdicts(run_smoke):
+def test_merge_basins_rule():
+    """A fold merges basins iff the eigenvalues besides the vanishing one are > 0; one clearly < 0 fails."""
+    judge = _module("judge")
+    f = pd.DataFrame(dict(rel_other_eig=[0.3, 0.02], eps_fold=[0.1, 0.2], types=["min + saddle"] * 2))
+    assert judge._merge_basins("s", f, 2, 1e-6).verdict == "pass"
+    bad = f.assign(rel_other_eig=[0.3, -0.4], types=["min + saddle", "max + saddle"])
+    row = judge._merge_basins("s", bad, 2, 1e-6)
+    assert row.verdict == "fail" and row.measured == 0.5
+    assert judge._merge_basins("s", f.assign(rel_other_eig=[0.3, -1e-9]), 2, 1e-6).verdict == "inconclusive"
+    assert judge._merge_basins("s", f.iloc[:0], 2, 1e-6).verdict == "inconclusive"
+    one_d = judge._merge_basins("s", f.assign(rel_other_eig=[math.inf] * 2), 1, 1e-6)
+    assert one_d.verdict == "pass" and "a pass is arithmetic" in one_d.criterion
+
+
+def test_bifurcation_smoke_verdicts(run_smoke, cli):
     out, summary = run_smoke("bifurcation", "threads=1")
     v = dict(zip(summary.claim_id, summary.verdict))
     m = dict(zip(summary.claim_id, summary.measured))
+    folds = pd.read_csv(out / "folds.csv")
+    # the eigenvalues at the refined fold agree with the inertia of the bracketing continuation points
+    assert ((folds.rel_other_eig > 0) == folds.types.str.contains("min")).all()
     for name in ("three_atoms", "clusters_1d"):
         assert v[f"bifurcation.{name}.fold_eigen_check"] == "pass", v
+        assert v[f"bifurcation.{name}.no_births"] == "pass" and m[f"bifurcation.{name}.no_births"] == 0
+        assert v[f"bifurcation.{name}.folds_merge_basins"] == "pass"  # d = 1: arithmetic
         for claim in ("n_folds", "count_monotone", "last_min_eps", "methods"):
             assert v[f"bifurcation.{name}.{claim}"] == "info"
     assert m["bifurcation.three_atoms.n_folds"] == 1  # a max meets the min; the other max lives on
@@ -116,6 +135,12 @@ def test_bifurcation_smoke_verdicts(run_smoke):
     one = folds[folds.set == "three_atoms"].iloc[0]
     assert one.types == "max + min" and one.direction == "annihilate as ε grows"
     assert (out / "figures" / "entropy_three_atoms.gif").stat().st_size > 0
+    # mutation: a fold that creates a pair as ε grows must fail no_births
+    folds.loc[folds.set == "clusters_1d", "direction"] = "born as ε grows"
+    folds.to_csv(out / "folds.csv", index=False)
+    assert cli("judge", str(out)).exit_code == 0
+    again = pd.read_csv(out / "summary.csv").set_index("claim_id").verdict
+    assert again["bifurcation.clusters_1d.no_births"] == "fail" and again["bifurcation.three_atoms.no_births"] == "pass"
 
 
 def test_float32_is_refused(cli, tmp_path):

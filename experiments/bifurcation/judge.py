@@ -18,7 +18,21 @@ CLAIMS = (
     C.Spec("bifurcation.{set}.count_monotone", "info", "the number of critical points falls as ε grows",
            "number of folds at which a pair of critical points is born as ε grows (0 iff the count never rises); "
            "the counts at both ends of the scan",
-           "", "info: the paper states merging, not that no pair is ever born"),
+           "", "info: the grid count also moves at the search box's edge; no_births judges the folds"),
+    C.Spec("bifurcation.{set}.no_births", "bound", "as ε grows, basins merge: critical points vanish in pairs, none are created",
+           "number of refined folds at which a pair of critical points is created as ε grows (τ's log ε-component "
+           "from − to +: the branch turns back at its smallest ε)",
+           "pass iff the number ≤ 0; fail otherwise (one created pair, e.g. an isola appearing, is a counterexample "
+           "to 'the landscape only simplifies as ε grows')", "pass on every set at every profile (0 births)"),
+    C.Spec("bifurcation.{set}.folds_merge_basins", "bound", "each fold merges two attribution basins",
+           "fraction of folds that merge basins, i.e. at which a local minimum of H (a basin) meets a saddle (d ≥ 2) or "
+           "a maximum (d = 1); a fold merges basins iff every Hessian eigenvalue at the refined fold besides the one "
+           "that vanishes is > 0, and clearly does not iff one of them is < −judge.basin_eig_tol·‖[∇²H | ∂_logε ∇H]‖₂ "
+           "(1e-6, the tool's threshold, 100× the fold tolerance, so the vanishing eigenvalue is never mistaken for it)",
+           "pass iff every fold merges basins; fail iff some fold clearly does not (a saddle meeting a maximum); "
+           "inconclusive when there is no fold or the non-merging ones are within the threshold. In d = 1 a pass is "
+           "arithmetic (the only eigenvalue is the one that vanishes: a fold always meets a minimum and a maximum)",
+           "pass on the 1-D sets (arithmetic); fail on two_clusters (quick: 7 of 18 folds merge basins, the other 11 are max + saddle)"),
     C.Spec("bifurcation.{set}.last_min_eps", "info", "ε* = N^(−1/d) marks the particle → wave transition",
            "ε at which the last local minimum of H disappears (its fold, refined), and its ratio to ε* = N^(−1/d)",
            "", "info (ε* is a scale, not a predicted fold)"),
@@ -68,8 +82,12 @@ def judge(run: C.RunData) -> list[C.Claim]:
                           f"{total.eps.iloc[-1]:.3g}; {len(born)} folds create a pair as ε grows{at}; largest rise "
                           f"of the count between grid neighbours {rise} (a rise without a fold: a branch that enters "
                           "the search box or leaves the roundoff-flat region)",
-                          len(born), why="the paper describes merging; a created pair (e.g. an isola) does not "
-                                         "contradict it", theory="count falls as ε grows"))
+                          len(born), why="the count also moves when a branch enters or leaves the search box; "
+                                         "the folds are judged by no_births", theory="count falls as ε grows"))
+        out.append(C.bound(f"bifurcation.{name}.no_births",
+                           f"{len(born)} of {len(f)} folds create a pair of critical points as ε grows{at}",
+                           len(born), 0, theory="0 (pairs only annihilate as ε grows)"))
+        out.append(_merge_basins(name, f, dims(atoms[atoms.set == name]), float(r.basin_eig_tol)))
         out.append(_last_min(name, c, f, atoms[atoms.set == name]))
         out.append(_eigen_check(name, f, float(r.fold_eig_tol)))
         out.append(_methods(name, counts[counts.set == name], timing[timing.set == name],
@@ -100,6 +118,30 @@ def _last_min(name: str, c: pd.DataFrame, f: pd.DataFrame, atoms: pd.DataFrame) 
         e, how = math.sqrt(e_lo * e_hi), f"between grid ε {e_lo:.4g} and {e_hi:.4g} (no fold there: it left the box)"
     return C.info(cid, f"the last minimum of H disappears at ε = {e:.4g}, {how}; ε/ε* = {e / star:.3g}", e,
                   why="ε* is a scale, not a predicted fold location", theory=theory)
+
+
+def _merge_basins(name: str, f: pd.DataFrame, d: int, tol: float) -> C.Claim:
+    cid = f"bifurcation.{name}.folds_merge_basins"
+    other = f.rel_other_eig.to_numpy(float)
+    merge, clearly_not = other > 0, other < -tol
+    n = len(f)
+    kinds = "; ".join(f"{k}× {t}" for t, k in f.types.value_counts().items()) or "none"
+    crit = (f"pass iff every fold merges basins (every eigenvalue of ∇²H at the fold besides the vanishing one > 0); "
+            f"fail iff a fold clearly does not (one < −{tol:g}·‖[∇²H | ∂_logε ∇H]‖₂, tool's threshold: a saddle "
+            f"meets a maximum); else inconclusive")
+    if n == 0:
+        return C.custom(cid, "bound", f"{name}: no fold in the ε range", "1 (every fold)", math.nan,
+                        verdict="inconclusive", criterion=crit + "; no fold to judge")
+    verdict = "pass" if merge.all() else "fail" if clearly_not.any() else "inconclusive"
+    lost = f[~merge]
+    where = f" (not: at ε = {_fmt_list(lost.eps_fold)}, {', '.join(sorted(set(lost.types)))})" if len(lost) else ""
+    desc = (f"{name} (d = {d}): {int(merge.sum())} of {n} folds merge basins (a minimum meets a saddle or maximum), "
+            f"{int(clearly_not.sum())} clearly do not{where}; types of the meeting pairs: {kinds}; smallest other "
+            f"eigenvalue / ‖J‖₂ over the folds " + (f"{np.min(other):.3g}" if d > 1 else "none (d = 1)"))
+    why = ("in d = 1 the only Hessian eigenvalue is the one that vanishes, so every fold meets a minimum and a "
+           "maximum" if d == 1 else "")
+    return C.custom(cid, "bound", desc, "1 (each fold merges basins)", float(merge.mean()), verdict=verdict,
+                    criterion=crit, arithmetic=why)
 
 
 def _eigen_check(name: str, f: pd.DataFrame, tol: float) -> C.Claim:

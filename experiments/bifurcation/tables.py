@@ -49,9 +49,16 @@ def fold_table(D, folds: dict[str, Tensor], y: Tensor, g: Tensor, t: float, n_fi
     z = folds["z"]
     if len(z) == 0:
         return pd.DataFrame(columns=["eps_fold", "lam_fold", "types", "direction", "H", "basins", "rel_min_eig",
-                                     "inertia_changed", "converged", "branch", "found_by"])
+                                     "rel_other_eig", "inertia_changed", "converged", "branch", "found_by"])
     x, lam = z[:, :-1], z[:, -1]
     at = describe(D, x, lam)
+    # the eigenvalues besides the one that vanishes, relative to ‖J‖₂: the fold involves a minimum (merges
+    # basins) iff all of them are > 0; one clearly < 0 means a saddle meets a maximum (or two saddles meet)
+    _, h_at, hl_at = D.jacobian(x, lam)
+    ev_at = torch.linalg.eigvalsh(h_at)  # [F, d] ascending
+    keep = torch.ones_like(ev_at, dtype=torch.bool).scatter_(-1, ev_at.abs().argmin(-1, keepdim=True), False)
+    norm = torch.linalg.matrix_norm(torch.cat([h_at, hl_at[..., None]], -1), ord=2)  # [F]
+    other = torch.where(keep, ev_at, torch.inf).amin(-1) / norm  # [F]; +inf in d = 1 (no other eigenvalue)
     _, h_prev, _ = D.jacobian(folds["z_prev"][:, :-1], folds["z_prev"][:, -1])
     _, h_next, _ = D.jacobian(folds["z_next"][:, :-1], folds["z_next"][:, -1])
     (ev_p, c_p), (ev_n, c_n) = C.classify(h_prev), C.classify(h_next)
@@ -63,7 +70,7 @@ def fold_table(D, folds: dict[str, Tensor], y: Tensor, g: Tensor, t: float, n_fi
     return pd.DataFrame(dict(
         eps_fold=torch.exp(lam).tolist(), lam_fold=lam.tolist(), **_coords(x), types=pair,
         direction=["born as ε grows" if b else "annihilate as ε grows" for b in born.tolist()], H=at["H"],
-        basins=[f"{i}|{j}" for i, j in top2.tolist()], rel_min_eig=at["rel_min_eig"],
+        basins=[f"{i}|{j}" for i, j in top2.tolist()], rel_min_eig=at["rel_min_eig"], rel_other_eig=other.tolist(),
         inertia_changed=(neg_p != neg_n).tolist(), converged=folds["converged"].tolist(),
         eps_secant=torch.exp(folds["z_secant"][:, -1]).tolist(), branch=folds["branch"].tolist(),
         found_by=["continuation" if v < n_first else "multistart seed" for v in folds["branch"].tolist()]))
