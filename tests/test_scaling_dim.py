@@ -60,8 +60,14 @@ def test_scaling_dim_smoke_and_judge_reproduces_summary(run_smoke, cli):
     ids = set(summary.claim_id)
     for d in (1, 2):
         assert {f"scaling.paper.alpha.d{d}", f"scaling.paper.authors_protocol.alpha.d{d}",
-                f"scaling.manifold.alpha.dint{d}", f"scaling.manifold.alpha.dint{d}.curved.D16",
-                f"scaling.manifold.separates.dint{d}", f"scaling.manifold.deff_vs_twonn.dint{d}"} <= ids
+                f"scaling.manifold.alpha.dint{d}", f"scaling.manifold.alpha_literature.dint{d}",
+                f"scaling.manifold.alpha.dint{d}.curved.D16", f"scaling.manifold.deff_vs_twonn.dint{d}",
+                f"scaling.manifold.deff_literature_vs_twonn.dint{d}", f"scaling.worst.alpha.dint{d}"} <= ids
+    assert {"scaling.manifold.alpha.pooled", "scaling.manifold.alpha_literature.pooled",
+            "scaling.manifold.deff_vs_twonn.pooled", "scaling.manifold.separates.pooled",
+            "scaling.worst.alpha.pooled"} <= ids
+    judged = summary[summary.verdict != "info"].claim_id
+    assert not judged.str.contains(r"\.dint\d").any()  # per-d_int and per-setting readings are info
     res = pd.read_csv(run_dir / "results.csv")
     assert {"test_rmse", "train_rmse", "val_rmse", "width", "seed", "eps", "steps", "converged", "selected"} <= set(res.columns)
     assert (res.test_rmse > 0).all()

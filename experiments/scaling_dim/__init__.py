@@ -32,7 +32,7 @@ def validate(p) -> None:
         raise UserError(f"params.manifold.embeddings: unknown {bad}; choose from {list(EMBEDDINGS)}")
     if "curved" in p.manifold.embeddings and 2 * max(p.manifold.d_int) > min(p.manifold.D):
         raise UserError(f"params.manifold.D={list(p.manifold.D)} is too small: the curved embedding needs D ≥ 2·d_int")
-    for part in (p.authors, p.manifold):
+    for part in (p.authors, p.manifold, p.worst):
         if part.seeds < 2:
             raise UserError(f"seeds={part.seeds}: the slope interval is a t-interval over seeds; give seeds ≥ 2")
     for d in p.authors.dims:
@@ -40,11 +40,15 @@ def validate(p) -> None:
             raise UserError(f"params.authors.widths has no list for d={d}; add params.authors.widths.'{d}'=[...]")
         if len(p.authors.widths[str(d)]) < 2:
             raise UserError(f"params.authors.widths.'{d}' needs ≥ 2 widths to fit a slope")
-    if len(p.manifold.widths) < 2:
-        raise UserError("params.manifold.widths needs ≥ 2 widths to fit a slope")
-    if max(p.manifold.widths) > p.manifold.n_train:
-        raise UserError(f"params.manifold.widths go up to {max(p.manifold.widths)} atoms but n_train="
-                        f"{p.manifold.n_train}: atoms start on training points; raise n_train")
+    for name in ("manifold", "worst"):
+        part = p[name]
+        if len(part.widths) < 2:
+            raise UserError(f"params.{name}.widths needs ≥ 2 widths to fit a slope")
+        if max(part.widths) > part.n_train:
+            raise UserError(f"params.{name}.widths go up to {max(part.widths)} atoms but n_train="
+                            f"{part.n_train}: atoms start on training points; raise n_train")
+    if p.worst.embedding not in EMBEDDINGS:
+        raise UserError(f"params.worst.embedding={p.worst.embedding!r}: choose one of {list(EMBEDDINGS)}")
 
 
 __all__ = ["CLAIM", "CLAIMS", "COST", "DEFAULT_DTYPE", "judge", "measure", "plot", "validate"]

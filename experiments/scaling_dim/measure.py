@@ -168,3 +168,7 @@ def measure(ctx: RunContext) -> None:
         measure_authors(ctx, p.authors)
     if p.manifold.enabled:
         measure_manifold(ctx, p.manifold)
+    if p.worst.enabled:
+        from .worst import measure_worst
+
+        measure_worst(ctx, p.worst, offset)

@@ -11,13 +11,13 @@ from omegaconf import OmegaConf
 
 from hjexp import plotting
 
-from .judge import approximation_range, curves, manifold_fits, settings_of
+from .manifold_judge import curves, fit_window, manifold_fits, settings_of
 
 
-def _rmse_panels(run_dir: Path, s: pd.DataFrame, setup: str, by: list[str], d_name: str, gap: float = np.inf) -> None:
+def _rmse_panels(run_dir: Path, s: pd.DataFrame, setup: str, by: list[str], d_name: str, rules=None) -> None:
     """Test RMSE against width, one panel per dimension: geometric mean over seeds, bars ×/÷ the
     geometric sd (a log axis cannot show mean − sd when the seeds scatter by more than their mean).
-    Widths beyond a curve's approximation-dominated range (judge.max_gap) are drawn hollow."""
+    Widths beyond a curve's fit window (floor or gap rule, manifold_judge.fit_window) are drawn hollow."""
     ds = sorted(s.d.unique())
     fig, axes = plotting.figure(len(ds))
     for ax, d in zip(axes[0], ds):
@@ -28,7 +28,7 @@ def _rmse_panels(run_dir: Path, s: pd.DataFrame, setup: str, by: list[str], d_na
             label = f"{key[0]}, D = {key[1]}" if setup == "manifold" else f"ε {key[0]}"
             gm, gsd = np.exp(np.log(Y).mean(0)), np.exp(np.log(Y).std(0, ddof=1))
             bar = ax.errorbar(widths, gm, yerr=[gm - gm / gsd, gm * gsd - gm], fmt="o-", ms=3, capsize=2, label=label)
-            k = approximation_range(c, gap) if setup == "manifold" else len(widths)
+            k = fit_window(c, rules)[0] if setup == "manifold" else len(widths)
             ax.plot(widths[k:], gm[k:], "o", ms=5, mfc="white", c=bar[0].get_color())
             if setup == "authors" and c.eps_mode.iloc[0] == "tied":
                 ax.plot(widths, Y.min(0), "x:", c="grey", label="tied, best seed on test data")
@@ -51,8 +51,7 @@ def _alpha_figure(run_dir: Path, m: pd.DataFrame, dims: pd.DataFrame, cfg) -> No
     ax1, ax2 = axes[0]
     r, q = cfg.judge, cfg.params.manifold
     ds = sorted(m.d.unique())
-    fits = {d: manifold_fits(m[m.d == d], settings_of(m[m.d == d], q), int(r.fit_skip_manifold),
-                             float(r.max_gap), float(r.level)) for d in ds}
+    fits = {d: manifold_fits(m[m.d == d], settings_of(m[m.d == d], q), r) for d in ds}
     keys = list(fits[ds[0]][0]) + ["pooled"]
     shift = np.linspace(-0.02, 0.02, len(keys))  # side by side at each 1/d_int
     for i, key in enumerate(keys):
@@ -92,5 +91,5 @@ def plot(run_dir: Path) -> None:
         _rmse_panels(run_dir, a, "authors", ["eps_mode"], "d")
     m = res[res.setup == "manifold"]
     if len(m):
-        _rmse_panels(run_dir, m, "manifold", ["embedding", "D"], "d_int", float(cfg.judge.max_gap))
+        _rmse_panels(run_dir, m, "manifold", ["embedding", "D"], "d_int", cfg.judge)
         _alpha_figure(run_dir, m, pd.read_csv(run_dir / "intrinsic_dim.csv"), cfg)
