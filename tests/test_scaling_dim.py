@@ -11,6 +11,7 @@ import torch
 from omegaconf import OmegaConf
 
 from hjexp import registry
+from hjexp.data import images
 
 registry.get("scaling-dim")  # imports experiments/ as the package hjexp_experiments
 manifold_problem = importlib.import_module("hjexp_experiments.scaling_dim.measure").manifold_problem
@@ -56,7 +57,7 @@ def test_manifold_target_is_lipschitz_and_not_convex():
 
 
 def test_scaling_dim_smoke_and_judge_reproduces_summary(run_smoke, cli):
-    run_dir, summary = run_smoke("scaling-dim", "threads=1")
+    run_dir, summary = run_smoke("scaling-dim", "threads=1", "params.real.enabled=true")
     ids = set(summary.claim_id)
     for d in (1, 2):
         assert {f"scaling.paper.alpha.d{d}", f"scaling.paper.authors_protocol.alpha.d{d}",
@@ -66,6 +67,10 @@ def test_scaling_dim_smoke_and_judge_reproduces_summary(run_smoke, cli):
     assert {"scaling.manifold.alpha.pooled", "scaling.manifold.alpha_literature.pooled",
             "scaling.manifold.deff_vs_twonn.pooled", "scaling.manifold.separates.pooled",
             "scaling.worst.alpha.pooled"} <= ids
+    assert {"scaling.literature.published.kaplan2020_params", "scaling.literature.published.hoffmann2022_params"} <= ids
+    if images.missing("mnist") is None:
+        assert {"scaling.real.alpha.mnist1", "scaling.literature.real_alpha.mnist1"} <= ids
+        assert (pd.read_csv(run_dir / "real_dims.csv").twonn.between(3, 15)).all()
     judged = summary[summary.verdict != "info"].claim_id
     assert not judged.str.contains(r"\.dint\d").any()  # per-d_int and per-setting readings are info
     res = pd.read_csv(run_dir / "results.csv")

@@ -116,3 +116,29 @@ def test_sawtooth_is_the_distance_to_the_tip_lattice_and_lipschitz():
     i, j = torch.randint(500, (2, 3000), generator=g)
     assert ((u[i] - u[j]).abs() <= (z[i] - z[j]).norm(dim=-1) + 1e-12).all()
     assert float(u.max()) <= s / 2 * math.sqrt(2) + 1e-12
+
+
+REAL = importlib.import_module("hjexp_experiments.scaling_dim.real")
+
+
+def _real(k: float, T: float = 7.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Synthetic real-part rows: test RMSE ∝ N^(−k/T) over 6 seeds, TwoNN T."""
+    rng = np.random.default_rng(1)
+    rows = [dict(width=N, seed=s, selected=True, test_rmse=N ** (-k / T) * math.exp(rng.normal(0, 0.01)),
+                 train_rmse=N ** (-k / T)) for s in range(6) for N in WIDTHS]
+    dims = pd.DataFrame([dict(digit=1, seed=s, twonn=T, target_sd=0.2) for s in range(6)])
+    return pd.DataFrame(rows), dims
+
+
+def test_real_rows_judge_against_one_and_two_over_twonn():
+    p = OmegaConf.create(dict(real=dict(digit=1, pca_dims=20, radius=1.0, eps=0.01, target=dict(t=0.25, n_cones=4))))
+    for k, paper, lit in ((2.0, "fail", "pass"), (1.0, "pass", "fail")):
+        v = {c.claim_id: c.verdict for c in REAL.real_rows(*_real(k), p, RULES)}
+        assert v == {"scaling.real.alpha.mnist1": paper, "scaling.literature.real_alpha.mnist1": lit}
+
+
+def test_published_rows_give_the_three_readings():
+    rows = {c.claim_id: c for c in REAL.published_rows()}
+    kaplan = rows["scaling.literature.published.kaplan2020_params"]
+    assert kaplan.measured == 0.076 and kaplan.verdict == "info"
+    assert f"{1 / 0.076:.3g}" in kaplan.description and f"{4 / 0.076:.3g}" in kaplan.description

@@ -14,6 +14,8 @@ import pandas as pd
 from hjexp import claims as C
 
 from .manifold_judge import DERIVATION, alpha, curves, manifold_rows
+from .real import CLAIMS as REAL_CLAIMS
+from .real import published_rows, real_rows
 from .worst import CLAIMS as WORST_CLAIMS
 from .worst import worst_rows
 
@@ -70,7 +72,7 @@ CLAIMS = (
            "d_eff = 2/α̂ of one d_int against the mean TwoNN estimate",
            "reported, not judged (TwoNN ≈ d_int here, so its judged form is "
            "scaling.manifold.alpha_literature.pooled)", "info"),
-) + WORST_CLAIMS
+) + WORST_CLAIMS + REAL_CLAIMS
 
 
 def _mean_sd(Y: np.ndarray, k: int) -> str:
@@ -158,4 +160,6 @@ def judge(run: C.RunData) -> list[C.Claim]:
         out += manifold_rows(res[res.setup == "manifold"], run.table("intrinsic_dim"), p, r)
     if "worst" in p and p.worst.enabled:
         out += worst_rows(res[res.setup == "worst"], p, r)
-    return out
+    if "real" in p and p.real.enabled and (res.setup == "real").any():
+        out += real_rows(res[res.setup == "real"], run.table("real_dims"), p, r)
+    return out + published_rows()

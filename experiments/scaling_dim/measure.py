@@ -172,3 +172,7 @@ def measure(ctx: RunContext) -> None:
         from .worst import measure_worst
 
         measure_worst(ctx, p.worst, offset)
+    if p.real.enabled:
+        from .real import measure_real
+
+        measure_real(ctx, p.real, offset)
