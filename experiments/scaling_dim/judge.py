@@ -26,7 +26,8 @@ CLAIMS = (
     C.Spec("scaling.paper.alpha.d{d}", "attained_rate", "1/d",
            "authors' setup (‖x‖ on U(−2,2)^d, LSE layer, ε = N^(−1/d)): α̂ from the mean of per-seed slopes",
            "pass iff the t-interval over seeds lies in judge.band·(1/d) = [0.8, 1.25]/d; fail iff disjoint",
-           "d = 1: fail (‖x‖ is exact with two neurons, the error is set by ε and optimisation); d = 2, 4: "
+           "d = 1: ‖x‖ is exact with two neurons, so the error is the LSE smoothing ∝ ε = N^(−1): a pass there "
+           "comes only from the ε schedule (paper: pass, its ε-fixed control −0.222; the row says so); d = 2, 4: "
            "pass or inconclusive at quick, decided at paper"),
     C.Spec("scaling.paper.alpha_epsfixed.d{d}", "info", "none (the paper's statement ties ε to N)",
            "the same setup with ε fixed: how much of the tied rate is the ε prescription",
@@ -117,7 +118,8 @@ def authors_rows(a: pd.DataFrame, p, r) -> list[C.Claim]:
                         "slower without the prescription, so part of the tied rate is the ε schedule" if af < est.slope
                         else "faster without the prescription, so the ε schedule does not create the tied rate")
                 if d == 1:
-                    desc += "; ‖x‖ in d = 1 is exact with two neurons, so width cannot help here"
+                    desc += ("; ‖x‖ in d = 1 is exact with two neurons, so width cannot help here: the tied error is "
+                             "the LSE smoothing, ∝ ε = N^(−1), so any rate here is the schedule's, not the width's")
                 out.append(C.attained_rate(f"scaling.paper.alpha.d{d}", desc, 1 / d, est, band=tuple(r.band),
                                            theory=f"1/d = {1 / d:.4g}"))
             else:

@@ -25,17 +25,17 @@ def _rmse_panels(run_dir: Path, s: pd.DataFrame, setup: str, by: list[str], d_na
         for key, c in sd.groupby(by):
             widths, Y = curves(c)
             key = key if isinstance(key, tuple) else (key,)
-            label = f"{key[0]}, D = {key[1]}" if setup == "manifold" else f"ε {key[0]}"
+            label = f"ε {key[0]}" if setup == "authors" else f"{key[0]}, D = {key[1]}"
             gm, gsd = np.exp(np.log(Y).mean(0)), np.exp(np.log(Y).std(0, ddof=1))
             bar = ax.errorbar(widths, gm, yerr=[gm - gm / gsd, gm * gsd - gm], fmt="o-", ms=3, capsize=2, label=label)
-            k = fit_window(c, rules)[0] if setup == "manifold" else len(widths)
+            k = fit_window(c, rules)[0] if setup != "authors" else len(widths)
             ax.plot(widths[k:], gm[k:], "o", ms=5, mfc="white", c=bar[0].get_color())
             if setup == "authors" and c.eps_mode.iloc[0] == "tied":
                 ax.plot(widths, Y.min(0), "x:", c="grey", label="tied, best seed on test data")
         N = np.sort(sd.width.unique()).astype(float)
         y0 = np.exp(np.log(sd[sd.selected & (sd.width == N[0])].test_rmse).mean())
         ax.plot(N, y0 * (N / N[0]) ** (-1 / d), "k--", lw=0.8, label=f"∝ N^(−1/{int(d)})")
-        if setup == "manifold":
+        if setup != "authors":
             ax.plot(N, y0 * (N / N[0]) ** (-2 / d), "k:", lw=0.8, label=f"∝ N^(−2/{int(d)})")
         ax.set(xscale="log", yscale="log", xlabel="width N (neurons / atoms)",
                ylabel="test RMSE (geometric mean over seeds)",
@@ -93,3 +93,6 @@ def plot(run_dir: Path) -> None:
     if len(m):
         _rmse_panels(run_dir, m, "manifold", ["embedding", "D"], "d_int", cfg.judge)
         _alpha_figure(run_dir, m, pd.read_csv(run_dir / "intrinsic_dim.csv"), cfg)
+    w = res[res.setup == "worst"]
+    if len(w):  # the sawtooth family, hollow beyond the fit window
+        _rmse_panels(run_dir, w, "worst", ["embedding", "D"], "d_int", cfg.judge)
