@@ -101,3 +101,29 @@ def knn_and_nadaraya_watson(x: Tensor, labels: Tensor, query: Tensor, k: Tensor,
         knn.append(_knn_chunk(d2, labels, k))
         nw.append(_nw_chunk(d2, labels, h))
     return torch.cat(knn, -1), torch.cat(nw, -1)
+
+
+def smoothers_many(x: Tensor, labels: Tensor, query: Tensor, k: Tensor, bandwidth: Tensor, *,
+                   budget: int = 2**19) -> tuple[Tensor, Tensor]:
+    """kNN and Nadaraya–Watson for G label vectors on the same inputs, from one distance matrix per chunk.
+
+    Both smoothers are linear in the labels with weights that depend on the inputs only, so many
+    targets observed at the same x (a family of regression functions with common noise) cost one
+    neighbour search and one kernel matrix, then a matmul: the kNN weight 1/k_e on the k_e nearest,
+    the normalised Gaussian weights of :func:`nadaraya_watson`.
+    x [E, n, d]; labels [E, n, G]; query [E, m, d]; k [E]; bandwidth [E].  -> ([E, m, G], [E, m, G]).
+    """
+    k = torch.as_tensor(k, device=x.device).long()
+    h = torch.as_tensor(bandwidth, dtype=x.dtype, device=x.device).view(-1, 1, 1)
+    rank = torch.arange(int(k.max()), device=x.device)
+    share = ((rank[None] < k[:, None]).to(x.dtype) / k[:, None].to(x.dtype))[:, None, :]  # [E, 1, k_max]
+    knn, nw = [], []
+    for q in _chunks(query, x.shape[-2], budget):
+        d2 = _sq_dist(q, x, None)  # [E, mc, n]
+        idx = d2.topk(int(k.max()), dim=-1, largest=False, sorted=True).indices  # [E, mc, k_max]
+        w = torch.zeros_like(d2).scatter_(-1, idx, share.expand(-1, d2.shape[-2], -1))
+        knn.append(torch.matmul(w, labels))
+        z = -d2 / (2.0 * h * h)
+        z = (z - z.amax(-1, keepdim=True)).clamp_min_(-80.0).exp_()  # as _nw_chunk
+        nw.append(torch.matmul(z, labels) / z.sum(-1, keepdim=True))
+    return torch.cat(knn, -2), torch.cat(nw, -2)

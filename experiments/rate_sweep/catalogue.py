@@ -24,10 +24,10 @@ CLAIM_ID = {
     ("lipschitz", "hj_shrink_t"): ("rate.hj_lipschitz_shrink_t.slope.d{d}", "upper_rate"),
     ("lipschitz", "knn"): ("rate.knn_lipschitz.slope.d{d}", "upper_rate"),
     ("lipschitz", "nw"): ("rate.nw_lipschitz.slope.d{d}", "upper_rate"),
-    ("minimax-hard", "hj"): ("rate.minimax.hj.slope.d{d}", "attained_rate"),
-    ("minimax-hard", "hj_selected"): ("rate.minimax.hj_selected.slope.d{d}", "attained_rate"),
-    ("minimax-hard", "knn"): ("rate.minimax.knn.slope.d{d}", "attained_rate"),
-    ("minimax-hard", "nw"): ("rate.minimax.nw.slope.d{d}", "attained_rate"),
+    ("minimax-hard", "hj"): ("rate.minimax.hj.slope.d{d}", "info"),
+    ("minimax-hard", "hj_selected"): ("rate.minimax.hj_selected.slope.d{d}", "info"),
+    ("minimax-hard", "knn"): ("rate.minimax.knn.slope.d{d}", "info"),
+    ("minimax-hard", "nw"): ("rate.minimax.nw.slope.d{d}", "info"),
     ("minimax-hard", "hj_fixed_t"): ("rate.minimax.hj_fixed_t.slope.d{d}", "info"),
     ("minimax-hard", "constant"): ("rate.minimax.constant.slope.d{d}", "info"),
     ("semiconcave-hard", "hj"): ("rate.semiconcave.hj.slope.d{d}", "attained_rate"),
@@ -35,6 +35,21 @@ CLAIM_ID = {
     ("semiconcave-hard", "knn"): ("rate.semiconcave.knn.slope.d{d}", "info"),
     ("semiconcave-hard", "nw"): ("rate.semiconcave.nw.slope.d{d}", "info"),
     ("semiconcave-hard", "constant"): ("rate.semiconcave.constant.slope.d{d}", "info"),
+}
+
+# which reading of the paper's statement each family's rows test (appended to every judged row's criterion)
+READING = {
+    "hj-solution": ("Reading tested: an upper rate on one target inside the model class (u*(·, t) at the model's own t); "
+                    "a single target says nothing about the minimax (worst-case) statement."),
+    "lipschitz": ("Reading tested: the Lipschitz reading on one target with convex kinks, outside the class at fixed "
+                  "t: at fixed t the model misses each kink by ≈ L²t/2, a floor no n removes, so a fail at fixed t is "
+                  "that floor, and the shrinking-t row tests the statement with t_n → 0."),
+    "minimax-hard": ("Reading tested: none judged — the Lipschitz class's lower-bound construction at its one critical "
+                     "scale, where every estimator's slope is −1/(d+2); the class statement is judged by rate.worst.*."),
+    "semiconcave-hard": ("Reading tested: the semiconcave-class reading, the one the minimax statement can hold for at "
+                         "fixed t: targets with |D²f| ≤ 1/(2t) (inside the model class at time t), whose minimax rate is "
+                         "the faster n^(−2/(d+4)), on that class's lower-bound construction at its critical scale "
+                         "(a slope test only; a pass is marked foregone where the constant predictor does as well)."),
 }
 
 REFERENCE_WORDS = {
@@ -52,13 +67,35 @@ REFERENCE_WORDS = {
 }
 
 
+WORST = (f"upper_rate vs a = {LIP}, δ = judge.delta (0.1), on the per-seed supremum of test RMSE over the grid of "
+         "params.worst (random-sign pyramids of side 2/m and height a·L·h/2, every member L-Lipschitz): pass iff the "
+         "slope's interval ≤ (1 − δ)·a; fail iff it lies entirely above; " + WINDOW + ". Reading tested: the "
+         "Lipschitz-class minimax statement, sup over the class of the RMSE = O(n^(−1/(d+2)))")
+WORST_MODELS = {
+    "constant": ("the constant predictor (training-label mean), the negative control: its sup is the coarsest bumps' "
+                 "RMS, which no n reduces", "fail for every d (slope ≈ 0: quick −0.0005…−0.002); that fail is the test that the grid discriminates"),
+    "knn": ("kNN, k = ⌈n^(2/(d+2))⌉", "quick: pass d = 1…3 (−0.41, −0.29, −0.21), inconclusive d = 4 (−0.153, "
+                                     "interval straddles −0.15)"),
+    "nw": ("Nadaraya–Watson, bandwidth 0.5·n^(−1/(d+2))", "quick: pass d = 1…3, inconclusive d = 4 (straddles)"),
+    "hj_fixed_t": ("the paper's model: trained Hopf–Cole at the fixed t, N ~ n^(d/(d+2)), ε ~ n^(−1/(d+2)); at fixed t "
+                   "the L²t/2 kink floor predicts a fail once the floor is reached",
+                   "quick: fail d = 1 (the floor: sup 0.051 at n = 4096, flat), inconclusive d = 2 (straddles), "
+                   "d = 3, 4 (steeper than 1.25·a: starts above the constant predictor, an overfit fading)"),
+    "hj_selected": ("trained Hopf–Cole with (N, ε, t) chosen per data set on held-out samples (params.worst.select)",
+                    "quick: inconclusive d = 1 (straddles), pass d = 2, inconclusive d = 3, 4 (steeper than 1.25·a)"),
+}
+
+
 def _spec(claim_id: str, kind: str, theory: str, about: str, expected: str) -> C.Spec:
     rule = {"upper_rate": UPPER, "attained_rate": f"{ATTAINED} (θ = {SEMI if 'semiconcave' in claim_id else LIP})",
             "info": "reported, not judged (a contrast or diagnostic)"}[kind]
     return C.Spec(claim_id, kind, theory, about, rule, expected)
 
 
-CLAIMS = (
+CLAIMS = tuple(
+    C.Spec(f"rate.worst.{m}.slope.d{{d}}", "upper_rate", f"O(n^({LIP})) uniformly over the Lipschitz class",
+           about, WORST, expected) for m, (about, expected) in WORST_MODELS.items()
+) + (
     _spec("rate.hj.slope.d{d}", "upper_rate", f"O(n^({LIP}))",
           "trained Hopf–Cole (fixed t, N ~ n^(d/(d+2)), ε ~ n^(−1/(d+2))) on the exact HJ solution u*(·, t)",
           "quick: pass d = 2…4, inconclusive d = 1 (interval straddles 0.9·a: seeds redraw the target)"),
@@ -76,26 +113,28 @@ CLAIMS = (
           "quick: pass d = 2…4, inconclusive d = 1"),
     _spec("rate.nw_lipschitz.slope.d{d}", "upper_rate", f"O(n^({LIP})) (classical)",
           "Nadaraya–Watson on ridge kinks", "pass at quick"),
-    _spec("rate.minimax.hj.slope.d{d}", "attained_rate", f"n^({LIP}) attained on the worst case",
-          "trained Hopf–Cole at t_n = τ·h_n/L, one atom per cell, on the minimax-hard family",
-          "quick: inconclusive for every d — steeper than the rate (the model overfits at small n: one atom per cell "
-          "is about one sample per atom, N = n in d ≥ 3), i.e. pre-asymptotic"),
-    _spec("rate.minimax.hj_selected.slope.d{d}", "attained_rate", f"n^({LIP}) attained on the worst case",
-          "trained Hopf–Cole at fixed t with (N, ε) chosen on held-out samples from a fixed grid (no schedule)",
-          "quick: inconclusive for every d (steeper than the rate, or straddling the band)"),
-    _spec("rate.minimax.knn.slope.d{d}", "attained_rate", f"n^({LIP}) (classical, attained)",
-          "kNN on the minimax-hard family", "quick: pass for every d"),
-    _spec("rate.minimax.nw.slope.d{d}", "attained_rate", f"n^({LIP}) (classical, attained)",
-          "Nadaraya–Watson on the minimax-hard family", "quick: pass d = 1…3, inconclusive d = 4"),
+    _spec("rate.minimax.hj.slope.d{d}", "info", LIP,
+          "trained Hopf–Cole at t_n = τ·h_n/L, one atom per cell, on the minimax-hard family at its critical scale "
+          "(info: there every estimator, the constant predictor included, has slope −1/(d+2); judged: rate.worst.*)",
+          "info"),
+    _spec("rate.minimax.hj_selected.slope.d{d}", "info", LIP,
+          "trained Hopf–Cole at fixed t with (N, ε) chosen on held-out samples, minimax-hard at its critical scale "
+          "(info, as above)", "info"),
+    _spec("rate.minimax.knn.slope.d{d}", "info", LIP, "kNN on the minimax-hard family at its critical scale (info)",
+          "info"),
+    _spec("rate.minimax.nw.slope.d{d}", "info", LIP,
+          "Nadaraya–Watson on the minimax-hard family at its critical scale (info)", "info"),
     _spec("rate.minimax.hj_fixed_t.slope.d{d}", "info", LIP,
           "contrast: trained Hopf–Cole at the fixed t (cannot bend into the pits) on the minimax-hard family", "info"),
     _spec("rate.minimax.constant.slope.d{d}", "info", LIP,
           "check of the construction: the constant predictor's RMSE is the bumps' RMS ∝ h ∝ n^(−1/(d+2))", "info"),
-    C.Spec("rate.minimax.hj_vs_knn.d{d}", "bound", "≤ judge.hj_vs_knn_factor (1.5)",
-           "RMSE of the trained Hopf–Cole form (t_n) over kNN's at the largest n, minimax-hard family, paired by seed",
-           "pass iff the t-interval over seeds of the ratio ≤ judge.hj_vs_knn_factor; fail iff entirely above it; "
-           "else inconclusive", "quick: inconclusive d = 1 (ratio 1.6), fail d = 2…4 (2.4, 4.8, 6.8): the t_n model overfits"),
-    _spec("rate.semiconcave.hj.slope.d{d}", "attained_rate", f"n^({SEMI}) (semiconcave minimax rate)",
+    C.Spec("rate.minimax.hj_vs_knn.d{d}", "info", "no factor stated",
+           "RMSE of the trained Hopf–Cole form (t_n) over kNN's at the largest n, minimax-hard family at its critical "
+           "scale, paired by seed; the same ratio of the paper's fixed-t model, hj_selected and the constant predictor "
+           "in the description", "reported, not judged: the paper states no factor; the judged comparison is the "
+           "worst-case rows rate.worst.*", "info"),
+    _spec("rate.semiconcave.hj.slope.d{d}", "attained_rate", f"n^({SEMI}) (semiconcave minimax rate; a pass is "
+          "marked arithmetic where the constant predictor does as well at the largest n)",
           "trained Hopf–Cole at fixed t, N ~ n^(d/(d+4)), ε ~ n^(−2/(d+4)), on the semiconcave-hard family (in class)",
           "quick: inconclusive for every d (straddling the band in d = 1, 2; steeper in d = 3; unstable in d = 4)"),
     _spec("rate.semiconcave.hj_selected.slope.d{d}", "attained_rate", f"n^({SEMI})",

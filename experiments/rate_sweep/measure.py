@@ -33,8 +33,12 @@ def _rmse(pred: Tensor, truth: Tensor) -> Tensor:
 
 
 def _index(ctx: RunContext, dr: Draw, mem: pd.DataFrame) -> tuple[Tensor, Tensor]:
-    """(label set, seed) of each member: labels are per n for the bump families.  [E], [E]."""
-    label = [dr.n_index[n] for n in mem.n] if dr.per_n else [0] * len(mem)
+    """(label set, seed) of each member: labels are per n for the bump families, or a member's own
+    ``label`` column (the worst-case family: one label set per family member).  [E], [E]."""
+    if "label" in mem:
+        label = mem.label.tolist()
+    else:
+        label = [dr.n_index[n] for n in mem.n] if dr.per_n else [0] * len(mem)
     return (torch.tensor(label, device=ctx.device), torch.tensor(mem.seed.tolist(), device=ctx.device))
 
 
@@ -159,5 +163,8 @@ def measure(ctx: RunContext) -> None:
     if curves:
         ctx.save_table("curves_d1", pd.concat(curves, ignore_index=True))
     floors = [u["floor"] for u in units if u["floor"] is not None]
+    from .worst import measure_worst  # worst.py builds on train_hj above
+
+    measure_worst(ctx)
     ctx.save_table("floors", pd.DataFrame(floors, columns=["family", "d", "N", "eps", "t", "rmse", "steps",
                                                            "converged"]))

@@ -141,9 +141,38 @@ def plot_curves(run_dir: Path) -> None:
     plotting.save(fig, run_dir, "fitted_d1")
 
 
+def plot_worst(run_dir: Path, params) -> None:
+    """Per d: the supremum of test RMSE over the worst-case grid vs n (mean over seeds of the per-seed sup)."""
+    from .judge_worst import MODELS, sup_grid
+
+    w = pd.read_csv(run_dir / "worst.csv")
+    dims = sorted(w.d.unique())
+    fig, axes = plotting.figure(len(dims), 1, width=3.4, height=2.9)
+    for j, d in enumerate(dims):
+        ax = axes[0][j]
+        for model in MODELS:
+            if not (w.model == model).any():
+                continue
+            amps = [float(a) for a in params.worst.hj_amplitudes] if model.startswith("hj") else None
+            table, _ = sup_grid(w, model, int(d), amps)
+            ax.errorbar(table.columns, table.mean(axis=0), yerr=table.std(axis=0), fmt=STYLE[model][0],
+                        c=STYLE[model][1], ms=3, capsize=2, lw=1, label=SHORT[model])
+        ns = np.array(sorted(w[w.d == d].n.unique()), float)
+        y0 = sup_grid(w, "knn", int(d))[0].mean(axis=0).iloc[0]
+        ax.plot(ns, y0 * (ns / ns[0]) ** (-1 / (d + 2)), "k-", lw=0.7, alpha=0.6, label="reference slope −1/(d+2)")
+        ax.set(yscale="log", xlabel="n (training samples)", ylabel="sup of test RMSE over the grid")
+        ax.set_title(f"worst case over the Lipschitz class, d = {d}", fontsize=9)
+        _n_axis(ax, ns)
+    _legend_right(axes)
+    plotting.save(fig, run_dir, "worst_case_sup_rmse")
+
+
 def plot(run_dir: Path) -> None:
     df = pd.read_csv(run_dir / "results.csv")
-    rules = OmegaConf.load(run_dir / "config.yaml").judge
+    cfg = OmegaConf.load(run_dir / "config.yaml")
+    rules = cfg.judge
+    if (run_dir / "worst.csv").exists():
+        plot_worst(run_dir, cfg.params)
     plot_rmse(df, run_dir)
     plot_scaled(df, run_dir)
     plot_slopes(df, rules, run_dir)
