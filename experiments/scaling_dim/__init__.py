@@ -19,7 +19,7 @@ from .measure import measure
 from .plot import plot
 
 CLAIM = "test RMSE of a trained width-N layer ∝ N^(−1/d_eff), d_eff the intrinsic dimension of the data"
-COST = "smoke 3 s / quick 51 s / paper 7.1-7.3 min"  # run wall times on the 2-core CPU (quick and paper: quiet, threads=2)
+COST = "smoke 3 s / quick ~65 s / paper ~8.2 min"  # authors + manifold: quick 51 s, paper 7.1-7.3 min (quiet, threads=2); worst + real parts added: quick ~15 s, paper ~1 min (10 s + 50 s, measured on a loaded machine)
 DEFAULT_DTYPE = "float32"
 EPS_MODES = ("tied", "fixed", "validation")
 
