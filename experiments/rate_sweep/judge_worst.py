@@ -82,12 +82,14 @@ def worst_claim(w: pd.DataFrame, model: str, d: int, p, r) -> C.Claim | None:
     where = at.groupby(["cells", "amp"]).size().sort_values(ascending=False)
     (m_top, a_top), share = where.index[0], where.iloc[0] / len(at)
     m = table.mean(axis=0)
-    desc = (f"worst case over the Lipschitz class, {NAMES[model]}, d = {d}: {_members_words(w, d, amps, p.worst)}. "
+    name = "trained Hopf–Cole, (N, ε, t) chosen on held-out samples" if model == "hj_selected" else NAMES[model]
+    desc = (f"worst case over the Lipschitz class, {name}, d = {d}: {_members_words(w, d, amps, p.worst)}. "
             f"Slope of that supremum vs n, {fit.est.method}. sup RMSE {m.iloc[0]:.3g} (n = {int(ns[0])}) → "
             f"{m.iloc[-1]:.3g} (n = {int(ns[-1])}); at n = {int(ns[-1])} attained at m = {int(m_top)}, a = {a_top:g} "
             f"in {share:.0%} of seeds. sup RMSE / the constant predictor's sup RMSE on the same draws and members, "
             f"per n: " + ", ".join(f"{v:.3g}" for v in ratio.to_numpy()) + ". "
-            + _model_extra(model, top, w[(w.model == model) & (w.d == d) & w.amp.isin(amps or w.amp.unique())], p)
+            + _model_extra(model, top, w[(w.model == model) & (w.d == d) & w.amp.isin(amps or w.amp.unique())],
+                           p).rstrip(".")
             + f". The paper gives no numbers for this experiment. Fit window: "
             f"{fit.words(float(r.stable_tol) * abs(a), int(r.min_fit_sizes))}.")
     row = C.upper_rate(f"rate.worst.{model}.slope.d{d}", desc, a, fit.est, delta=float(r.delta))
