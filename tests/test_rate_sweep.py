@@ -55,6 +55,16 @@ def test_rate_sweep_smoke_and_rejudge(run_smoke, cli):
     verdict = summary.set_index("claim_id").verdict
     # the negative control: the constant predictor's supremum over the grid does not decay
     assert verdict["rate.worst.constant.slope.d1"] == verdict["rate.worst.constant.slope.d2"] == "fail"
+    # every judged row says which reading of the paper's statement it tests
+    judged = summary[summary.kind != "info"]
+    assert judged.criterion.str.contains("Reading tested: ").all()
+    # the worst-case slope is the mean of per-seed slopes of the per-seed supremum over the grid, recomputed here
+    worst = pd.read_csv(out / "worst.csv")
+    r = summary.set_index("claim_id").loc["rate.worst.nw.slope.d2"]
+    lo, hi = (float(v) for v in r.description.split("fit on n = ")[1].split(" ")[0].split("…"))
+    sup = worst[(worst.model == "nw") & (worst.d == 2) & worst.n.between(lo, hi)].groupby(["seed", "n"]).rmse.max()
+    per_seed = [np.polyfit(np.log(s.index.get_level_values("n")), np.log(s), 1)[0] for _, s in sup.groupby("seed")]
+    assert abs(np.mean(per_seed) - r.measured) < 1e-9
     # a semiconcave-hard pass where the constant predictor does as well is marked as no evidence
     for row in summary[summary.claim_id.str.startswith("rate.semiconcave.hj")].itertuples():
         assert ("a pass is arithmetic" in row.criterion) == ("does as well here" in row.criterion)
