@@ -10,8 +10,8 @@ from .plot import plot
 
 CLAIM = "trained Hopf–Cole regression reaches the minimax rate: test RMSE ~ n^(−1/(d+2)) at fixed t"
 # run wall times on the 2-core CPU (quick and paper: quiet, threads=2), before the worst-case part; that part
-# (params.worst) measured on the shared CPU at threads=1: quick 48 s, paper configuration 143 s
-COST = "smoke 12 s / quick 47 s + 48 s worst case / paper 15-16 min + ≤ 2.4 min worst case"
+# (params.worst) measured at threads=1 on the shared CPU: quick 32-48 s, its paper configuration 77-143 s
+COST = "smoke 12 s / quick 47 s + 32-48 s worst case / paper 15-16 min + 1.3-2.4 min worst case"
 DEFAULT_DTYPE = "float32"
 
 __all__ = ["CLAIM", "CLAIMS", "COST", "DEFAULT_DTYPE", "judge", "measure", "plot", "validate"]
