@@ -105,7 +105,7 @@ def _workload(device, d=2, widths=(20, 50, 100, 200, 500), seeds=5, n=4000):
     return model, x, x.norm(dim=-1), sum(Ws) * n
 
 
-def _wide_workload(device, d=50, N=128, seeds=3, n=60000, batch=256):
+def _wide_workload(device, d=50, N=128, seeds=3, n=60000, batch=256, plan=None):
     """eps-robustness's image-regression shape (d = 50 principal components of MNIST, N = 128, five ε ×
     three seeds, minibatches of 256 drawn from 60000 rows), on synthetic rows: the step's work does
     not depend on the values. Wide rows: 4(d+1) flops per element against one exp."""
@@ -116,10 +116,82 @@ def _wide_workload(device, d=50, N=128, seeds=3, n=60000, batch=256):
     model = engine.init_lse(len(eps), N, d, eps, w_scale=0.1 / math.sqrt(d), b_scale=0.0, generator=gen, readout=True)
 
     def train(steps, progress):
-        return engine.train(model, x, y, max_steps=steps, lr=0.005, batch_size=batch, generator=gen, progress=progress)
+        return engine.train(model, x, y, max_steps=steps, lr=0.005, batch_size=batch, generator=gen, progress=progress,
+                            plan=plan)
 
     note = f"eps-robustness image regression: d={d}, N={N}, {len(eps)} members, batch {batch}"
     return train, len(eps), len(eps) * batch * N, d + 1, note
+
+
+def _classify_workload(device, k=50, C=10, N=16, n=6000, batch=256, plan=None):
+    """eps-robustness's classifiers (attack part): five ε, ten classes of 16 LSE neurons on 50 PCA
+    features, cross-entropy on minibatches of 256 (engine.train_cross_entropy), synthetic rows."""
+    gen = torch.Generator(device=device).manual_seed(3)
+    u = torch.randn(n, k, generator=gen, device=device)
+    y = torch.randint(0, C, (n,), generator=gen, device=device)
+    eps = torch.tensor([0.1, 0.3, 1.0, 3.0, 10.0], device=device).repeat_interleave(C)
+    model = engine.init_lse(len(eps), N, k, eps, w_scale=1 / math.sqrt(k), b_scale=0.0, generator=gen)
+
+    def train(steps, progress):
+        return engine.train_cross_entropy(model, u, y, C, steps=steps, lr=0.005, batch=batch, generator=gen,
+                                          progress=progress, plan=plan)
+
+    return train, f"classifier cross-entropy: {len(eps) // C} classifiers × {C} classes × N={N}, k={k}, batch {batch}"
+
+
+def _pgd_workload(device, D=784, k=50, C=10, N=16, E=5, images=100):
+    """One restart of eps-robustness's PGD on its torch path (experiments/eps_robustness/attacks.py,
+    native_step off): E models × ``images`` pairs, ℓ∞ cross-entropy; per step = the call over its steps."""
+    from hjexp.registry import _package
+
+    _package()
+    from hjexp_experiments.eps_robustness import attacks, classifier
+
+    gen = torch.Generator(device=device).manual_seed(4)
+    comps = torch.linalg.qr(torch.randn(D, k, generator=gen, device=device))[0]
+    eps = torch.tensor([0.1, 0.3, 1.0, 3.0, 10.0][:E], device=device)
+    model = classifier.init_classifier(E, C, N, torch.full((D,), 0.5, device=device), comps, eps, w_init=1.0,
+                                       generator=gen)
+    x = torch.rand(images, D, generator=gen, device=device)
+    y = torch.randint(0, C, (images,), generator=gen, device=device)
+
+    def attack(steps, progress):
+        attacks.pgd(model, x, y, 0.1, norm="linf", loss="ce", steps=steps, restarts=1, generator=gen,
+                    native_step=False)
+        progress(steps + 1)  # steps + 1 margin evaluations, steps moves
+
+    return attack, f"PGD step (torch path): {E} models × {images} images, D={D}, ℓ∞ CE"
+
+
+def dispatch_counts(device, chunk: int | None = None, steps: int = 6) -> dict[str, tuple[float, float, str]]:
+    """Per workload, (launches, host syncs) of one steady-state step of the torch pass, recorded with
+    engine.opcount (on any device; the ops a CPU dispatches are the ones a GPU would launch), and a note.
+    ``chunk``: the torch pass's row chunk in elements (None: the device's own)."""
+    from hjexp.engine import opcount
+
+    model, x, y, _ = _workload(device)
+    wide_train, *_, wide_note = _wide_workload(device)
+    loads = {"d=2 sweep": (lambda s, p: engine.train(model.clone(), x, y, max_steps=s, lr=0.006, progress=p),
+                           "authors' d=2 sweep: 25 members, n=4000"),
+             "image regression": (wide_train, wide_note), "cross-entropy": _classify_workload(device),
+             "PGD": _pgd_workload(device)}
+    out = {}
+    saved = kernel.NATIVE
+    kernel.NATIVE = False
+    try:
+        for name, (train, note) in loads.items():
+            with opcount.Recorder() as rec:
+                if name == "PGD":
+                    train(steps, lambda k: None)
+                    rec.mark()
+                    out[name] = (rec.steps[0]["launches"] / (steps + 1), rec.steps[0]["syncs"] / (steps + 1), note)
+                    continue
+                train(steps, rec.mark)
+            st = opcount.steady(rec)
+            out[name] = (st["launches"], st["syncs"], note)
+    finally:
+        kernel.NATIVE = saved
+    return out
 
 
 def numpy_step_time(n=4000, N=200, d=2, steps=5) -> float:

@@ -22,7 +22,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from hjexp.engine import kernel
+from hjexp.engine import kernel, torch_pass
 from hjexp.engine.models import Model
 
 Progress = Callable[[int], None]
@@ -58,13 +58,16 @@ def adam_group_(gr: kernel.Group, g_th: Tensor, g_c: Tensor | None, step: int, l
 
 def train(model: Model, x: Tensor, target: Tensor, *, lr: float, max_steps: int, weight: Tensor | None = None,
           rel_tol: float = 0.0, check_every: int = 100, progress: Progress | None = None,
-          batch_size: int | None = None, generator: torch.Generator | None = None) -> Fit:
+          batch_size: int | None = None, generator: torch.Generator | None = None,
+          plan: torch_pass.TorchPlan | None = None) -> Fit:
     """Adam on every member until it meets the rule above or ``max_steps``; ``model`` is updated in place.
 
     x [n, d] shared or [E, n, d] per member; target [n] or [E, n]; weight [E, n] (0 = absent sample).
     ``batch_size`` < n: each step uses batch_size rows drawn with replacement from ``generator``,
     the same rows for every member (the draws of engine.train_autograd, step for step); the
     stopping rule then sees minibatch losses. The returned loss is on all rows.
+    On the torch pass the loop is engine.torch_pass.train's (no host sync in a step; ``plan``: its
+    chunking, None: the device's own), with the same stopping rule member for member.
     """
     E, dev = model.size, x.device
     steps = torch.full((E,), max_steps, dtype=torch.long, device=dev)
@@ -73,7 +76,12 @@ def train(model: Model, x: Tensor, target: Tensor, *, lr: float, max_steps: int,
     with torch.no_grad():
         n = x.shape[-2]
         batched = batch_size is not None and batch_size < n
-        grs = kernel.groups(model, x, target, weight, order_rows=not batched)
+        grs = kernel.groups(model, x, target, weight, order_rows=not batched, plan=plan)
+        if grs and not grs[0].use_c:
+            steps, converged, diverged = torch_pass.train(
+                grs, E, x, lr=lr, max_steps=max_steps, rel_tol=rel_tol, check_every=check_every, progress=progress,
+                batch_size=batch_size, generator=generator, betas=BETAS, adam_eps=ADAM_EPS)
+            return Fit(_final(model, grs, E, x), steps, converged, diverged)
         live = [torch.ones(len(gr.idx), dtype=x.dtype, device=dev) for gr in grs]  # [E_g]
         any_live = [True] * len(grs)
         last: list[Tensor | None] = [None] * len(grs)  # loss at the previous check  [E_g]
@@ -117,11 +125,17 @@ def train(model: Model, x: Tensor, target: Tensor, *, lr: float, max_steps: int,
                 if progress is not None:
                     progress(max_steps - step)  # the bar ends at its total
                 break
-        final = torch.zeros(E, dtype=x.dtype, device=dev)
+    return Fit(_final(model, grs, E, x), steps, converged, diverged)
+
+
+def _final(model: Model, grs: list[kernel.Group], E: int, x: Tensor) -> Tensor:
+    """Write the groups' parameters back into ``model``; each member's loss on all rows [E]."""
+    with torch.no_grad():
+        final = torch.zeros(E, dtype=x.dtype, device=x.device)
         c = model.readout()
         for gr in grs:
             model.unpack_(gr.idx, gr.theta)
             if gr.c is not None:
                 c[gr.idx] = gr.c
             final[gr.idx] = gr.run("loss")[0]  # all rows (a minibatch group keeps them all)
-    return Fit(final, steps, converged, diverged)
+    return final

@@ -27,7 +27,7 @@ import math
 import torch
 from torch import Tensor
 
-from hjexp.engine import native, order
+from hjexp.engine import native, order, torch_pass
 from hjexp.engine.models import Model
 
 CHUNK_ELEMENTS = 1 << 18  # [E_g, rows, N_g] elements per chunk (1 MiB in float32): stays in L2
@@ -49,7 +49,8 @@ class Group:
     """Members of one compact width: packed parameters, Adam state and views of their data."""
 
     def __init__(self, model: Model, idx: Tensor, width: int, x: Tensor, target: Tensor | None,
-                 weight: Tensor | None, general_mask: bool, use_c: bool = False, order_rows: bool = True) -> None:
+                 weight: Tensor | None, general_mask: bool, use_c: bool = False, order_rows: bool = True,
+                 plan: torch_pass.TorchPlan | None = None) -> None:
         self.model, self.idx, self.t, self.use_c = model, idx, float(model.t), use_c
         # C pass with prefix masks: one group, each member loops over its own first widths[e] neurons
         self.widths = None
@@ -99,12 +100,13 @@ class Group:
         self.off = None if self.off is None else self.off.contiguous()
         self.target = None if self.target is None else self.target.contiguous()
         self.w = None if self.w is None else self.w.contiguous()
-        self.rows = max(1, CHUNK_ELEMENTS // max(1, E * width))
+        chunk = CHUNK_ELEMENTS if use_c else (plan or torch_pass.TorchPlan.for_device(x.device, x.dtype)).chunk
+        self.rows = max(1, chunk // max(1, E * width))
         # the parameter step in C (engine/param.c) where the pass is C's: θ and Adam's moments then
         # live as [E_g, d+1, N_g] (θ below is a view), the next pass's network is written by the
         # step (self.thT, before any projection), with its non-finite flags (self.bad)
         self.fused_adam = use_c and model.native_form is not None
-        if self.fused_adam:
+        if self.fused_adam or not use_c:  # [E_g, d+1, N_g] storage: the network [W, b]ᵀ/ε needs no copy
             self.theta = self.theta.transpose(1, 2).contiguous().transpose(1, 2)
         self.m, self.v = torch.zeros_like(self.theta), torch.zeros_like(self.theta)  # Adam moments, θ's layout
         self.thT: Tensor | None = None
@@ -112,6 +114,14 @@ class Group:
         self.nbad = 0
         if self.c is not None:
             self.mc, self.vc = torch.zeros_like(self.c), torch.zeros_like(self.c)
+        # the torch pass's constants: offset − target, ε·sign, absent neurons, 2/norm (torch_pass)
+        self.base = None
+        if not use_c and self.target is not None:
+            self.base = (-self.target if self.off is None else self.off - self.target).contiguous()
+        self.coef = model.sign * self.eps[:, :, 0]  # [E_g, 1]
+        self.absent = None if self.keep is None else self.keep == 0
+        self.rn_cache: tuple | None = None
+        self.batch_norm: dict[int, Tensor] = {}
 
     def _project_rows(self) -> None:
         """Data on a manifold in R^D often span an affine subspace of few dimensions (exactly, for a
@@ -173,30 +183,46 @@ class Group:
         ``given`` [E_g, len(rows)] is per minibatch row, as ``run`` takes it."""
         if self.perm is not None:
             raise ValueError("run_rows needs a group without row order (groups(..., order_rows=False))")
-        saved = self.xa, self.off, self.target, self.w, self.norm
+        saved = self.xa, self.off, self.target, self.w, self.norm, self.base
+        dropped = None
         if self.xa.shape[-2] < self.n_in:  # the group dropped trailing rows nobody weighs
             kept = rows < self.xa.shape[-2]
-            rows, given = rows[kept], None if given is None else given[:, kept]
+            if self.use_c:
+                rows, given = rows[kept], None if given is None else given[:, kept]
+            else:  # no compaction (a host sync): such rows read the last kept row at weight 0
+                rows, dropped = rows.clamp_max(self.xa.shape[-2] - 1), kept
 
         def take(v: Tensor | None) -> Tensor | None:  # index_select: a contiguous gather, ~3x faster than v[:, rows]
             return None if v is None else v.index_select(1, rows)
 
         self.xa = self.xa.index_select(self.xa.ndim - 2, rows)
-        self.off, self.target, self.w = take(self.off), take(self.target), take(self.w)
-        self.norm = (torch.full_like(saved[4], float(len(rows))) if self.w is None
-                     else self.w.sum(-1).clamp_min(1e-30))
+        self.off, self.w = take(self.off), take(self.w)
+        if dropped is not None:
+            self.w = self.w * dropped
+        if self.use_c:
+            self.target = take(self.target)
+        else:
+            self.base = take(self.base)
+        if self.w is not None:
+            self.norm = self.w.sum(-1).clamp_min(1e-30)
+        elif self.use_c:
+            self.norm = torch.full_like(saved[4], float(len(rows)))
+        else:  # one tensor per batch size, so torch_pass's 2/norm is computed once
+            if len(rows) not in self.batch_norm:
+                self.batch_norm[len(rows)] = torch.full_like(saved[4], float(len(rows)))
+            self.norm = self.batch_norm[len(rows)]
         self.batch = True
         try:
             return self.run(mode, active, raw, given)
         finally:
-            self.xa, self.off, self.target, self.w, self.norm = saved
+            self.xa, self.off, self.target, self.w, self.norm, self.base = saved
             self.batch = False
 
     def scaled_network(self) -> Tensor:
         """[W, b]/ε (+ mask bias) as [E_g, d+1, N_g], contiguous for the logits GEMM."""
         th = self.model.network(self.theta, self.t) / self.eps
         if self.bias_mask is not None:
-            th[..., -1] += self.bias_mask
+            th[..., -1].add_(self.bias_mask)
         return th.transpose(1, 2).contiguous()
 
     def _network_c(self) -> Tensor:
@@ -237,6 +263,8 @@ class Group:
         residual (weights still multiply it); the returned loss is then 0."""
         if given is not None and mode != "grad":
             raise ValueError("given (dL/dpred per row) goes with mode 'grad'")
+        if not self.use_c:
+            return self._run_torch(mode, raw, given)
         thT = self._network_c() if self.fused_adam else self.scaled_network()  # [E_g, d+1, N_g]
         th_pass = thT if self.proj is None else self._to_projected(thT)
         out, g_thT, g_c = (self._native(th_pass, mode, active, given) if self.use_c
@@ -306,51 +334,23 @@ class Group:
                 self.kept = float(kept[tried].mean())
         return out, g_thT, (g_f if grad and self.c is not None else None)
 
-    def _torch(self, thT: Tensor, mode: str, given: Tensor | None = None) -> tuple[Tensor, Tensor | None, Tensor | None]:
-        """The same pass in torch ops over row chunks that stay in cache (any device)."""
-        E, eps, n = thT.shape[0], self.eps[:, :, 0], self.xa.shape[-2]  # eps [E_g, 1]
-        kw = dict(dtype=thT.dtype, device=thT.device)
-        grad, sign = mode == "grad", self.model.sign
-        out = torch.empty(E, n, **kw) if mode == "predict" else torch.zeros(E, **kw)
-        g_thT = torch.zeros(thT.shape, **kw) if grad else None  # [E_g, d+1, N_g]
-        g_c = torch.zeros(E, **kw) if grad and self.c is not None else None
-        for s in range(0, n, self.rows):
-            sl = slice(s, min(n, s + self.rows))
-            xa = self.xa[..., sl, :]
-            z = torch.matmul(xa, thT)  # [E_g, rows, N_g] = z/ε
-            mx = z.amax(-1, keepdim=True)  # [E_g, rows, 1]
-            # Clamp before exp: this torch's vectorised exp is ~15x slower on inputs below ≈ −87
-            # (denormal path), which small ε makes the common case; e^−80 ≈ 2e−35 per neuron is
-            # below float32 and float64 resolution of the sum (≥ 1).
-            z.sub_(mx).clamp_min_(EXP_FLOOR).exp_()  # unnormalised Gibbs weights, in place
-            if self.keep is not None:
-                z.mul_(self.keep)  # absent neurons: exactly zero weight and gradient
-            tot = z.sum(-1)  # [E_g, rows]
-            f = eps * (mx.squeeze(-1) + tot.log())  # ε·LSE  [E_g, rows]
-            scale = sign if self.c is None else self.c[:, None]
-            pred = scale * f
-            if self.off is not None:
-                pred = pred + self.off[:, sl]
-            if mode == "predict":
-                out[:, sl] = pred
-                continue
-            if given is not None:  # dL/dpred given (fused.c's mode 3)
-                r = given[:, sl] if self.w is None else given[:, sl] * self.w[:, sl]
-            else:
-                res = pred - self.target[:, sl]  # [E_g, rows]
-                wres = res if self.w is None else res * self.w[:, sl]
-                out += (wres * res).sum(-1)
-                if not grad:
-                    continue
-                r = 2 * wres / self.norm[:, None]  # dL/dpred
-            if g_c is not None:
-                g_c += (r * f).sum(-1)
-            q = r * scale / tot  # dL/dz_ij = q_i · exp_ij  (z in units of ε: the 1/ε and ε cancel)
-            xq = xa * q.unsqueeze(-1)  # [E_g, rows, d+1]
-            # Σ_i q_i e_ij [x_i, 1] -> dL/d[W, b], as xqᵀ·z: streams z by rows (≈ 6x faster here
-            # than zᵀ·xq, whose transposed read of z defeats the GEMM kernel)
-            g_thT.baddbmm_(xq.transpose(1, 2), z)
-        return out, g_thT, g_c
+    def _run_torch(self, mode: str, raw: bool, given: Tensor | None) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """``run`` on the torch pass (engine/torch_pass.py): no host sync; a member with a non-finite
+        present parameter gets a NaN output by arithmetic."""
+        thT = self.scaled_network()  # [E_g, d+1, N_g]
+        th_pass = thT if self.proj is None else self._to_projected(thT)
+        out, g_thT, g_c = torch_pass.run(self, th_pass, mode, given)
+        bad = torch_pass.poison(self, thT)  # [E_g]: 0, or NaN
+        if mode == "predict":
+            return out + bad[:, None], None, None
+        out = torch.addcdiv(bad, out, self.norm)
+        if mode == "loss":
+            return out, None, None
+        if self.proj is not None:
+            g_thT = self._from_projected(g_thT)
+        if raw:
+            return out, g_thT, g_c
+        return out, self.model.pull_back(self.theta, g_thT.transpose(1, 2), self.t), g_c
 
 
 def c_pass_applies(model: Model, x: Tensor) -> bool:
@@ -360,27 +360,29 @@ def c_pass_applies(model: Model, x: Tensor) -> bool:
 
 
 def groups(model: Model, x: Tensor, target: Tensor | None = None, weight: Tensor | None = None,
-           order_rows: bool = True) -> list[Group]:
+           order_rows: bool = True, plan: torch_pass.TorchPlan | None = None) -> list[Group]:
     """Members grouped for one pass each. With prefix masks, the C pass takes width buckets
     (2^(k−1), 2^k], each member looping over its own width (so a bucket pads at most 2×: the
     trainer's per-step work on parameters, Adam state and gradient buffers is ∝ Σ_e N_e, not
     E·N_max, and a bucket whose members have all stopped is skipped); the torch pass takes one
-    compact group per width. Other masks make one masked group. ``order_rows=False`` keeps the
-    caller's row order (no culling), for Group.run_rows."""
+    compact group per width, adjacent widths merged into one masked group while that pays on the
+    device (torch_pass.merge_widths; ``plan``: the torch pass's, None: the device's own). Other masks
+    make one masked group. ``order_rows=False`` keeps the caller's row order (no culling), for Group.run_rows."""
     E, N = model.size, model.width
     mask, use_c = model.neuron_mask, c_pass_applies(model, x)
     every = torch.arange(E, device=x.device)
     if mask is None:
-        return [Group(model, every, N, x, target, weight, False, use_c, order_rows)]
+        return [Group(model, every, N, x, target, weight, False, use_c, order_rows, plan)]
     width = mask.sum(-1)  # [E]
     prefix = torch.arange(N, device=mask.device)[None, :] < width[:, None]
     if not bool((prefix == mask).all()):
-        return [Group(model, every, N, x, target, weight, True, use_c, order_rows)]
+        return [Group(model, every, N, x, target, weight, True, use_c, order_rows, plan)]
     if use_c:
         return [Group(model, idx, int(width[idx].max()), x, target, weight, False, True, order_rows)
                 for idx in _merged_buckets(width, x.shape[-2], weight, model.dim + 1)]
-    return [Group(model, torch.nonzero(width == w).flatten().to(x.device), int(w), x, target, weight, False)
-            for w in torch.unique(width).tolist() if w > 0]
+    plan = plan or torch_pass.TorchPlan.for_device(x.device, x.dtype)
+    return [Group(model, idx.to(x.device), w, x, target, weight, masked, False, order_rows, plan)
+            for idx, w, masked in torch_pass.merge_widths(width, x.shape[-2], plan)]
 
 
 def _merged_buckets(width: Tensor, n: int, weight: Tensor | None, K: int) -> list[Tensor]:
@@ -407,19 +409,20 @@ def _merged_buckets(width: Tensor, n: int, weight: Tensor | None, K: int) -> lis
     return out
 
 
-def predict(model: Model, x: Tensor) -> Tensor:
+def predict(model: Model, x: Tensor, plan: torch_pass.TorchPlan | None = None) -> Tensor:
     """Model output [E, n] on x [n, d] or [E, n, d], without the [E, n, N_max] tensor (no autograd)."""
     with torch.no_grad():
         out = torch.empty(model.size, x.shape[-2], dtype=x.dtype, device=x.device)
-        for gr in groups(model, x):
+        for gr in groups(model, x, plan=plan):
             out[gr.idx] = gr.run("predict")[0]
     return out
 
 
-def loss(model: Model, x: Tensor, target: Tensor, weight: Tensor | None = None) -> Tensor:
+def loss(model: Model, x: Tensor, target: Tensor, weight: Tensor | None = None,
+         plan: torch_pass.TorchPlan | None = None) -> Tensor:
     """Per-member (weighted) MSE [E] on the fused pass."""
     with torch.no_grad():
         out = torch.zeros(model.size, dtype=x.dtype, device=x.device)
-        for gr in groups(model, x, target, weight):
+        for gr in groups(model, x, target, weight, plan=plan):
             out[gr.idx] = gr.run("loss")[0]
     return out
