@@ -103,9 +103,9 @@ def test_mutation_a_learner_that_stops_learning_coarse_bumps_fails():
 
 def test_family_members_are_in_the_lipschitz_class_with_the_stated_heights():
     worst = _pkg("worst")
-    from hjexp.context import RunContext  # noqa: F401  (only for the type; a stand-in context below)
 
-    class Ctx:
+    class Ctx:  # the two RunContext members family() uses
+
         dtype, device = torch.float64, torch.device("cpu")
 
         def generator(self, offset=0):
