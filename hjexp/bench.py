@@ -9,7 +9,10 @@ in-cache f32 exp, one per element) and the f32 matmul peak; achieved element-ste
 GFLOP/s against those peaks; a wide-row minibatch workload (eps-robustness's d = 50 image
 regression) against its arithmetic floor (4(d+1) flops per element at the matmul peak); and a
 sharp Hopf–Cole workload with and without the C pass's culling.
-Steps are timed without a train call's setup (step_time). Takes about 20 s here; on CUDA the torch pass runs (no C pass).
+Then one line per torch-pass workload (the d=2 sweep, eps-robustness's image regression, a classifier's
+cross-entropy step and eps-robustness's PGD step): launches and host syncs per steady-state step recorded
+with engine.opcount (on a CPU also at the plan an 80 GiB GPU would get), and the torch pass's step time
+beside the C pass's. Steps are timed without a train call's setup (step_time). Takes about 20 s here; on CUDA the torch pass runs (no C pass).
 """
 
 from __future__ import annotations
@@ -140,8 +143,8 @@ def _classify_workload(device, k=50, C=10, N=16, n=6000, batch=256, plan=None):
 
 
 def _pgd_workload(device, D=784, k=50, C=10, N=16, E=5, images=100):
-    """One restart of eps-robustness's PGD on its torch path (experiments/eps_robustness/attacks.py,
-    native_step off): E models × ``images`` pairs, ℓ∞ cross-entropy; per step = the call over its steps."""
+    """One restart of eps-robustness's PGD (experiments/eps_robustness/attacks.py; its torch path while
+    kernel.NATIVE is off, attack.c's step otherwise): E models × ``images`` pairs, ℓ∞ cross-entropy; per step = the call over its steps."""
     from hjexp.registry import _package
 
     _package()
@@ -157,41 +160,79 @@ def _pgd_workload(device, D=784, k=50, C=10, N=16, E=5, images=100):
 
     def attack(steps, progress):
         attacks.pgd(model, x, y, 0.1, norm="linf", loss="ce", steps=steps, restarts=1, generator=gen,
-                    native_step=False)
+                    native_step=kernel.NATIVE)  # the C step (attack.c) where the C pass is on
         progress(steps + 1)  # steps + 1 margin evaluations, steps moves
 
-    return attack, f"PGD step (torch path): {E} models × {images} images, D={D}, ℓ∞ CE"
+    return attack, f"PGD step: {E} models × {images} images, D={D}, ℓ∞ CE"
 
 
-def dispatch_counts(device, chunk: int | None = None, steps: int = 6) -> dict[str, tuple[float, float, str]]:
+def _torch_loads(device, plan=None) -> dict:
+    """The four workloads of the torch-pass lines: name -> (train(steps, progress), note)."""
+    model, x, y, _ = _workload(device)
+    return {"d=2 sweep": (lambda s, p: engine.train(model.clone(), x, y, max_steps=s, lr=0.006, progress=p, plan=plan),
+                          f"authors' d=2 sweep: {model.size} members, n={x.shape[0]}"),
+            "image regression": _wide_workload(device, plan=plan)[::4],
+            "cross-entropy": _classify_workload(device, plan=plan), "PGD": _pgd_workload(device)}
+
+
+def dispatch_counts(device, plan=None, steps: int = 6) -> dict[str, tuple[float, float, str]]:
     """Per workload, (launches, host syncs) of one steady-state step of the torch pass, recorded with
-    engine.opcount (on any device; the ops a CPU dispatches are the ones a GPU would launch), and a note.
-    ``chunk``: the torch pass's row chunk in elements (None: the device's own)."""
+    engine.opcount (on any device: the ops a CPU dispatches are the ones a GPU would launch), and a
+    note. ``plan``: the torch pass's chunking (None: the device's own). PGD (eps-robustness's torch
+    path) has no per-step callback: its figures are a call's totals over its steps + 1 evaluations."""
     from hjexp.engine import opcount
 
-    model, x, y, _ = _workload(device)
-    wide_train, *_, wide_note = _wide_workload(device)
-    loads = {"d=2 sweep": (lambda s, p: engine.train(model.clone(), x, y, max_steps=s, lr=0.006, progress=p),
-                           "authors' d=2 sweep: 25 members, n=4000"),
-             "image regression": (wide_train, wide_note), "cross-entropy": _classify_workload(device),
-             "PGD": _pgd_workload(device)}
     out = {}
-    saved = kernel.NATIVE
-    kernel.NATIVE = False
+    saved, kernel.NATIVE = kernel.NATIVE, False
     try:
-        for name, (train, note) in loads.items():
+        for name, (train, note) in _torch_loads(device, plan).items():
             with opcount.Recorder() as rec:
+                train(steps, rec.mark if name != "PGD" else lambda _k: None)
                 if name == "PGD":
-                    train(steps, lambda k: None)
                     rec.mark()
-                    out[name] = (rec.steps[0]["launches"] / (steps + 1), rec.steps[0]["syncs"] / (steps + 1), note)
-                    continue
-                train(steps, rec.mark)
-            st = opcount.steady(rec)
-            out[name] = (st["launches"], st["syncs"], note)
+            if name == "PGD":
+                out[name] = (rec.steps[0]["launches"] / (steps + 1), rec.steps[0]["syncs"] / (steps + 1), note)
+            else:
+                st = opcount.steady(rec)
+                out[name] = (st["launches"], st["syncs"], note)
     finally:
         kernel.NATIVE = saved
     return out
+
+
+def pass_times(device, steps: int = 10) -> dict[str, dict[str, float]]:
+    """Seconds per step of each torch-pass workload on the torch pass and (where it runs) the C pass."""
+    out: dict[str, dict[str, float]] = {}
+    paths = [("C pass", True), ("torch pass", False)] if kernel_c_available(device) else [("torch pass", False)]
+    saved = kernel.NATIVE
+    try:
+        for name, use_c in paths:
+            kernel.NATIVE = use_c
+            for load, (train, _) in _torch_loads(device).items():
+                if load == "PGD":  # one call: steps moves and steps + 1 evaluations
+                    t = _timeit(lambda: train(steps, lambda _k: None), 2) / (steps + 1)
+                else:
+                    t = step_time(train, steps)[0]
+                out.setdefault(load, {})[name] = t
+    finally:
+        kernel.NATIVE = saved
+    return out
+
+
+def print_torch_pass(device: torch.device, console: Console) -> None:
+    """One line per workload: the torch pass's launches and host syncs per step, and its step time
+    beside the C pass's."""
+    from hjexp.engine.torch_pass import TorchPlan
+
+    counts = dispatch_counts(device)
+    gpu = dispatch_counts(device, TorchPlan.for_device("cuda", free_bytes=80 << 30)) if device.type == "cpu" else None
+    times = pass_times(device)
+    for name, (L, S, note) in counts.items():
+        extra = "" if gpu is None else f" ({gpu[name][0]:.0f} and {gpu[name][1]:.0f} at the plan of an 80 GiB GPU)"
+        t = times[name]
+        beside = "" if "C pass" not in t else f" vs C pass {t['C pass'] * 1e3:.2f} ms ({t['torch pass'] / t['C pass']:.1f}×)"
+        console.print(f"torch pass, {name}: {L:.0f} launches and {S:.3g} host syncs per step{extra}; step "
+                      f"{t['torch pass'] * 1e3:.2f} ms{beside} — {note}")
 
 
 def numpy_step_time(n=4000, N=200, d=2, steps=5) -> float:
@@ -296,5 +337,6 @@ def run_bench(device: torch.device, console: Console) -> None:
                       f"{4 * K_wide / peaks[k] / floors[k]:.1f}× the exp floor)" for k in sorted(wide_ns)))
     console.print("a step is the median time between the trainer's per-step callbacks; a call's own setup (groups, "
                   "row order, final loss pass), not in it: " + ", ".join(f"{name} at {k} thread(s) {v * 1e3:.1f} ms" for (name, k), v in setup.items()))
+    print_torch_pass(device, console)
     console.print(f"scaling-dim paper profile (authors' setup, ε tied only) ≈ 2.2e11 element-steps -> "
                   f"≈ {2.2e11 * best * 1e-9 / 60:.1f} min at the best rate")

@@ -11,7 +11,9 @@ differ). Two tallies per step:
 - *host syncs*: ops whose result the host must wait for — reading a value (``_local_scalar_dense``,
   which ``item``, ``int``, ``float``, ``bool``/``is_nonzero`` and ``tolist`` of a device tensor go
   through) and ops whose output size depends on the data (``nonzero``, ``masked_select``, indexing
-  with a boolean mask, ``unique``, ``bincount``, ``repeat_interleave`` without a size …).
+  with a boolean mask, ``unique``, ``bincount``, ``repeat_interleave`` without a size …), and copies from
+  a device to the host (seen only where the tensors are on a device: ``tolist`` of a CPU tensor
+  dispatches nothing, which is why engine.torch_pass reads through ``int``).
 
 ``Recorder`` splits its tally into steps at each ``mark()`` (the trainers' per-step progress
 callback), so one steady-state step can be picked out of a run.
@@ -28,12 +30,11 @@ aten = torch.ops.aten
 _FREE = {"empty", "empty_like", "empty_strided", "new_empty", "new_empty_strided", "lift_fresh", "detach",
          "alias", "view", "_unsafe_view", "_reshape_alias", "as_strided", "t", "transpose", "permute", "expand",
          "unsqueeze", "squeeze", "slice", "select", "split", "split_with_sizes", "unbind", "chunk", "narrow",
-         "diagonal", "unfold", "view_as_real", "view_as_complex", "_unsafe_view", "sym_size", "sym_stride",
-         "sym_numel", "sym_storage_offset", "is_same_size", "dim", "size", "stride", "numel", "is_contiguous",
-         "set_", "resize_", "_to_copy_noop", "prim_layout", "record_stream"}
-_SYNC = {"_local_scalar_dense", "item", "is_nonzero", "nonzero", "nonzero_static_noop", "masked_select",
-         "unique", "_unique", "_unique2", "unique_consecutive", "unique_dim", "bincount", "repeat_interleave",
-         "equal", "allclose", "argwhere", "histc", "masked_scatter", "_assert_async"}
+         "diagonal", "unfold", "view_as_real", "view_as_complex", "sym_size", "sym_stride", "sym_numel",
+         "sym_storage_offset", "is_same_size", "dim", "size", "stride", "numel", "is_contiguous", "set_", "resize_",
+         "record_stream"}
+_SYNC = {"_local_scalar_dense", "item", "is_nonzero", "nonzero", "masked_select", "unique", "_unique", "_unique2",
+         "unique_consecutive", "unique_dim", "bincount", "repeat_interleave", "equal", "allclose", "argwhere"}
 
 
 def _name(func) -> str:
@@ -50,6 +51,17 @@ def _bool_index(func, args) -> bool:
         return False
     idx = args[1] if len(args) > 1 else ()
     return any(isinstance(i, torch.Tensor) and i.dtype in (torch.bool, torch.uint8) for i in idx or ())
+
+
+def _to_host(func, args, kwargs) -> bool:
+    """A copy from a device to the CPU (``.cpu()``, ``.tolist()`` of a GPU tensor): the host waits."""
+    name = _name(func)
+    if name == "_to_copy" and args and isinstance(args[0], torch.Tensor):
+        dst = kwargs.get("device")
+        return args[0].device.type != "cpu" and dst is not None and torch.device(dst).type == "cpu"
+    if name == "copy_" and len(args) > 1 and isinstance(args[1], torch.Tensor):
+        return args[0].device.type == "cpu" and args[1].device.type != "cpu"
+    return False
 
 
 def _repeat_sized(func, args, kwargs) -> bool:
@@ -75,7 +87,8 @@ class Recorder(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         name = _name(func)
-        if (name in _SYNC and not _repeat_sized(func, args, kwargs)) or _bool_index(func, args):
+        if (name in _SYNC and not _repeat_sized(func, args, kwargs)) or _bool_index(func, args) \
+                or _to_host(func, args, kwargs):
             self.cur["syncs"] += 1
             self.cur["sync_ops"][name] += 1
         if not _is_view(func):
