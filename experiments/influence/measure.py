@@ -1,7 +1,9 @@
 """influence, measure: the closed-form attribution π_j(x) = softmax_j(z/ε) against two brute-force
 attributions computed without it — autograd of ε log Σ exp((z_j + s_j)/ε) w.r.t. per-atom logit shifts
 s_j at 0, and leaving atom j out (f − f_{−j} = −ε log(1 − π_j), inverted) — and the cost per query
-against N. Identity rows go to results.csv; wall-clock timings to timings.csv (they differ run to run).
+against N. Identity rows go to results.csv; wall-clock timings to timings.csv (they differ run to run);
+operation counts per query to op_counts.csv (counts.py: the same on every machine); the training-point
+influence against leave-one-out retraining to loo.csv (loo.py).
 """
 
 from __future__ import annotations
@@ -137,3 +139,10 @@ def measure(ctx: RunContext) -> None:
     ctx.add_rows([dtype_row(ctx.dtype)])
     ctx.add_rows(ctx.cached("identities", lambda: check_identities(ctx, p)))
     ctx.save_table("timings", ctx.cached("timings", lambda: time_costs(ctx, p)))
+    from .counts import count_costs  # counts imports this module's methods
+    from .loo import measure_loo
+
+    ctx.save_table("op_counts", ctx.cached("op_counts", lambda: count_costs(p, ctx.dtype)))
+    rows, table = ctx.cached("loo", lambda: measure_loo(ctx, p))
+    ctx.add_rows(rows)
+    ctx.save_table("loo", table)
