@@ -134,6 +134,28 @@ def test_torch_pass_plans_equal_autograd_and_the_c_pass(plan, monkeypatch):
         torch.testing.assert_close(fast.W[m], c.W[m], rtol=1e-9, atol=1e-11)
 
 
+def test_minibatches_over_rows_nobody_weighs_equal_autograd(torch_path):
+    """A minibatch may draw rows beyond every member's weighted prefix; the torch pass reads them at
+    weight 0 instead of compacting them (a host sync) and must still equal autograd Adam's draws."""
+    gen = torch.Generator().manual_seed(11)
+    x = torch.rand(40, 2, generator=gen, dtype=torch.float64) * 4 - 2
+    weight = (torch.arange(40)[None, :] < torch.tensor([10, 15, 30, 30])[:, None]).double()
+    mask = torch.arange(6)[None, :] < torch.tensor([3, 3, 6, 6])[:, None]
+    model = engine.init_lse(4, 6, 2, torch.tensor([0.3, 0.5, 0.3, 1.0], dtype=torch.float64), w_scale=0.5,
+                            b_scale=0.3, generator=torch.Generator().manual_seed(1), neuron_mask=mask)
+    fast, auto = model.clone(), model.clone()
+    grs = kernel.groups(fast, x, x.norm(dim=-1), weight, order_rows=False, plan=torch_pass.TorchPlan(1 << 18, 0))
+    assert all(gr.xa.shape[-2] < 40 for gr in grs)  # trailing rows were dropped: the path under test
+    rec = _record(lambda s, p: engine.train(fast, x, x.norm(dim=-1), weight=weight, lr=0.02, max_steps=s, batch_size=16,
+                                            generator=torch.Generator().manual_seed(3), progress=p,
+                                            plan=torch_pass.TorchPlan(1 << 18, 0)), 25)
+    loss_ref = engine.train_autograd(auto, x, x.norm(dim=-1), steps=25, lr=0.02, weight=weight, batch_size=16,
+                                     generator=torch.Generator().manual_seed(3))
+    assert [s["syncs"] for s in rec.steps[1:]] == [0] * 24
+    torch.testing.assert_close(engine.loss(fast, x, x.norm(dim=-1), weight), loss_ref, rtol=1e-10, atol=0)
+    torch.testing.assert_close(fast.W[mask], auto.W.detach()[mask], rtol=1e-9, atol=1e-11)
+
+
 def test_a_non_finite_parameter_poisons_only_its_member_on_the_torch_pass(torch_path):
     """An inf bias that leaves the pass finite (an atom at −∞ is simply absent) still marks its member
     NaN, as the C pass's explicit check does; the others are untouched."""

@@ -6,9 +6,9 @@ and every read of a device value a host–device sync that drains the queue, so 
 
 - takes its row chunk from the device (``TorchPlan``): on CUDA a memory budget (a quarter of the
   free memory for the [E_g, rows, N_g] logits and their exponentials), so a step is usually one
-  chunk; on a CPU half the L2 cache (1 MiB here, i.e. kernel.CHUNK_ELEMENTS = 2^18 float32 numbers,
-  the chunk the torch pass always had; 2^16 … 2^20 measured alike within the noise of a loaded
-  2-core machine, 2^22 twice as slow);
+  chunk; on a CPU half the L2 cache, at most kernel.CHUNK_ELEMENTS (2^18 float32 numbers = 1 MiB
+  here, the chunk the torch pass always had; 2^16 … 2^20 measured alike within the noise of a
+  loaded 2-core machine, 2^22 twice as slow);
 - merges adjacent widths into one masked group while the padded work this adds costs less than a
   group's fixed overhead (``TorchPlan.group_cost`` element-steps: launches on a GPU, ~40 ops of
   Python and dispatch on a CPU), so the authors' width sweep is one group on a GPU and five on a CPU;
@@ -51,10 +51,12 @@ class TorchPlan:
                    free_bytes: int | None = None) -> TorchPlan:
         """The plan a device gets. ``free_bytes`` stands in for the free memory of a CUDA device
         (so a CPU can build, and tests can check, the plan a GPU would run)."""
+        from hjexp.engine import kernel
+
         device = torch.device(device)
         size = torch.empty((), dtype=dtype).element_size()
-        if device.type == "cpu":
-            return TorchPlan(max(1 << 12, _l2_bytes() // (2 * size)), CPU_GROUP_COST)
+        if device.type == "cpu":  # half the L2, at most kernel.CHUNK_ELEMENTS (which tests lower for many chunks)
+            return TorchPlan(max(1, min(kernel.CHUNK_ELEMENTS, _l2_bytes() // (2 * size))), CPU_GROUP_COST)
         if free_bytes is None:
             free_bytes = torch.cuda.mem_get_info(device)[0] if device.type == "cuda" else 1 << 32
         # the logits z and one temporary of their size (amax/sum read z in place; exp is in place)
