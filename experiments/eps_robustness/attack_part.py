@@ -1,9 +1,11 @@
 """The `attack` part: LSE_ε class-logit classifiers on MNIST / Fashion-MNIST, one model per ε, trained
-together; PGD (ℓ∞, ℓ2; cross-entropy and margin losses; radius sweeps) and certified ℓ2 radii."""
+together; PGD (ℓ∞, ℓ2; cross-entropy and margin losses; radius sweeps), certified ℓ2 radii, and the
+peer check of PGD by adv-lib's APGD on the first params.attack.peer.n_images test images (peer.py)."""
 
 from __future__ import annotations
 
 import math
+import time
 
 import pandas as pd
 import torch
@@ -14,6 +16,7 @@ from hjexp.data import images
 from .attacks import LOSSES, NORMS, radius_sweep
 from .classifier import certified_radius, init_classifier, train_classifier
 from .curvature import identity_rel_err
+from .peer import peer_rows
 
 N_CLASSES = 10
 
@@ -50,7 +53,7 @@ def attack_data(ctx: RunContext, data: str, a, root) -> dict:
     u_few = images.project(x[:8], mean, comps).expand(E * N_CLASSES, -1, -1)
     ident = identity_rel_err(u_few, W, b, eps.repeat_interleave(N_CLASSES)).view(E, N_CLASSES).amax(-1)
 
-    rows, nearest = [], torch.full_like(cert, math.inf)
+    rows, nearest, at_standard = [], torch.full_like(cert, math.inf), {}
     common = dict(part="attack", data=data)
     for e in range(E):
         ev = float(eps[e])
@@ -68,6 +71,8 @@ def attack_data(ctx: RunContext, data: str, a, root) -> dict:
                 advance(1)
             nearest = torch.minimum(nearest, best)
         per_loss["both"] = per_loss["ce"] | per_loss["margin"]
+        std = min(range(len(radii)), key=lambda i: abs(radii[i] - float(a.standard[data][norm])))
+        at_standard[norm] = per_loss["both"][std]  # [E, n], broken at the standard radius
         for loss, broken in per_loss.items():  # broken [R, E, n]
             acc = (~broken).float().mean(-1)  # [R, E]
             rows += [dict(common, eps=float(eps[e]), norm=norm, loss=loss, radius=r, quantity="robust_acc",
@@ -75,6 +80,14 @@ def attack_data(ctx: RunContext, data: str, a, root) -> dict:
         if norm == "l2":
             rows += [dict(common, eps=float(eps[e]), norm="l2", loss="certified", radius=r, quantity="robust_acc",
                           value=float((cert[e] >= r).float().mean())) for r in radii for e in range(E)]
+    n_peer = min(int(a.peer.n_images), len(y))
+    if n_peer > 0:
+        start = time.perf_counter()
+        with ctx.progress(f"attack/{data}: APGD-CE, APGD-DLR (adv-lib) on {n_peer} images", 1) as advance:
+            rows += peer_rows(model, x[:n_peer], y[:n_peer], eps, {k: v[:, :n_peer] for k, v in at_standard.items()},
+                              a.standard[data], a.peer, common)
+            advance(1)
+        ctx.log(f"attack-{data}: peer attack {time.perf_counter() - start:.1f} s")
     table = pd.DataFrame({
         "data": data, "eps": eps.repeat_interleave(len(y)).tolist(),
         "image": torch.arange(len(y), device=y.device).repeat(E).tolist(), "label": y.repeat(E).tolist(),

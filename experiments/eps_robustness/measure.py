@@ -49,10 +49,15 @@ def validate(p) -> None:
     if bad:
         raise UserError(f"params.attack.data={list(p.attack.data)}: choose from mnist, fashion")
     dims = {**{f"images.pca_dim.{k}": v for k, v in p.images.pca_dim.items()}, "attack.pca_dim": p.attack.pca_dim,
-            "attack.pgd.chunk": p.attack.pgd.chunk}
+            "attack.pgd.chunk": p.attack.pgd.chunk, "attack.peer.n_iter": p.attack.peer.n_iter,
+            "attack.peer.restarts": p.attack.peer.restarts}
     for key, v in dims.items():
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:
             raise UserError(f"params.{key}={v} must be a positive integer, e.g. params.{key}=50")
+    n_peer = p.attack.peer.n_images
+    if not isinstance(n_peer, int) or isinstance(n_peer, bool) or n_peer < 0:
+        raise UserError(f"params.attack.peer.n_images={n_peer} must be an integer ≥ 0 (0: no peer attack), "
+                        "e.g. params.attack.peer.n_images=200")
     for d in p.attack.data:
         if d not in p.attack.radii or d not in p.attack.standard:
             raise UserError(f"params.attack.radii and .standard need an entry for {d}, e.g. params.attack.radii.{d}.linf=[0.1]")
