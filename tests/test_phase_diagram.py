@@ -37,15 +37,18 @@ def test_phase_diagram_smoke(run_smoke):
     for s in ("synthetic", "mnist-3v7"):
         assert {f"phase.{s}.entropy_limits", f"phase.{s}.transition_eps", f"phase.{s}.transition_eps_nn"} <= set(verdicts)
     assert verdicts["phase.transition_scale_spread"] == "info"
-    # Seeded smoke data: near-twin atoms keep H(ε_min = 0.01) off 0 in some seeds (out of the scan's
-    # reach, never a contradiction), three seeds leave the synthetic ε_×/ε* interval straddling 1/3.
-    assert verdicts["phase.synthetic.entropy_limits"] == "inconclusive"
-    assert verdicts["phase.mnist-3v7.entropy_limits"] == "inconclusive"
+    # Seeded smoke data: near-twin atoms keep H(ε_min = 0.01) off 0 in some seeds, but the limit ends chosen
+    # from the logit gaps reach both limits; three seeds leave the synthetic ε_×/ε* interval straddling 1/3.
+    assert verdicts["phase.synthetic.entropy_limits"] == "pass"
+    assert verdicts["phase.mnist-3v7.entropy_limits"] == "pass"
+    assert "a pass is arithmetic" in dict(zip(summary.claim_id, summary.criterion))["phase.synthetic.entropy_limits"]
     assert verdicts["phase.synthetic.transition_eps"] == "inconclusive"
     assert 0.25 < measured["phase.synthetic.transition_eps"] < 1.0  # ε_× below ε* = 0.25 on the paper set
     assert measured["phase.mnist-3v7.transition_eps"] > 2  # in pixel-PCA units ε* is far too small
     res = pd.read_csv(run_dir / "results.csv").pivot_table(index=["set", "seed"], columns="quantity", values="value")
     assert (res.H_atom_eps_max >= 0.95 * res.log_n).all()  # the wave end is reached on every seed
+    assert (res.H_atom_lo_lim <= 0.005 * res.log_n).all() and (res.H_atom_hi_lim >= 0.995 * res.log_n).all()
+    assert (res.eps_lo_lim < 0.01).any()  # some seed needs an ε below the authors' scan
     assert np.allclose(res.eps_star.loc["synthetic"], 0.25) and np.allclose(res.eps_star.loc["mnist-3v7"], 40 ** -0.5)
     curves = pd.read_csv(run_dir / "curves.csv")
     rising = curves.sort_values("eps").groupby(["set", "seed", "query"]).H.apply(lambda h: bool((np.diff(h) >= -1e-12).all()))
@@ -132,17 +135,42 @@ def test_entropy_limits_and_their_certificates_on_a_lattice(exp):
     assert (math.log(16) - H <= (spread / eps) ** 2 / 8 + 1e-12).all()
 
 
+def test_limit_ends_meet_their_certificates(exp):
+    """At the ends limit_eps chooses, Fano's bound (particle) and (R/ε)²/8 (wave) equal the requested bound,
+    and the computed H of random atom sets lies within it; a tie gives no particle end."""
+    gibbs, judge, _ = exp
+    y, g, q = _atoms(4, S=6, N=9)
+    x = y[:, 0]  # an atom of each member
+    gap, spread = gibbs.logit_gap_and_range(x, y, g, 1.0)
+    bound = 0.005 * math.log(9)
+    lo, hi = gibbs.limit_eps(gap, spread, 9, bound)
+    assert np.allclose(judge._particle_bound((gap / lo).numpy(), 9), bound, rtol=1e-9)
+    assert torch.allclose((spread / hi) ** 2 / 8, torch.full_like(hi, bound))
+    assert (gibbs.entropy_at(x, y, g, lo, 1.0) <= bound + 1e-12).all()
+    assert (math.log(9) - gibbs.entropy_at(x, y, g, hi, 1.0) <= bound + 1e-12).all()
+    g0 = torch.zeros_like(g)  # atom 0 on top at its own place; duplicated, it ties
+    twin = torch.cat([y[:, :1], y], 1), torch.cat([g0[:, :1], g0], 1)
+    gap2, spread2 = gibbs.logit_gap_and_range(x, *twin, 1.0)
+    assert torch.isnan(gibbs.limit_eps(gap2, spread2, 10, bound)[0]).all()
+
+
 def test_judging_rules_can_fail(exp):
     judge = exp[1]
     n, S = 16, 3
-    base = dict(n_atoms=np.full(S, n), log_n=np.full(S, math.log(n)), eps_min=np.full(S, 0.01),
+    log_n = math.log(n)
+    base = dict(n_atoms=np.full(S, n), log_n=np.full(S, log_n), eps_min=np.full(S, 0.01),
                 eps_max=np.full(S, 20.0), gap_atom=np.full(S, 0.5), range_atom=np.full(S, 2.0),
-                H_atom_eps_min=np.full(S, 1e-6), H_atom_eps_max=np.full(S, math.log(n) - 1e-3))
+                H_atom_eps_min=np.full(S, 0.3), H_atom_eps_max=np.full(S, log_n - 1e-3),
+                eps_lo_lim=np.full(S, 0.02), eps_hi_lim=np.full(S, 30.0),
+                H_atom_lo_lim=np.full(S, 1e-6), H_atom_hi_lim=np.full(S, log_n - 1e-3))
     assert judge._limits("x", base, 0.05).verdict == "pass"
-    wrong = {**base, "H_atom_eps_min": np.array([1e-6, 1.0, 1e-6])}  # reached (Δ/ε = 50) yet far from 0
+    wrong = {**base, "H_atom_lo_lim": np.array([1e-6, 1.0, 1e-6])}  # at its particle end yet far from 0
     assert judge._limits("x", wrong, 0.05).verdict == "fail"
-    twin = {**wrong, "gap_atom": np.array([0.5, 1e-4, 0.5])}  # a near-twin atom: out of the scan's reach
-    assert judge._limits("x", twin, 0.05).verdict == "inconclusive"
+    flat = {**base, "H_atom_hi_lim": np.array([log_n - 1e-3, 0.5 * log_n, log_n])}  # wave end far from log N
+    assert judge._limits("x", flat, 0.05).verdict == "fail"
+    tie = {**base, "eps_lo_lim": np.array([0.02, np.nan, 0.02]), "H_atom_lo_lim": np.array([1e-6, np.nan, 1e-6])}
+    assert judge._limits("x", tie, 0.05).verdict == "inconclusive"
+    assert judge._limits("x", {**tie, "H_atom_hi_lim": flat["H_atom_hi_lim"]}, 0.05).verdict == "fail"
     ratios = dict(eps_star=np.full(S, 0.25), eps_nn=np.full(S, 0.05), eps_min=base["eps_min"], eps_max=base["eps_max"])
     close = judge._transition("x", {**ratios, "eps_cross": np.array([0.2, 0.25, 0.3])}, 0.95, 3.0)
     far = judge._transition("x", {**ratios, "eps_cross": np.array([2.0, 2.2, 2.5])}, 0.95, 3.0)

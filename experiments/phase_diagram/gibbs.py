@@ -75,3 +75,27 @@ def logit_gap_and_range(x: Tensor, y: Tensor, g: Tensor, t: float) -> tuple[Tens
     a = L.atom_logits(x[:, None], y, g, t)[:, 0]  # [S, N]
     top = a.topk(2, -1).values
     return top[:, 0] - top[:, 1], a.amax(-1) - a.amin(-1)
+
+
+def fano_bound(s: Tensor, n: int) -> Tensor:
+    """Largest H when every other logit lies ≥ Δ = s·ε below the top: h(p) + (1 − p) log(N − 1),
+    1 − p = (N − 1)e^{−s}/(1 + (N − 1)e^{−s}) (Fano's inequality).  Decreasing in s."""
+    q = torch.sigmoid(math.log(n - 1) - s)  # 1 − p
+    h = -(torch.xlogy(q, q) + torch.xlogy(1 - q, 1 - q))
+    return h + q * math.log(n - 1)
+
+
+def limit_eps(gap: Tensor, spread: Tensor, n: int, bound: float, iters: int = 80) -> tuple[Tensor, Tensor]:
+    """Per member, the ε at which each limit is certified to within ``bound`` (in nats), from the logits alone.
+
+    Particle end: the ε = Δ/s with fano_bound(s) = bound (bisection in s), so H(ε) ≤ bound for every smaller ε;
+    NaN where Δ ≤ 1e-12·R (a tie: H tends to log m there, m the tied atoms, not to 0).
+    Wave end: ε = R/√(8·bound), where log N − H ≤ (R/ε)²/8 = bound.
+    """
+    lo, hi = torch.zeros_like(gap), torch.full_like(gap, 1e3)
+    for _ in range(iters):
+        mid = (lo + hi) / 2
+        above = fano_bound(mid, n) > bound
+        lo, hi = torch.where(above, mid, lo), torch.where(above, hi, mid)
+    tie = gap <= 1e-12 * spread
+    return torch.where(tie, torch.nan, gap / hi), spread / math.sqrt(8 * bound)

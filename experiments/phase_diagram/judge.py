@@ -11,15 +11,14 @@ from hjexp import claims as C
 
 CLAIMS = (
     C.Spec("phase.{set}.entropy_limits", "bound", "H → 0 at an atom as ε → 0; H → log N as ε → ∞",
-           "H(π) at an atom (the class-0 atom nearest the class-0 centre) at the two ends of the ε scan, every seed",
-           "per seed and end: within tolerance iff H(ε_min) ≤ judge.limit_tol·log N (0.05) resp. "
-           "H(ε_max) ≥ (1 − judge.limit_tol)·log N; an end counts as reached when the logits force it "
-           "(particle: h(p) + (1 − p)log(N − 1) ≤ tol·log N with p = 1/(1 + (N − 1)e^{−Δ/ε_min}), Δ the top-two "
-           "logit gap; wave: (R/ε_max)²/8 ≤ tol·log N, R the logit range, since log N − H ≤ (R/ε)²/8). pass iff every end of every seed is within "
-           "tolerance; fail iff one that is reached is not; else inconclusive (the scan does not reach the limit)",
-           "inconclusive on all three sets at every profile: the wave end is reached and met in every seed, but "
-           "ε_min = 0.01 does not reach H → 0 at atoms with a near twin (synthetic: most draws; MNIST 3 vs 7: 8 of 20; "
-           "all-class MNIST: every draw, median Δ/ε_min ≈ 0.2)"),
+           "H(π) at an atom (the class-0 atom nearest the class-0 centre), every seed, at two ends chosen from that "
+           "atom's logits: ε_lo = Δ/s where Fano's bound h(p) + (1 − p)log(N − 1) (p = 1/(1 + (N − 1)e^{−s})) equals "
+           "params.limit_bound·log N (0.005), Δ the top-two logit gap; ε_hi = R/√(8·0.005·log N), R the logit range, "
+           "since log N − H ≤ (R/ε)²/8",
+           "pass iff every seed has H(ε_lo) ≤ judge.limit_tol·log N (0.05, tool's threshold) and H(ε_hi) ≥ "
+           "(1 − 0.05)·log N; fail iff a seed misses either; inconclusive if the top two logits tie (Δ ≤ 1e-12·R) and "
+           "nothing fails. A pass is arithmetic (the ends are where the certificates force it); the row checks the "
+           "computed H and catches ties", "pass on every set at every profile"),
     C.Spec("phase.{set}.transition_eps", "attained_rate", "the particle ↔ wave transition sits at ε* = N^(−1/d)",
            "ε_×: where H at the boundary query crosses ½ log N (bisection, H is monotone in ε), as the ratio ε_×/ε*; "
            "geometric mean over seeds that redraw the data",
@@ -60,26 +59,43 @@ def _particle_bound(s: np.ndarray, n: int) -> np.ndarray:
     return h + q * math.log(n - 1)
 
 
+def _mx(a: np.ndarray) -> float:
+    return float(np.max(a)) if len(a) else math.nan
+
+
 def _limits(name: str, v: dict, tol: float) -> C.Claim:
     n, log_n = int(v["n_atoms"][0]), float(v["log_n"][0])
-    low, high = v["H_atom_eps_min"] / log_n, 1 - v["H_atom_eps_max"] / log_n  # [S] normalised deviations
-    reach_low = _particle_bound(v["gap_atom"] / v["eps_min"], n) <= tol * log_n
-    reach_high = (v["range_atom"] / v["eps_max"]) ** 2 / 8 <= tol * log_n  # log N − H ≤ (R/ε)²/8
-    ok_low, ok_high = low <= tol, high <= tol
-    failed = (~ok_low & reach_low).any() or (~ok_high & reach_high).any()
-    verdict = "fail" if failed else "pass" if (ok_low.all() and ok_high.all()) else "inconclusive"
+    e_lo, e_hi = v["eps_lo_lim"], v["eps_hi_lim"]
+    tie = ~np.isfinite(e_lo)
+    low = v["H_atom_lo_lim"] / log_n  # [S] normalised deviations from the limits at the chosen ends
+    high = 1 - v["H_atom_hi_lim"] / log_n
+    # what the certificates guarantee at the saved ends (recomputed here from the saved gaps)
+    cert_lo = _particle_bound(v["gap_atom"][~tie] / e_lo[~tie], n) / log_n
+    cert_hi = (v["range_atom"] / e_hi) ** 2 / 8 / log_n
+    bad_low, bad_high = (low[~tie] > tol), high > tol
     S = len(low)
-    crit = (f"pass iff every seed has H(ε_min)/log N ≤ {tol:g} and 1 − H(ε_max)/log N ≤ {tol:g}; fail iff a seed "
-            f"misses this at an end its logits provably reach; else inconclusive. Measured = worst of the two over "
-            f"{S} seeds. Particle end (ε_min = {v['eps_min'][0]:.3g}): {ok_low.sum()}/{S} within tolerance, reached "
-            f"in {reach_low.sum()}/{S} (Δ/ε_min median {np.median(v['gap_atom'] / v['eps_min']):.3g}); wave end "
-            f"(ε_max = {v['eps_max'][0]:.3g}): {ok_high.sum()}/{S} within, reached in {reach_high.sum()}/{S} "
-            f"((R/ε_max)²/8 median {np.median((v['range_atom'] / v['eps_max']) ** 2 / 8):.3g} vs ≤ {tol * log_n:.3g} "
-            f"needed)")
-    desc = (f"{name}, N = {n}: H/log N at an atom is {low.max():.3g} at ε_min (worst seed) and "
-            f"{1 - high.max():.4g} at ε_max (worst seed)")
-    return C.custom(f"phase.{name}.entropy_limits", "bound", desc, "H(ε_min) ≈ 0, H(ε_max) ≈ log N",
-                    float(max(low.max(), high.max())), verdict=verdict, criterion=crit)
+    if bad_low.any() or bad_high.any() or not np.all(np.isfinite(high)):
+        verdict = "fail"
+    else:
+        verdict = "inconclusive" if tie.any() else "pass"
+    worst = float(max(np.max(low[~tie], initial=0.0), np.max(high)))
+    crit = (f"per seed, H at the atom is judged at two ends chosen from its logits: ε_lo = Δ/s with Fano's bound "
+            f"h(p) + (1 − p)log(N − 1) at s = Δ/ε equal to params.limit_bound·log N, and ε_hi = R/√(8·limit_bound·log N) "
+            f"(log N − H ≤ (R/ε)²/8); Δ the top-two logit gap, R the range. pass iff every seed has "
+            f"H(ε_lo)/log N ≤ {tol:g} and 1 − H(ε_hi)/log N ≤ {tol:g} (judge.limit_tol, tool's threshold: 10× what the "
+            f"certificates allow); fail iff a seed misses either; inconclusive when the atom's top two logits tie "
+            f"(Δ ≤ 1e-12·R: the particle limit is then log m, m tied atoms, not 0) and nothing fails")
+    desc = (f"{name}, N = {n}: worst H/log N at ε_lo {_mx(low[~tie]):.3g} (certified ≤ "
+            f"{_mx(cert_lo):.3g}), worst 1 − H/log N at ε_hi {np.max(high):.3g} (certified ≤ "
+            f"{np.max(cert_hi):.3g}) over {S} seeds ({int(tie.sum())} tied); ends from the logit gaps: ε_lo ∈ "
+            f"[{-_mx(-e_lo[~tie]):.3g}, {_mx(e_lo[~tie]):.3g}], ε_hi ∈ "
+            f"[{np.min(e_hi):.3g}, {np.max(e_hi):.3g}]; at the authors' scan ends ε = {v['eps_min'][0]:.3g} and "
+            f"{v['eps_max'][0]:.3g}: worst H/log N {np.max(v['H_atom_eps_min']) / log_n:.3g} and "
+            f"{np.min(v['H_atom_eps_max']) / log_n:.4g}")
+    return C.custom(f"phase.{name}.entropy_limits", "bound", desc, "H → 0 as ε → 0, H → log N as ε → ∞", worst,
+                    verdict=verdict, criterion=crit,
+                    arithmetic="the ends are placed where Fano's inequality and the (R/ε)²/8 bound force H within "
+                               "a tenth of the tolerance; the row checks the computed H against them and catches ties")
 
 
 def _transition(name: str, v: dict, level: float, factor: float) -> list[C.Claim]:

@@ -52,10 +52,16 @@ def _scan(ctx: RunContext, s: AtomSet, eps: torch.Tensor, t: float) -> tuple[pd.
     gap, spread = gibbs.logit_gap_and_range(atom, s.y, s.g, t)
     ends = gibbs.entropy_at(atom.repeat(2, 1), s.y.repeat(2, 1, 1), s.g.repeat(2, 1),
                             torch.cat([torch.full_like(level, lo), torch.full_like(level, hi)]), t)  # [2S]
+    # the limit ends, chosen from the logits: where the certificates put H within limit_bound·log N of its limits
+    e_lo, e_hi = gibbs.limit_eps(gap, spread, s.n_atoms, float(p.limit_bound) * log_n)
+    safe = torch.where(torch.isnan(e_lo), torch.full_like(e_lo, lo), e_lo)
+    lim = gibbs.entropy_at(atom.repeat(2, 1), s.y.repeat(2, 1, 1), s.g.repeat(2, 1), torch.cat([safe, e_hi]), t)
+    lim[:S] = torch.where(torch.isnan(e_lo), torch.nan, lim[:S])
     per_seed = dict(n_atoms=[s.n_atoms] * S, dim=[s.dim] * S, log_n=[log_n] * S, eps_star=[s.eps_star] * S,
                     eps_nn=s.eps_nn(t).tolist(), eps_cross=cross.tolist(), eps_min=[lo] * S, eps_max=[hi] * S,
                     H_atom_eps_min=ends[:S].tolist(), H_atom_eps_max=ends[S:].tolist(),
-                    gap_atom=gap.tolist(), range_atom=spread.tolist())
+                    gap_atom=gap.tolist(), range_atom=spread.tolist(), eps_lo_lim=e_lo.tolist(),
+                    eps_hi_lim=e_hi.tolist(), H_atom_lo_lim=lim[:S].tolist(), H_atom_hi_lim=lim[S:].tolist())
     rows = [dict(set=s.name, seed=i, quantity=k, value=float(v[i])) for k, v in per_seed.items() for i in range(S)]
     return curves, rows
 
