@@ -40,16 +40,20 @@ def judge(run: C.RunData) -> list[C.Claim]:
                            f"d = {int(d)}, {p.n_trials} trials of {p.n_queries} queries × {p.n_keys} keys, d_v = {p.d_v}: "
                            f"softmax(QKᵀ/√d)V vs autograd-∇_z LSE_√d(QKᵀ)·V (max {by['attn_v']:.3g}) and "
                            f"Attn(q, K, K) vs autograd-∇_q LSE_√d(q·K) (max {by['grad_q']:.3g}); outputs up to {scale:.3g}{note}",
-                           rows.value.max(), tol=tol, theory="0 (attention = Gibbs average)"))
+                           rows.value.max(), tol=tol, theory="0 (attention = Gibbs average)",
+                           arithmetic="calculus: ∂/∂z_j ε log Σ exp(z/ε) = softmax_j(z/ε), so both identities hold "
+                                      "for every input; the rows check roundoff against autograd"))
     out.append(C.exact("attention.layernorm.max_abs_err",
                        f"both identities after LayerNorm of Q, K, V (no affine, eps 1e-5), d ∈ {sorted(int(d) for d in ln.d.unique())}, "
-                       f"{p.n_trials} trials each{note}", ln.value.max(), tol=tol))
+                       f"{p.n_trials} trials each{note}", ln.value.max(), tol=tol,
+                       arithmetic="the same calculus identity on normalised inputs"))
     ffn = err[err.part == "lse_ffn"]
     q = p.lse_ffn
     out.append(C.exact("attention.lse_ffn.max_abs_err",
                        f"LSE feed-forward on x = LayerNorm(h): max |f_ε + u_ε − |x|²/4t|, N = {q.n_neurons}, d = {q.d}, "
                        f"ε ∈ {list(q.eps)}, {q.n_layers} random layers × {q.n_points} points, u from (y, g) by distances{note}",
-                       ffn.value.max(), tol=tol, theory="0 (f_ε + u_ε = |x|²/4t)"))
+                       ffn.value.max(), tol=tol, theory="0 (f_ε + u_ε = |x|²/4t)",
+                       arithmetic="algebra of the atom map y = 2tW, g = −b − t|W|²"))
     authors = df[df.part == "authors_check"].value.max()
     out.append(C.info("attention.authors_check.max_abs_diff",
                       "the authors' check: softmax(QKᵀ/√d)V minus softmax(z/ε)V with z = QKᵀ, ε = √d, computed by the "

@@ -30,7 +30,9 @@ def judge(run: C.RunData) -> list[C.Claim]:
     out = [C.exact("costate.discrete.max_rel_err",
                    f"hand co-state recursion and h ∂ℋ_k/∂θ_k vs autograd, depths K ∈ {sorted(int(k) for k in disc.K.unique())}, "
                    f"{p.discrete.n_nets} random nets, D = {p.D}, m = {p.m}, T = {p.T}; worst: {worst.what} at K = {int(worst.K)}{note}",
-                   disc.value.max(), tol=tol, what="max relative difference", theory="0 (backprop = discrete co-state)")]
+                   disc.value.max(), tol=tol, what="max relative difference", theory="0 (backprop = discrete co-state)",
+                   arithmetic="the chain rule: reverse-mode differentiation of x_{k+1} = x_k + hF is the co-state "
+                              "recursion p_k = p_{k+1} + h(∂F/∂x)ᵀp_{k+1}")]
     conv = df[(df.part == "convergence") & (df.quantity == "max_rel_err")].sort_values("h")
     ref = df[df.part == "reference"].set_index("quantity").value
     est = C.deterministic_slope(conv.h, conv.value, tol=float(r.stable_tol), toward="small")
@@ -39,7 +41,9 @@ def judge(run: C.RunData) -> list[C.Claim]:
                                f"θ_k = θ(kh) for a smooth θ(t), {p.convergence.n_nets} nets; reference: RK4 with "
                                f"{p.convergence.reference_steps} steps (self-difference {ref['rel_diff_half_steps']:.2g} "
                                f"vs smallest discrete error {conv.value.min():.2g})",
-                               1.0, est, band=tuple(r.band), theory="1 (first order in h)"))
+                               1.0, est, band=tuple(r.band), theory="1 (first order in h)",
+                               arithmetic="the discrete co-state is explicit Euler's adjoint, first order in h for smooth "
+                                          "F and θ(t) by the standard convergence theorem"))
     out.append(C.info("costate.reference.rel_diff_half_steps",
                       f"continuous adjoint reference, RK4 with {p.convergence.reference_steps} vs half as many steps "
                       f"(relative); x integrated back to t = 0 lands within {ref['x0_roundtrip']:.2g} of x_0",

@@ -65,7 +65,8 @@ def judge(run: C.RunData) -> list[C.Claim]:
                                f"Var_π(w)/ε on their tie boundaries vs ε ∈ [{e_min:g}, {peak.index.max():g}]; the "
                                f"{p.n_grid}² grid alone reaches {grid_peak[e_min]:.3g} of the tie value {peak[e_min]:.3g} "
                                f"at ε = {e_min:g} (a grid sees the peak only where its points come within ≈ ε/|w_i − w_j| of a tie line)",
-                               -1.0, est, band=tuple(r.band), theory="−1 (peak height ∝ 1/ε)"))
+                               -1.0, est, band=tuple(r.band), theory="−1 (peak height ∝ 1/ε)",
+                               arithmetic="on a two-neuron tie π = (½, ½), so Var_π(w)/ε = |w_i − w_j|²/(4ε) exactly"))
     rad = df[(df.part == "radius") & (df.layers == "random")]
     frac = rad[rad.quantity == "outside_fraction"].set_index("eps").value
     outside_gap = rad[rad.quantity == "max_gap_over_eps_outside"].value.max()

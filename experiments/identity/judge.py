@@ -61,14 +61,19 @@ def judge(run: C.RunData) -> list[C.Claim]:
     hc = part("hopf_cole")
     out.append(C.exact("identity.hopf_cole.max_abs_err",
                        f"max |f_ε + u_ε − |x|²/4t| over the paper setup and random layers d ≤ {max(p.random.dims)}, "
-                       f"u from atoms (y, g) by distances (float64)", hc.value.max(), tol=tol, theory="0 (exact identity)"))
+                       f"u from atoms (y, g) by distances (float64)", hc.value.max(), tol=tol, theory="0 (exact identity)",
+                       arithmetic="algebra: with y = 2tW, g = −b − t|W|², −(g_j + |x − y_j|²/4t) = w_j·x + b_j − |x|²/4t, "
+                                  "so f_ε + u_ε = |x|²/4t for every input"))
     out.append(C.exact("identity.inverse_map.max_abs_err", "(W,b) -> (y,g) -> (W,b) -> (y,g) round trip, max abs error",
-                       part("inverse_map").value.max(), tol=tol))
+                       part("inverse_map").value.max(), tol=tol,
+                       arithmetic="the two maps are inverse by algebra; the row checks roundoff of the round trip"))
     worst_abs = part("pde_residual", "max_abs").value.max()
     out.append(C.exact("identity.pde_residual.max_rel",
                        f"max |u_t + |∇u|² − εΔu| of u_ε + (εd/2)log(4πεt) by autograd, d ∈ {list(p.pde.dims)}, "
                        f"relative to |u_t|+|∇u|²+ε|Δu| (absolute: {worst_abs:.2g})",
-                       part("pde_residual", "max_rel").value.max(), tol=tol, what="worst relative residual"))
+                       part("pde_residual", "max_rel").value.max(), tol=tol, what="worst relative residual",
+                       arithmetic="the Hopf–Cole transform: e^{−u/ε} solves the heat equation, so u solves the viscous HJ "
+                                  "equation exactly"))
     for name, cid, scale, theory in (
             ("softplus_gap", "identity.softplus_gap.max_over_eps_ln2", lambda e: e * math.log(2), "≤ 1 (= 1 at z = 0)"),
             ("lse_max_gap", "identity.lse_max_gap.within_eps_logN",
@@ -84,13 +89,16 @@ def judge(run: C.RunData) -> list[C.Claim]:
     out.append(C.attained_rate("identity.two_layer_relu.slope_in_eps",
                                "log–log slope of sup|softplus net − ReLU net| vs ε as ε → 0 (sup over the "
                                "authors' grid plus the kinks, which a grid coarser than ε misses)",
-                               1.0, est, band=tuple(r.band)))
+                               1.0, est, band=tuple(r.band),
+                               arithmetic="0 ≤ softplus_ε − ReLU ≤ ε ln 2 with equality at 0, and a Lipschitz readout "
+                                          "carries the gap: sup|difference| = Θ(ε) for any net with a kink in the domain"))
     relu = part("relu_two_atoms")
     authors = relu[relu.quantity == "authors_u0_vs_relu"].value.max()
     out.append(C.exact("identity.relu_two_atoms.max_abs_err",
                        f"max |max(x,0) − (x²/4t − u_0(x))|, atoms y = (0, 2t), g = (0, −t) on {list(p.tropical.x_range)} "
                        f"(the authors compare u_0 with ReLU directly: off by {authors:.3g})",
-                       relu[relu.quantity == "max_abs_err"].value.max(), tol=tol))
+                       relu[relu.quantity == "max_abs_err"].value.max(), tol=tol,
+                       arithmetic="algebra: x²/4t − min(x²/4t, (x − 2t)²/4t − t) = max(0, x)"))
     hl = part("hopf_lax_semigroup").pivot_table(index="grid", columns="quantity", values="value")
     ratio = (hl.max_abs_err / hl.bound).max()
     out.append(_two_sided("identity.hopf_lax_semigroup.max_over_bound",
