@@ -10,7 +10,7 @@ GFLOP/s against those peaks; a wide-row minibatch workload (eps-robustness's d =
 regression) against its arithmetic floor (4(d+1) flops per element at the matmul peak); and a
 sharp Hopf–Cole workload with and without the C pass's culling.
 Then one line per torch-pass workload (the d=2 sweep, eps-robustness's image regression, a classifier's
-cross-entropy step and eps-robustness's PGD step): launches and host syncs per steady-state step recorded
+cross-entropy step, eps-robustness's PGD step, and the same on engine.pgd's sync-free loop): launches and host syncs per steady-state step recorded
 with engine.opcount (on a CPU also at the plan an 80 GiB GPU would get), and the torch pass's step time
 beside the C pass's. Steps are timed without a train call's setup (step_time). Takes about 20 s here; on CUDA the torch pass runs (no C pass).
 """
@@ -150,6 +150,8 @@ def _pgd_workload(device, D=784, k=50, C=10, N=16, E=5, images=100):
     _package()
     from hjexp_experiments.eps_robustness import attacks, classifier
 
+    from hjexp.engine import pgd as engine_pgd
+
     gen = torch.Generator(device=device).manual_seed(4)
     comps = torch.linalg.qr(torch.randn(D, k, generator=gen, device=device))[0]
     eps = torch.tensor([0.1, 0.3, 1.0, 3.0, 10.0][:E], device=device)
@@ -163,16 +165,29 @@ def _pgd_workload(device, D=784, k=50, C=10, N=16, E=5, images=100):
                     native_step=kernel.NATIVE)  # the C step (attack.c) where the C pass is on
         progress(steps + 1)  # steps + 1 margin evaluations, steps moves
 
-    return attack, f"PGD step: {E} models × {images} images, D={D}, ℓ∞ CE"
+    pairs = torch.arange(E * images, device=device)
+    image, member = pairs % images, pairs // images
+    args = (model.W.detach(), model.b.detach(), eps, model.mean, comps, x[image], y[image], member,
+            torch.full((len(pairs),), 0.1, device=device))
+
+    def sync_free(steps, progress):  # the same restart on engine.pgd (no compaction, no sync in a step)
+        engine_pgd.attack_rows(*args, norm="linf", loss="ce", steps=steps, generator=gen, box=(0.0, 1.0),
+                               progress=progress)
+
+    note = f"{E} models × {images} images, D={D}, ℓ∞ CE"
+    return {"PGD": (attack, f"PGD step (experiments/eps_robustness/attacks.py): {note}"),
+            "PGD, engine.pgd": (sync_free, f"PGD step without compaction (hjexp/engine/pgd.py): {note}")}
 
 
 def _torch_loads(device, plan=None) -> dict:
-    """The four workloads of the torch-pass lines: name -> (train(steps, progress), note)."""
+    """The workloads of the torch-pass lines: name -> (train(steps, progress), note). PGD twice: the
+    experiment's loop (compacting the rows left, which syncs) and engine.pgd's (no sync in a step; every
+    row stays, so on a CPU it does more work once pairs fall, and on a GPU it queues without waiting)."""
     model, x, y, _ = _workload(device)
     return {"d=2 sweep": (lambda s, p: engine.train(model.clone(), x, y, max_steps=s, lr=0.006, progress=p, plan=plan),
                           f"authors' d=2 sweep: {model.size} members, n={x.shape[0]}"),
             "image regression": _wide_workload(device, plan=plan)[::4],
-            "cross-entropy": _classify_workload(device, plan=plan), "PGD": _pgd_workload(device)}
+            "cross-entropy": _classify_workload(device, plan=plan), **_pgd_workload(device)}
 
 
 def dispatch_counts(device, plan=None, steps: int = 6) -> dict[str, tuple[float, float, str]]:
@@ -209,6 +224,8 @@ def pass_times(device, steps: int = 10) -> dict[str, dict[str, float]]:
         for name, use_c in paths:
             kernel.NATIVE = use_c
             for load, (train, _) in _torch_loads(device).items():
+                if use_c and load == "PGD, engine.pgd":
+                    continue  # torch only; the "PGD" line gives attack.c's step
                 if load == "PGD":  # one call: steps moves and steps + 1 evaluations
                     t = _timeit(lambda: train(steps, lambda _k: None), 2) / (steps + 1)
                 else:
