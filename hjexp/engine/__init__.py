@@ -6,6 +6,10 @@
                  members with per-member ε and neuron masks, exact conversion between them
 - ``forward``    f, π, ∇ and Hessians of a model from one logit tensor
 - ``kernel``     the fused chunked pass: loss + closed-form gradient, and prediction
+- ``torch_pass``  its torch form as a GPU runs it: device-sized chunks, merged widths, no host sync
+                 in a training step (loss, rule and Adam's count on the device; a read every 50 steps)
+- ``opcount``    a TorchDispatchMode counting launched ops and host syncs per step
+- ``pgd``        a PGD restart on LSE classifiers with no host sync in a step
 - ``adam``       full-batch Adam on the kernel with the per-member convergence rule
 - ``classify``   cross-entropy training of classifiers whose class logits are LSE members
 - ``reference``  torch.optim on the closed forms: minibatch Adam, L-BFGS polish, member MSE

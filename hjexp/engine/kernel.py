@@ -11,11 +11,11 @@ packed θ, θ -> [W, b]/ε, the pull-back of gradients and pred = scale·f + off
 
 Two implementations of the one pass: the C pass (fused.c via engine/native.py: CPU, d + 1 ≤ 72,
 float32/float64; rows in SIMD lanes, nothing of size [E, n, N]; Z-ordered rows and per-block
-culling of far atoms, see engine/order.py) and the torch pass (any device or d: row chunks that
-stay in cache, exp in place). They agree to roundoff (tests/test_fast_train.py, tests/test_culling.py).
+culling of far atoms, see engine/order.py) and the torch pass (any device or d: row chunks sized by
+the device, exp in place, no host sync; engine/torch_pass.py). They agree to roundoff (tests/test_fast_train.py, tests/test_culling.py).
 
 Members whose neuron masks are prefixes form compact groups ([E_g, N_g, d+1]): one per width on
-the torch pass, one per width bucket (2^(k−1), 2^k] on the C pass (each member there loops over
+the torch pass (adjacent widths merged into a masked group where that pays on the device), one per width bucket (2^(k−1), 2^k] on the C pass (each member there loops over
 its own width; cheap buckets merge, see _merged_buckets), so narrow members cost their own width, not the widest; other masks fall back to
 a finite −1e30 bias (no −inf inside a matmul) and an exact zero after the exp.
 """
