@@ -99,6 +99,15 @@ def test_stopping_semantics_on_the_torch_pass_are_the_references(test, torch_pat
     test()
 
 
+@pytest.mark.parametrize("form,mask_kind,readout,per_member_x,weighted", ref.CASES)
+def test_fast_train_references_at_the_cuda_plan(form, mask_kind, readout, per_member_x, weighted, monkeypatch):
+    """tests/test_fast_train.py's float64 autograd references (both forms, masks, readout, per-member
+    rows, weights) on the torch pass with the plan a GPU gets: widths merged, one chunk."""
+    monkeypatch.setattr(torch_pass.TorchPlan, "for_device", staticmethod(lambda *a, **k: CUDA_PLAN))
+    ref.test_fused_trainer_equals_autograd_adam_float64(form, mask_kind, readout, per_member_x, weighted, False,
+                                                         monkeypatch)
+
+
 def _sweep64(seed=0):
     """A small width sweep in float64: prefix masks of four widths, shared rows."""
     gen = torch.Generator().manual_seed(seed)
