@@ -6,7 +6,7 @@ PROFILE ?= paper
 EXPERIMENTS = $(shell ls configs/experiment | sed 's/\.yaml$$//')
 
 
-.PHONY: help install data-fashion test test-full wheel-check lint bench docs reproduce-paper clean
+.PHONY: help install data-fashion browser test test-full wheel-check lint bench docs reproduce-paper clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ install: $(PY)  ## create .venv and install hjexp (editable) with dev tools, swe
 
 data-fashion:  ## optional: Fashion-MNIST from Debian (needs root)
 	apt-get update && apt-get install -y dataset-fashion-mnist
+
+browser:  ## optional: headless Chromium for the report's first-screen test (needs root)
+	apt-get update && apt-get install -y chromium
 
 test:  ## the test suite (CPU, under 10 minutes on 2 cores)
 	$(PY) -m pytest -q
