@@ -68,7 +68,9 @@ HEADLINES = (
     Headline("generalisation", "Generalisation at the minimax rate O(n^(−1/(d+2))) for fixed t",
              ("rate-sweep",), ("rate.hj*", "rate.minimax.hj*", "rate.semiconcave.hj*", "rate.worst.hj*"),
              "rate.worst.hj_fixed_t.slope.d*",
-             must_fail=("rate.worst.constant.*",), must_pass=("rate.worst.knn.*", "rate.knn*", "rate.nw*", "rate.minimax.knn*", "rate.minimax.nw*"),
+             must_fail=("rate.worst.constant.*",),
+             must_pass=("rate.worst.knn.*", "rate.worst.nw.*", "rate.knn*", "rate.nw*", "rate.minimax.knn*",
+                        "rate.minimax.nw*"),
              literature="Stone (1982): minimax RMSE rate n^(−1/(d+2)) for Lipschitz regression, attained by kNN "
                         "and Nadaraya–Watson (the positive controls)"),
     Headline("quadrature", "A width-N layer on a grid is an N-point quadrature of the Hopf–Cole integral: "
