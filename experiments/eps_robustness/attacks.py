@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 
 from hjexp.engine import native
+from hjexp.engine.pgd import row_norm, start
 
 from .classifier import LSEClassifier
 
@@ -34,19 +35,6 @@ def margin(z: Tensor, y: Tensor) -> Tensor:
     return zy - z.scatter(-1, idx, -math.inf).amax(-1)
 
 
-def _row_norm(v: Tensor) -> Tensor:
-    return v.norm(dim=1, keepdim=True)  # [P, 1]
-
-
-def _start(x0: Tensor, radius: Tensor, norm: str, generator) -> Tensor:
-    """A uniform random point of the ℓ∞ ball, or a random direction at a uniform fraction of the ℓ2 radius."""
-    kw = dict(generator=generator, dtype=x0.dtype, device=x0.device)
-    if norm == "linf":
-        return x0 + radius * (2 * torch.rand(x0.shape, **kw) - 1)
-    d = torch.randn(x0.shape, **kw)
-    return x0 + radius * torch.rand(len(x0), 1, **kw) * d / _row_norm(d).clamp_min(1e-30)
-
-
 def _step(xa: Tensor, g: Tensor, x0: Tensor, alpha: Tensor, radius: Tensor, norm: str, lo: Tensor | None,
           hi: Tensor | None, box) -> None:
     """One projected ascent step, in place on xa (g is overwritten)."""
@@ -55,8 +43,8 @@ def _step(xa: Tensor, g: Tensor, x0: Tensor, alpha: Tensor, radius: Tensor, norm
         # The ball ∩ box is a box: [max(x0 − r, 0), min(x0 + r, 1)], one clamp.
         torch.clamp(xa, lo, hi, out=xa)
         return
-    xa.addcmul_(g, alpha / _row_norm(g).clamp_min(1e-30)).sub_(x0)  # xa now holds δ
-    xa.mul_((radius / _row_norm(xa).clamp_min(1e-30)).clamp_max(1.0)).add_(x0)
+    xa.addcmul_(g, alpha / row_norm(g).clamp_min(1e-30)).sub_(x0)  # xa now holds δ
+    xa.mul_((radius / row_norm(xa).clamp_min(1e-30)).clamp_max(1.0)).add_(x0)
     if box is not None:  # clipping to the box only shrinks |δ_i| (x0 ∈ box), so the iterate stays in the ball
         xa.clamp_(*box)
 
@@ -101,7 +89,7 @@ def _attack_rows(model: LSEClassifier, x0: Tensor, y: Tensor, member: Tensor, ra
         if box is not None:
             lo.clamp_(min=box[0])
             hi.clamp_(max=box[1])
-    xa = _start(x0, radius, norm, generator)
+    xa = start(x0, radius, norm, generator)
     if box is not None:
         xa.clamp_(*box)
     for t in range(steps + 1):
@@ -115,7 +103,7 @@ def _attack_rows(model: LSEClassifier, x0: Tensor, y: Tensor, member: Tensor, ra
         hit = gap < 0
         if bool(hit.any()):
             found[rows[hit]] = True
-            dist[rows[hit]] = _row_norm(xa[hit] - x0[hit])[:, 0]
+            dist[rows[hit]] = row_norm(xa[hit] - x0[hit])[:, 0]
             keep = ~hit
             rows, xa, x0, y, member, radius, alpha = (v[keep] for v in (rows, xa, x0, y, member, radius, alpha))
             g, lo, hi = (None if v is None else v[keep] for v in (g, lo, hi))

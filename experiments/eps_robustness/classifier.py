@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from hjexp import engine
+from hjexp.engine import pgd
 
 from .curvature import cov_bounds
 
@@ -53,32 +54,8 @@ class LSEClassifier:
         member by member in a padded [E, P_max] block so every model's neurons act in one bmm.
         x [P, D], member [P] long, y [P] long.
         """
-        E, C, N, k = self.W.shape
-        P = len(y)
-        counts = torch.bincount(member, minlength=E)
-        width = int(counts.max()) if P else 0
-        start = torch.cumsum(counts, 0) - counts
-        slot = member * width + torch.arange(P, device=x.device) - start[member]  # row -> padded slot
-
-        def padded(v: Tensor) -> Tensor:  # [P, m] -> [E, width, m]
-            return v.new_zeros(E * width, v.shape[1]).index_copy_(0, slot, v).view(E, width, v.shape[1])
-
-        u = self.features(x)  # [P, k]
-        flat_w = self.W.reshape(E, C * N, k)
-        a = torch.baddbmm(self.b.reshape(E, 1, C * N), padded(u), flat_w.transpose(1, 2))
-        eps = self.eps[member][:, None, None]
-        s = a.view(E * width, C, N)[slot] / eps  # [P, C, N]
-        z = eps[..., 0] * torch.logsumexp(s, -1)  # [P, C]
-        zy = z.gather(1, y[:, None])
-        rival = z.scatter(1, y[:, None], -math.inf).argmax(1, keepdim=True)
-        gap = (zy - z.gather(1, rival))[:, 0]
-        if not grad:
-            return gap, None
-        dz = torch.softmax(z, 1) if loss == "ce" else torch.zeros_like(z).scatter_(1, rival, 1.0)
-        dz.scatter_add_(1, y[:, None], -torch.ones_like(zy))  # ∂obj/∂z
-        q = dz[..., None] * torch.softmax(s, -1)  # [P, C, N]
-        g_u = torch.bmm(padded(q.view(P, C * N)), flat_w).view(E * width, k)[slot]
-        return gap, g_u @ self.comps.T
+        slot, width = pgd.layout(member, self.W.shape[0])
+        return pgd.objective(self.W, self.b, self.eps, self.mean, self.comps, x, member, y, loss, slot, width, grad)
 
     def margins_and_gradients(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
         """f_j = z_y − z_j and ‖∇_x f_j‖₂ in closed form (∇_u z_c = E_{π_c}[w_c]; ‖P v‖ = ‖v‖).

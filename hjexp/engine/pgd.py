@@ -60,7 +60,8 @@ def objective(W: Tensor, b: Tensor, eps: Tensor, mean: Tensor, comps: Tensor, x:
     return gap, g_u @ comps.T
 
 
-def _norm(v: Tensor) -> Tensor:
+def row_norm(v: Tensor) -> Tensor:
+    """‖v_i‖₂ of each row.  v [P, D] -> [P, 1]."""
     return v.norm(dim=1, keepdim=True)
 
 
@@ -70,7 +71,7 @@ def start(x0: Tensor, radius: Tensor, norm: str, generator) -> Tensor:
     if norm == "linf":
         return x0 + radius * (2 * torch.rand(x0.shape, **kw) - 1)
     d = torch.randn(x0.shape, **kw)
-    return x0 + radius * torch.rand(len(x0), 1, **kw) * d / _norm(d).clamp_min(1e-30)
+    return x0 + radius * torch.rand(len(x0), 1, **kw) * d / row_norm(d).clamp_min(1e-30)
 
 
 def _moved(xa: Tensor, g: Tensor, x0: Tensor, alpha: Tensor, radius: Tensor, norm: str, lo: Tensor | None,
@@ -78,8 +79,8 @@ def _moved(xa: Tensor, g: Tensor, x0: Tensor, alpha: Tensor, radius: Tensor, nor
     """The projected ascent step from xa (a new tensor; g is overwritten)."""
     if norm == "linf":
         return torch.clamp(xa.addcmul(g.sign_(), alpha), lo, hi)  # the ball ∩ box is a box
-    out = xa.addcmul(g, alpha / _norm(g).clamp_min(1e-30)).sub_(x0)  # δ
-    out.mul_((radius / _norm(out).clamp_min(1e-30)).clamp_max(1.0)).add_(x0)
+    out = xa.addcmul(g, alpha / row_norm(g).clamp_min(1e-30)).sub_(x0)  # δ
+    out.mul_((radius / row_norm(out).clamp_min(1e-30)).clamp_max(1.0)).add_(x0)
     return out if box is None else out.clamp_(*box)
 
 
