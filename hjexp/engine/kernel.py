@@ -267,8 +267,7 @@ class Group:
             return self._run_torch(mode, raw, given)
         thT = self._network_c() if self.fused_adam else self.scaled_network()  # [E_g, d+1, N_g]
         th_pass = thT if self.proj is None else self._to_projected(thT)
-        out, g_thT, g_c = (self._native(th_pass, mode, active, given) if self.use_c
-                           else self._torch(th_pass, mode, given))
+        out, g_thT, g_c = self._native(th_pass, mode, active, given)
         if self.fused_adam:
             if self.nbad:
                 out[self.bad.bool()] = math.nan
@@ -281,11 +280,14 @@ class Group:
         out /= self.norm
         if mode == "loss":
             return out, None, None
+        return out, self._gradient(g_thT, raw), g_c
+
+    def _gradient(self, g_thT: Tensor, raw: bool) -> Tensor:
+        """The pass's gradient dL/d[W, b]ᵀ back in the rows' own coordinates, pulled back to the form's θ
+        unless ``raw``."""
         if self.proj is not None:
             g_thT = self._from_projected(g_thT)
-        if raw:
-            return out, g_thT, g_c
-        return out, self.model.pull_back(self.theta, g_thT.transpose(1, 2), self.t), g_c
+        return g_thT if raw else self.model.pull_back(self.theta, g_thT.transpose(1, 2), self.t)
 
     def _poison_nonfinite(self, thT: Tensor, out: Tensor) -> None:
         """Members with a NaN/inf parameter (on a present neuron) get NaN output and loss. The C pass's
@@ -346,11 +348,7 @@ class Group:
         out = torch.addcdiv(bad, out, self.norm)
         if mode == "loss":
             return out, None, None
-        if self.proj is not None:
-            g_thT = self._from_projected(g_thT)
-        if raw:
-            return out, g_thT, g_c
-        return out, self.model.pull_back(self.theta, g_thT.transpose(1, 2), self.t), g_c
+        return out, self._gradient(g_thT, raw), g_c
 
 
 def c_pass_applies(model: Model, x: Tensor) -> bool:
