@@ -33,8 +33,11 @@ def list_() -> None:
     table = Table()
     for col in ("name", "claim", "profiles", "cost (smoke / quick / paper)"):
         table.add_column(col, overflow="fold")
-    for exp in registry.experiments().values():
-        table.add_row(exp.name, exp.claim, "smoke quick paper", exp.cost)
+    try:
+        for exp in registry.experiments().values():
+            table.add_row(exp.name, exp.claim, "smoke quick paper", exp.cost)
+    except UserError as exc:
+        _fail(str(exc))
     console.print(table)
 
 
@@ -219,5 +222,5 @@ def main() -> None:
     try:
         app()
     except UserError as exc:  # pragma: no cover - commands catch their own
-        err.print(f"[red]error:[/] {exc}")
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)  # e.g. paths' refusal at import
         sys.exit(2)

@@ -1,29 +1,56 @@
-"""Where hjexp finds its configs and experiment packages.
+"""Where hjexp finds its configs and experiment packages: always in the tree of the imported hjexp.
 
-Installed (wheel or editable), they are the packages ``hjexp_configs`` and ``hjexp_experiments``
-that setup.py maps from the repository's top-level configs/ and experiments/ folders; run from a
-plain checkout (nothing installed), they are those folders. HJEXP_ROOT overrides both.
+From a checkout (plain, or installed editable) they are the checkout's configs/ and experiments/
+beside hjexp/; from a wheel they are the packages ``hjexp_configs`` and ``hjexp_experiments`` that
+setup.py installs beside ``hjexp`` in the same site-packages. Both are found from this file's own
+location, never by an import search, so a second checkout on PYTHONPATH cannot lend one tree's
+code to another tree's configs and experiments. HJEXP_ROOT names a tree of configs/ and
+experiments/ explicitly; it is refused when that tree holds its own hjexp/ other than the one
+imported (it would run one checkout's experiments on the other's engine).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 
+from hjexp.errors import UserError
 
-def _locate(package: str, folder: str) -> Path:
-    if "HJEXP_ROOT" in os.environ:
-        return Path(os.environ["HJEXP_ROOT"]) / folder
-    spec = importlib.util.find_spec(package)
-    if spec is not None and spec.submodule_search_locations:
-        return Path(next(iter(spec.submodule_search_locations)))
-    return Path(__file__).resolve().parent.parent / folder
+PACKAGE_DIR = Path(__file__).resolve().parent  # the imported hjexp package
+PROJECT_ROOT = PACKAGE_DIR.parent  # a checkout's root (for git describe and docs); site-packages for a wheel
 
 
-CONFIG_DIR = _locate("hjexp_configs", "configs")
-EXPERIMENTS_DIR = _locate("hjexp_experiments", "experiments")
-PROJECT_ROOT = Path(__file__).resolve().parent.parent  # a checkout's root (for git describe and docs)
+def _complete(configs: Path, experiments: Path) -> bool:
+    return (configs / "config.yaml").is_file() and (experiments / "__init__.py").is_file()
+
+
+def _explicit_root(root: Path) -> tuple[Path, Path]:
+    """configs/ and experiments/ of HJEXP_ROOT, after checking it cannot mix two hjexp trees."""
+    own = root / "hjexp"
+    if own.exists() and own.resolve() != PACKAGE_DIR:
+        raise UserError(f"HJEXP_ROOT={root} holds its own hjexp ({own.resolve()}) but hjexp is imported from "
+                        f"{PACKAGE_DIR}: unset HJEXP_ROOT, or run that tree's hjexp (its venv, or PYTHONPATH={root})")
+    configs, experiments = root / "configs", root / "experiments"
+    if not _complete(configs, experiments):
+        raise UserError(f"HJEXP_ROOT={root} is not an hjexp tree: it needs {configs / 'config.yaml'} and "
+                        f"{experiments / '__init__.py'}")
+    return configs, experiments
+
+
+def locate() -> tuple[Path, Path]:
+    """(configs folder, experiments folder) of the imported hjexp's tree, or HJEXP_ROOT's."""
+    if os.environ.get("HJEXP_ROOT"):
+        return _explicit_root(Path(os.environ["HJEXP_ROOT"]).resolve())
+    for configs, experiments in ((PROJECT_ROOT / "hjexp_configs", PROJECT_ROOT / "hjexp_experiments"),  # wheel
+                                 (PROJECT_ROOT / "configs", PROJECT_ROOT / "experiments")):  # checkout
+        if _complete(configs, experiments):
+            return configs, experiments
+    raise UserError(f"hjexp at {PACKAGE_DIR} has no configs and experiments beside it (neither "
+                    f"{PROJECT_ROOT / 'configs'} and {PROJECT_ROOT / 'experiments'} of a checkout nor "
+                    f"hjexp_configs and hjexp_experiments of a wheel): reinstall hjexp, or set HJEXP_ROOT to a checkout")
+
+
+CONFIG_DIR, EXPERIMENTS_DIR = locate()
 
 
 def outputs_root() -> Path:

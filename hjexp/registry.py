@@ -17,6 +17,7 @@ import sys
 import traceback
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from types import ModuleType
 
 from hjexp.errors import UserError
@@ -64,16 +65,53 @@ def _load(stem: str) -> tuple[ModuleType | None, str]:
     return module, ""
 
 
+def pairing_errors(experiments_dir: Path | None = None, config_dir: Path | None = None) -> list[str]:
+    """One message per experiment package without its config or config without its package.
+
+    The rule: package experiments/<stem>/ pairs with configs/experiment/<name>.yaml where name is
+    stem with ``_`` -> ``-`` (Python packages cannot hold hyphens; CLI names and Hydra's
+    ``experiment=`` choices use them). Only the one spelling is accepted, so an experiment has
+    one name everywhere; a near miss is named with the rename that fixes it."""
+    experiments_dir, configs = experiments_dir or EXPERIMENTS_DIR, (config_dir or CONFIG_DIR) / "experiment"
+    config_names = {p.stem for p in configs.glob("*.yaml")}
+    packages = {p.name for p in experiments_dir.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))}
+    errors, paired = [], set()
+    for stem in sorted(packages):
+        name, package = stem.replace("_", "-"), experiments_dir / stem
+        if not (package / "__init__.py").is_file():
+            if name in config_names:
+                paired.add(name)
+                errors.append(f"{package}/ has no __init__.py, so {configs / f'{name}.yaml'} has no experiment: "
+                              f"add {package / '__init__.py'} (or remove both)")
+            continue
+        if name in config_names:
+            paired.add(name)
+        elif stem in config_names:  # my_new.yaml beside experiments/my_new/
+            paired.add(stem)
+            errors.append(f"{package}/ is the experiment {name!r}, but its config is {configs / f'{stem}.yaml'}: rename "
+                          f"it to {configs / f'{name}.yaml'} (packages use _, experiment and config names use -)")
+        else:
+            errors.append(f"{package}/ has no config {configs / f'{name}.yaml'}: add it (or remove the package)")
+    for name in sorted(config_names - paired):
+        package = experiments_dir / name.replace("-", "_")
+        errors.append(f"{configs / f'{name}.yaml'} has no experiment package {package}/: add {package / '__init__.py'} "
+                      f"(or remove the config)")
+    return errors
+
+
 @cache
 def experiments() -> dict[str, Experiment]:
-    """name -> Experiment, for each experiments/<stem>/ with configs/experiment/<name>.yaml."""
+    """name -> Experiment, for each experiments/<stem>/ with configs/experiment/<name>.yaml.
+
+    A package or config without its partner is an error (UserError, one line naming both files)."""
+    errors = pairing_errors()
+    if errors:
+        raise UserError("; ".join(errors))
     _package()
     found = {}
     for path in sorted(EXPERIMENTS_DIR.iterdir()):
-        if path.name.startswith("_") or not (path / "__init__.py").exists():
-            continue
         name = path.name.replace("_", "-")
-        if (CONFIG_DIR / "experiment" / f"{name}.yaml").exists():
+        if (path / "__init__.py").is_file() and (CONFIG_DIR / "experiment" / f"{name}.yaml").is_file():
             found[name] = Experiment(name, *_load(path.name))
     return found
 
