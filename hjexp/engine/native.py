@@ -1,107 +1,89 @@
-"""Build and load the C kernels — the fused pass (fused.c), the trainer's parameter step (param.c)
-and eps-robustness's PGD step (attack.c) — with torch paths as the fallback.
+"""The C kernels — the fused pass (fused.c), the trainer's parameter step (param.c) and
+eps-robustness's PGD step (attack.c) — with torch paths as the fallback.
 
-Compiled once per machine and source with the system C compiler (gcc -O3 -march=native -ffast-math
--fopenmp; GCC vector extensions, exp inlined), cached under ~/.cache/hjexp (or $HJEXP_CACHE), loaded with ctypes.
-Set HJEXP_NATIVE=0 to keep to the torch path. When no compiler is found or the build fails, the
-engine says so once and runs the torch path: results agree to roundoff (tests/test_fast_train.py,
-tests/test_eps_robustness.py).
+Built and cached by engine/native_build.py (once per machine type; the cache key, lock and
+rebuild rules are there). Set HJEXP_NATIVE=0 to keep to the torch path. When the kernels cannot be
+used here, ``availability()`` says why in a few words, the engine logs it once and runs the torch
+path: results agree to roundoff (tests/test_fast_train.py, tests/test_eps_robustness.py).
 """
 
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import logging
 import os
-import platform
-import shutil
-import subprocess
-import tempfile
-from pathlib import Path
 
 import torch
 
+from hjexp.engine import native_build as build
+
 log = logging.getLogger("hjexp")
-HERE = Path(__file__).parent
-SOURCES = [HERE / "fused.c", HERE / "param.c", HERE / "attack.c"]  # the engine's pass and parameter step; the eps-robustness PGD step
-HEADERS = [HERE / "simd.h", HERE / "wide.h"]
-FLAGS = ["-O3", "-march=native", "-mprefer-vector-width=512", "-ffast-math", "-fopenmp", "-fPIC"]
-TYPES = {torch.float32: ("f32", "-DREAL=float -DIREAL=int32_t -DBIAS=127 -DMANT=23 -DDOUBLE=0 -DLOG=logf -DSQRT=sqrtf"),
-         torch.float64: ("f64", "-DREAL=double -DIREAL=int64_t -DBIAS=1023 -DMANT=52 -DDOUBLE=1 -DLOG=log -DSQRT=sqrt")}
+TYPES = {torch.float32: build.PRECISIONS["float32"], torch.float64: build.PRECISIONS["float64"]}
 MAX_K = 72  # KMAX of fused.c
 UNKNOWN_MAX = 1e30  # a row maximum not known yet (fused.c's UNKNOWN_MAX and above)
-_lib: ctypes.CDLL | None | bool = None  # None: not tried yet; False: unavailable
+_state: dict = {}  # once per process: "lib" (CDLL or None), "why" (reason it is None), "path"
 
 
-def _cpu_id() -> str:
+def availability() -> tuple[bool, str]:
+    """(whether the C kernels can run here, and if not why in a few words); builds on first call."""
+    if "lib" not in _state:
+        _state.update(_open())
+        if _state["lib"] is None and _state["why"] != "HJEXP_NATIVE=0":
+            log.warning("hjexp: C kernels unavailable (%s); using the torch path", _state["why"])
+    return _state["lib"] is not None, _state["why"]
+
+
+def _open() -> dict:
+    if os.environ.get("HJEXP_NATIVE", "1") == "0":
+        return dict(lib=None, why="HJEXP_NATIVE=0")
+    why = build.unsupported_platform()
+    cc = build.compiler()
+    if why is None and cc is None:
+        why = "no C compiler (set CC or install gcc)"
+    if why:
+        return dict(lib=None, why=why)
     try:
-        flags = [ln for ln in Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith(("model name", "flags"))]
-    except OSError:
-        flags = []
-    return platform.machine() + "".join(sorted(set(flags)))
+        lib, path = build.load(cc)
+    except build.BuildError as err:
+        return dict(lib=None, why=f"build failed: {err}")
+    except OSError as err:
+        return dict(lib=None, why=f"library failed to load: {str(err).strip()[:200]}")
+    _bind(lib)
+    return dict(lib=lib, why="", path=path)
 
 
-def _cache_dir() -> Path:
-    root = os.environ.get("HJEXP_CACHE") or Path.home() / ".cache" / "hjexp"
-    return Path(root) / "native"
-
-
-def _build(cc: str) -> Path:
-    text = "".join(f.read_text() for f in SOURCES + HEADERS) + " ".join(FLAGS) + str(TYPES) + _cpu_id()
-    key = hashlib.sha256(text.encode()).hexdigest()[:16]
-    out = _cache_dir() / f"hjfused-{key}.so"
-    if out.exists():
-        return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
-        objs = []
-        for suffix, defines in TYPES.values():
-            for source in SOURCES:
-                obj = Path(tmp) / f"{source.stem}-{suffix}.o"
-                subprocess.run([cc, *FLAGS, f"-DSUFFIX={suffix}", *defines.split(), "-c", str(source), "-o", str(obj)],
-                               check=True, capture_output=True, text=True)
-                objs.append(str(obj))
-        so = Path(tmp) / "lib.so"
-        subprocess.run([cc, "-shared", "-fopenmp", *objs, "-o", str(so), "-lm"],
-                       check=True, capture_output=True, text=True)
-        os.replace(so, out)  # atomic: concurrent builders never see a half-written library
-    return out
+def build_info() -> dict[str, str]:
+    """What the kernels' build depends on (for a run's meta.json): cache_key, compiler (its version
+    line), march (the CPU -march=native targets), cpu_model. Empty strings where no compiler is found."""
+    cc = build.compiler()
+    return dict(cache_key=build.cache_key(cc) if cc else "", compiler=build.compiler_version(cc) if cc else "",
+                march=build.march(cc) if cc else "", cpu_model=build.cpu_model())
 
 
 def library() -> ctypes.CDLL | None:
     """The loaded library, or None (torch path) — built on first use."""
-    global _lib
-    if _lib is None:
-        _lib = False
-        cc = shutil.which(os.environ.get("CC", "gcc")) or shutil.which("cc")
-        if os.environ.get("HJEXP_NATIVE", "1") == "0" or platform.system() != "Linux" or cc is None:
-            return None
-        try:
-            lib = ctypes.CDLL(str(_build(cc)))
-        except (OSError, subprocess.CalledProcessError) as err:
-            detail = getattr(err, "stderr", "") or str(err)
-            log.warning("hjexp: fused C kernel unavailable (%s); using the torch path", detail.strip()[:200])
-            return None
-        for suffix, _ in TYPES.values():
-            fn = getattr(lib, f"hj_pass_{suffix}")
-            fn.restype = ctypes.c_int
-            fn.argtypes = ([ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p] + [ctypes.c_int64] * 3
-                           + [ctypes.c_void_p, ctypes.c_int64] + [ctypes.c_void_p] * 6
-                           + [ctypes.c_void_p, ctypes.c_int64] + [ctypes.c_void_p] * 2 + [ctypes.c_int]
-                           + [ctypes.c_void_p] * 3 + [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p])
-            fn = getattr(lib, f"hj_adam_{suffix}")
-            fn.restype = ctypes.c_int
-            fn.argtypes = ([ctypes.c_int64] * 3 + [ctypes.c_int, ctypes.c_double] + [ctypes.c_void_p] * 8
-                           + [ctypes.c_double] * 5 + [ctypes.c_void_p] * 6 + [ctypes.c_int])
-            real = ctypes.c_double if suffix == "f64" else ctypes.c_float
-            fn = getattr(lib, f"hj_pgd_{suffix}")
-            fn.restype = ctypes.c_int
-            fn.argtypes = [ctypes.c_int64] * 8 + [ctypes.c_void_p] * 15 + [ctypes.c_int] * 4 + [real, real,
-                                                                                                 ctypes.c_void_p,
-                                                                                                 ctypes.c_int]
-        _lib = lib
-    return _lib or None
+    availability()
+    return _state["lib"]
+
+
+def _bind(lib: ctypes.CDLL) -> None:
+    for suffix, _ in TYPES.values():
+        fn = getattr(lib, f"hj_pass_{suffix}")
+        fn.restype = ctypes.c_int
+        fn.argtypes = ([ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p] + [ctypes.c_int64] * 3
+                       + [ctypes.c_void_p, ctypes.c_int64] + [ctypes.c_void_p] * 6
+                       + [ctypes.c_void_p, ctypes.c_int64] + [ctypes.c_void_p] * 2 + [ctypes.c_int]
+                       + [ctypes.c_void_p] * 3 + [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p])
+        fn = getattr(lib, f"hj_adam_{suffix}")
+        fn.restype = ctypes.c_int
+        fn.argtypes = ([ctypes.c_int64] * 3 + [ctypes.c_int, ctypes.c_double] + [ctypes.c_void_p] * 8
+                       + [ctypes.c_double] * 5 + [ctypes.c_void_p] * 6 + [ctypes.c_int])
+        real = ctypes.c_double if suffix == "f64" else ctypes.c_float
+        fn = getattr(lib, f"hj_pgd_{suffix}")
+        fn.restype = ctypes.c_int
+        fn.argtypes = [ctypes.c_int64] * 8 + [ctypes.c_void_p] * 15 + [ctypes.c_int] * 4 + [real, real,
+                                                                                             ctypes.c_void_p,
+                                                                                             ctypes.c_int]
 
 
 def _ptr(t: torch.Tensor | None) -> int | None:
