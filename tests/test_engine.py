@@ -7,9 +7,8 @@ import math
 import pytest
 import torch
 
-from hjexp.engine import LSE, HopfCole, forward, init_lse, member_mse, polish_lbfgs
+from hjexp.engine import LSE, HopfCole, forward, init_lse, member_mse, polish_lbfgs, train_autograd
 from hjexp.engine import closed as L
-from hjexp.engine import train_autograd as train_adam
 
 F64 = torch.float64
 
@@ -94,7 +93,31 @@ def test_lse_and_hopf_cole_forms_agree_after_conversion():
     assert torch.allclose(net.predict(x) + pde.predict(x), (x * x).sum(-1) / (4 * t), rtol=1e-13, atol=1e-13)
     back = net.to_hopf_cole(t).to_lse()  # exact conversion both ways
     assert torch.allclose(back.W, W, rtol=1e-14, atol=1e-14) and torch.allclose(back.b, b, rtol=1e-13, atol=1e-13)
-    assert torch.allclose(net.to_hopf_cole(t).predict(x), pde.predict(x), rtol=1e-13, atol=1e-13)
+    twin = net.to_hopf_cole(t)
+    u = _hopf_cole_by_hand(twin.y, twin.g, eps, t, x)
+    f = _lse_by_hand(W, b, eps, x)
+    assert torch.allclose(u, (x * x).sum(-1) / (4 * t) - f, rtol=1e-12, atol=1e-12)  # the twin is the same function
+    assert torch.allclose(twin.predict(x), u, rtol=1e-12, atol=1e-12)
+
+
+def _soft_max_by_hand(z: list[float], eps: float) -> float:
+    """ε log Σ exp(z/ε), shifted by the largest term, in plain floats (no torch)."""
+    top = max(z)
+    return top + eps * math.log(math.fsum(math.exp((zj - top) / eps) for zj in z))
+
+
+def _lse_by_hand(W, b, eps, x):
+    """f_e(x) = ε_e log Σ_j exp((w_j·x + b_j)/ε_e), one member, point and neuron at a time."""
+    return torch.tensor([[_soft_max_by_hand([math.fsum(wk * xk for wk, xk in zip(w, xi)) + bj for w, bj in zip(We, be)],
+                                            ee) for xi in x.tolist()]
+                         for We, be, ee in zip(W.tolist(), b.tolist(), eps.tolist())], dtype=F64)
+
+
+def _hopf_cole_by_hand(y, g, eps, t, x):
+    """u_e(x) = −ε_e log Σ_j exp(−(g_j + |x − y_j|²/4t)/ε_e), from distances to the atoms (no W, b)."""
+    return torch.tensor([[-_soft_max_by_hand([-(gj + math.fsum((xk - yk) ** 2 for xk, yk in zip(xi, yj)) / (4 * t))
+                                              for yj, gj in zip(ye, ge)], ee) for xi in x.tolist()]
+                         for ye, ge, ee in zip(y.tolist(), g.tolist(), eps.tolist())], dtype=F64)
 
 
 def _masked_model(kind: str, seed: int = 4):
@@ -159,9 +182,9 @@ def test_batched_training_equals_loop_of_solo_models(form):
 
     batch = make(E, eps, mask, 7)
     solos = [batch.member(e).clone() for e in range(E)]
-    loss_b = train_adam(batch, x, target, steps=25, lr=0.01, weight=weight)
+    loss_b = train_autograd(batch, x, target, steps=25, lr=0.01, weight=weight)
     for e, solo in enumerate(solos):
-        loss_s = train_adam(solo, x, target, steps=25, lr=0.01, weight=weight[e : e + 1])
+        loss_s = train_autograd(solo, x, target, steps=25, lr=0.01, weight=weight[e : e + 1])
         for k, v in batch.tensors().items():
             assert torch.allclose(v[e], solo.tensors()[k][0], rtol=1e-10, atol=1e-12), (form, e, k)
         assert torch.allclose(loss_b[e], loss_s[0], rtol=1e-10)
@@ -174,7 +197,7 @@ def test_lbfgs_polish_never_worsens_and_improves_a_member():
     model = init_lse(2, 6, 1, eps, w_scale=0.4, b_scale=0.2, generator=gen)
     x = torch.linspace(-2, 2, 50, dtype=F64)[:, None]
     target = x[:, 0].abs()
-    before = train_adam(model, x, target, steps=50, lr=0.01)
+    before = train_autograd(model, x, target, steps=50, lr=0.01)
     after = polish_lbfgs(model, x, target, iterations=50)
     assert (after <= before + 1e-15).all() and (after < 0.5 * before).any()
 
@@ -186,7 +209,7 @@ def test_minibatch_training_is_seeded_and_learns():
     runs = []
     for _ in range(2):
         model = init_lse(2, 8, 1, eps, w_scale=0.4, b_scale=0.2, generator=torch.Generator().manual_seed(5))
-        loss = train_adam(model, x, target, steps=300, lr=0.02, batch_size=32,
+        loss = train_autograd(model, x, target, steps=300, lr=0.02, batch_size=32,
                           generator=torch.Generator().manual_seed(9))
         runs.append((loss, model.W.detach().clone()))
     assert torch.equal(runs[0][1], runs[1][1])  # same generators -> identical trajectory
