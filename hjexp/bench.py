@@ -26,12 +26,12 @@ from rich.console import Console
 from rich.table import Table
 
 from hjexp import engine
-from hjexp.engine import kernel, native
+from hjexp.engine import backend, kernel, native
 
 
 def kernel_c_available(device: torch.device) -> bool:
     """Whether engine.kernel's C pass runs here (CPU, and a compiler was found to build it)."""
-    return device.type == "cpu" and native.library() is not None
+    return device.type == "cpu" and native.availability()[0]
 
 
 def _timeit(fn, repeats: int = 3) -> float:
@@ -144,7 +144,7 @@ def _classify_workload(device, k=50, C=10, N=16, n=6000, batch=256, plan=None):
 
 def _pgd_workload(device, D=784, k=50, C=10, N=16, E=5, images=100):
     """One restart of eps-robustness's PGD (experiments/eps_robustness/attacks.py; its torch path while
-    kernel.NATIVE is off, attack.c's step otherwise): E models × ``images`` pairs, ℓ∞ cross-entropy; per step = the call over its steps."""
+    the torch backend is active, attack.c's step otherwise): E models × ``images`` pairs, ℓ∞ cross-entropy; per step = the call over its steps."""
     from hjexp.registry import _package
 
     _package()
@@ -162,7 +162,7 @@ def _pgd_workload(device, D=784, k=50, C=10, N=16, E=5, images=100):
 
     def attack(steps, progress):
         attacks.pgd(model, x, y, 0.1, norm="linf", loss="ce", steps=steps, restarts=1, generator=gen,
-                    native_step=kernel.NATIVE)  # the C step (attack.c) where the C pass is on
+                    native_step=backend.active().c)  # the C step (attack.c) where the C pass is on
         progress(steps + 1)  # steps + 1 margin evaluations, steps moves
 
     pairs = torch.arange(E * images, device=device)
@@ -198,8 +198,7 @@ def dispatch_counts(device, plan=None, steps: int = 6) -> dict[str, tuple[float,
     from hjexp.engine import opcount
 
     out = {}
-    saved, kernel.NATIVE = kernel.NATIVE, False
-    try:
+    with backend.use("torch"):
         for name, (train, note) in _torch_loads(device, plan).items():
             with opcount.Recorder() as rec:
                 train(steps, rec.mark if name != "PGD" else lambda _k: None)
@@ -210,8 +209,6 @@ def dispatch_counts(device, plan=None, steps: int = 6) -> dict[str, tuple[float,
             else:
                 st = opcount.steady(rec)
                 out[name] = (st["launches"], st["syncs"], note)
-    finally:
-        kernel.NATIVE = saved
     return out
 
 
@@ -219,10 +216,8 @@ def pass_times(device, steps: int = 10) -> dict[str, dict[str, float]]:
     """Seconds per step of each torch-pass workload on the torch pass and (where it runs) the C pass."""
     out: dict[str, dict[str, float]] = {}
     paths = [("C pass", True), ("torch pass", False)] if kernel_c_available(device) else [("torch pass", False)]
-    saved = kernel.NATIVE
-    try:
-        for name, use_c in paths:
-            kernel.NATIVE = use_c
+    for name, use_c in paths:
+        with backend.use("c" if use_c else "torch"):
             for load, (train, _) in _torch_loads(device).items():
                 if use_c and load == "PGD, engine.pgd":
                     continue  # torch only; the "PGD" line gives attack.c's step
@@ -231,8 +226,6 @@ def pass_times(device, steps: int = 10) -> dict[str, dict[str, float]]:
                 else:
                     t = step_time(train, steps)[0]
                 out.setdefault(load, {})[name] = t
-    finally:
-        kernel.NATIVE = saved
     return out
 
 
@@ -295,18 +288,17 @@ def run_bench(device: torch.device, console: Console) -> None:
         try:
             floors[k] = exp_floor(device)
             for name, use_c in paths:
-                kernel.NATIVE = use_c
-                t, setup[name, k] = step_time(lambda s, p: engine.train(model, x, y, max_steps=s, lr=0.006, progress=p), steps)
+                with backend.use("c" if use_c else "torch"):
+                    t, setup[name, k] = step_time(lambda s, p: engine.train(model, x, y, max_steps=s, lr=0.006, progress=p),
+                                                  steps)
                 ns = t / el * 1e9
                 fast_ns[k] = min(ns, fast_ns.get(k, math.inf))
                 table.add_row(f"fused closed form (engine.train, {name})", str(k), f"{ns:.2f}", f"{E / t:.3g}",
                               f"authors' d=2 sweep: {E} members, n=4000, Σ n·N = {el:.3g}")
-            kernel.NATIVE = True
             peaks[k] = matmul_peak(device)
             t_wide, setup["wide rows", k] = step_time(wide_train, steps)
         finally:
             torch.set_num_threads(threads)
-            kernel.NATIVE = True
         table.add_row("exp-bound floor (1 exp / element)", str(k), f"{floors[k]:.2f}", "",
                       "in-place f32 exp, inputs in [−80, 0]")
         wide_ns[k] = t_wide / el_wide * 1e9

@@ -1,6 +1,6 @@
 """Composing a run's configuration with Hydra, and refusing bad input early.
 
-configs/config.yaml holds the run-wide keys (profile, device, dtype, seed, out);
+configs/config.yaml holds the run-wide keys (profile, device, engine, dtype, seed, out);
 configs/experiment/<name>.yaml holds the experiment's ``params``. A value that
 depends on the size profile is written ``${per_profile:SMOKE,QUICK,PAPER}``, so
 each knob shows its three sizes side by side and a user override replaces it.
@@ -18,6 +18,7 @@ from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
+from hjexp.engine.backend import Engine
 from hjexp.errors import UserError
 from hjexp.paths import CONFIG_DIR
 
@@ -46,6 +47,7 @@ class RunConfig:
 
     profile: Profile = Profile.quick
     device: Device = Device.auto
+    engine: Engine = Engine.auto
     dtype: DType = DType.auto
     seed: int = 0
     threads: int = 0

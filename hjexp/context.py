@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from hjexp.engine.backend import Backend
 from hjexp.results import atomic_write, write_csv
 
 
@@ -35,6 +36,7 @@ class RunContext:
     console: Console
     logger: logging.Logger
     rows: list[dict] = field(default_factory=list)
+    engine: Backend | None = None  # the resolved engine=… key; active while measure(ctx) runs
 
     def generator(self, offset: int = 0) -> torch.Generator:
         """An explicit torch generator on the run's device, seeded seed + offset."""

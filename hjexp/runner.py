@@ -22,6 +22,7 @@ from rich.table import Table
 from hjexp import registry
 from hjexp.claims.judging import judge_dir, validate_rules
 from hjexp.context import RunContext
+from hjexp.engine import backend
 from hjexp.errors import UserError
 from hjexp.paths import PROJECT_ROOT, outputs_root
 from hjexp.results import (
@@ -96,6 +97,7 @@ def execute(name: str, cfg: DictConfig, overrides: list[str], console: Console) 
     if resumed:  # device, dtype and everything else come from the run's saved config, never the defaults
         run_dir, cfg = reopen(name, Path(cfg.resume), overrides)
     device = resolve_device(cfg.device.name)
+    chosen = backend.resolve(cfg.engine.name, device)  # once per run: engine=c that cannot build stops here
     dtype_name = cfg.dtype.name if cfg.dtype.name != "auto" else getattr(exp.module, "DEFAULT_DTYPE", "float32")
     if cfg.threads < 0:
         raise UserError(f"threads={cfg.threads} is not valid; give 0 (torch's default) or a positive count")
@@ -108,13 +110,16 @@ def execute(name: str, cfg: DictConfig, overrides: list[str], console: Console) 
         run_dir = claim_out_dir(cfg.out) if cfg.out else new_run_dir(outputs_root(), name, config_text)
         atomic_write(run_dir / "config.yaml", config_text)
     meta = {"experiment": name, "status": "running", "profile": cfg.profile.name, "overrides": overrides,
-            "seed": cfg.seed, "threads": cfg.threads or torch.get_num_threads(), "resumed": resumed, "device": str(device), "dtype": dtype_name, "git_commit": _git_commit(),
+            "seed": cfg.seed, "threads": cfg.threads or torch.get_num_threads(), "resumed": resumed, "device": str(device), "engine": chosen.record(device), "dtype": dtype_name, "git_commit": _git_commit(),
             "versions": _versions(), "host": platform.node(), "argv": sys.argv,
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     write_json(run_dir / "meta.json", meta)
     logger = _logger(run_dir)
     ctx = RunContext(name, cfg.params, cfg.profile.name, device, DTYPES[dtype_name], cfg.seed, run_dir,
-                     console, logger)
+                     console, logger, engine=chosen)
+    if chosen.requested == "auto":
+        console.print(f"[dim]{escape(chosen.describe())}[/]", highlight=False)
+    logger.info(chosen.describe())
     start = time.perf_counter()
     threads = torch.get_num_threads()
     previous_term = _sigterm_interrupts()
@@ -126,7 +131,8 @@ def execute(name: str, cfg: DictConfig, overrides: list[str], console: Console) 
             torch.set_num_threads(cfg.threads)
         # Denormal products (tiny Gibbs weights × residuals) are slow on CPUs and below f32 resolution.
         torch.set_flush_denormal(ctx.dtype == torch.float32)
-        exp.module.measure(ctx)
+        with backend.use(chosen):
+            exp.module.measure(ctx)
         write_csv(run_dir / "results.csv", pd.DataFrame(ctx.rows))
         # Judging reads back only the saved files, exactly as `hjexp judge` does later.
         summary = judge_dir(exp.module, run_dir, [])
@@ -163,7 +169,18 @@ def up_to_date(name: str, cfg: DictConfig) -> Path | None:
     commit = _git_commit()
     same_commit = meta.get("git_commit") == commit and not commit.endswith("-dirty") and "unknown" not in commit
     same_config = (latest / "config.yaml").read_text() == OmegaConf.to_yaml(cfg)
-    return latest.resolve() if meta.get("status") == "complete" and same_commit and same_config else None
+    same_engine = meta.get("engine") == _engine_record(cfg)  # engine=auto resolves per machine
+    ok = meta.get("status") == "complete" and same_commit and same_config and same_engine
+    return latest.resolve() if ok else None
+
+
+def _engine_record(cfg: DictConfig) -> dict | None:
+    """What meta.json would record of this config's engine on this machine (None where it cannot run)."""
+    try:
+        device = resolve_device(cfg.device.name)
+        return backend.resolve(cfg.engine.name, device).record(device)
+    except UserError:
+        return None
 
 
 def reopen(name: str, run_dir: Path, overrides: list[str]) -> tuple[Path, DictConfig]:

@@ -60,6 +60,25 @@ def one_thread():
 
 
 @pytest.fixture
+def engine_pass():
+    """``engine_pass("c" | "torch")`` makes that backend (engine/backend.py) the active one until the test
+    ends; "c" skips the test where the C kernel cannot be built here."""
+    from contextlib import ExitStack
+
+    from hjexp.engine import backend, native
+
+    stack = ExitStack()
+
+    def select(name: str) -> None:
+        if name == "c" and not native.availability()[0]:
+            pytest.skip(f"the C pass cannot run here ({native.availability()[1]})")
+        stack.enter_context(backend.use(name))
+
+    with stack:
+        yield select
+
+
+@pytest.fixture
 def cli():
     runner = CliRunner()
 

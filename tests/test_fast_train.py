@@ -6,7 +6,19 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hjexp.engine import LSE, HopfCole, Model, init_lse, kernel, member_mse, native, predict, train, train_autograd
+from hjexp.engine import (
+    LSE,
+    HopfCole,
+    Model,
+    backend,
+    init_lse,
+    kernel,
+    member_mse,
+    native,
+    predict,
+    train,
+    train_autograd,
+)
 
 DT = torch.float64
 
@@ -48,19 +60,17 @@ CASES = [
 ]
 
 
-def _path(monkeypatch, use_c: bool) -> None:
+def _path(engine_pass, use_c: bool) -> None:
     """Select the C pass or the torch pass of engine.kernel (skip where the C pass cannot be built)."""
-    if use_c and native.library() is None:
-        pytest.skip("the C pass could not be built here (no compiler): the torch path is what runs")
-    monkeypatch.setattr(kernel, "NATIVE", use_c)
+    engine_pass("c" if use_c else "torch")
 
 
 @pytest.mark.parametrize("use_c", [True, False], ids=["c", "torch"])
 @pytest.mark.parametrize("form,mask_kind,readout,per_member_x,weighted", CASES)
 def test_fused_trainer_equals_autograd_adam_float64(form, mask_kind, readout, per_member_x, weighted, use_c,
-                                                     monkeypatch):
+                                                     monkeypatch, engine_pass):
     """Tolerance 1e-10 relative in float64: the two paths differ only by roundoff."""
-    _path(monkeypatch, use_c)
+    _path(engine_pass, use_c)
     monkeypatch.setattr(kernel, "CHUNK_ELEMENTS", 2048)  # several row chunks per step
     model, x, target, weight = _setup(form, mask_kind, readout, per_member_x, weighted)
     ref, fast = model.clone(), model.clone()
@@ -83,9 +93,9 @@ def test_fused_trainer_equals_autograd_adam_float64(form, mask_kind, readout, pe
 @pytest.mark.parametrize("use_c", [True, False], ids=["c", "torch"])
 @pytest.mark.parametrize("form,mask_kind,readout,per_member_x,weighted", CASES[:2] + CASES[3:4])
 def test_fused_trainer_float32_tracks_float64_autograd(form, mask_kind, readout, per_member_x, weighted, use_c,
-                                                       monkeypatch):
+                                                       engine_pass):
     """float32 fused path against the float64 reference over 30 steps: within 1e-3 (no drift, no blow-up)."""
-    _path(monkeypatch, use_c)
+    _path(engine_pass, use_c)
     model, x, target, weight = _setup(form, mask_kind, readout, per_member_x, weighted, seed=3)
     ref = model.clone()
     f32 = model.to(torch.float32)
@@ -131,9 +141,9 @@ def test_c_pass_equals_torch_pass(d, threads, dtype, rtol, monkeypatch):
     try:
         got = {}
         for use_c in (True, False):
-            monkeypatch.setattr(kernel, "NATIVE", use_c)
-            gr = kernel.groups(model, x, target, w)[0]
-            got[use_c] = (gr.run("grad"), predict(model, x))
+            with backend.use("c" if use_c else "torch"):
+                gr = kernel.groups(model, x, target, w)[0]
+                got[use_c] = (gr.run("grad"), predict(model, x))
     finally:
         torch.set_num_threads(before)
     (loss_c, g_c, _), pred_c = got[True]
@@ -276,10 +286,10 @@ def test_a_diverging_member_is_frozen_flagged_and_harms_no_other():
 
 
 @pytest.mark.parametrize("use_c", [True, False], ids=["c", "torch"])
-def test_minibatch_training_equals_autograd_adam_on_the_same_draws(use_c, monkeypatch):
+def test_minibatch_training_equals_autograd_adam_on_the_same_draws(use_c, engine_pass):
     """engine.train with batch_size draws the same rows as train_autograd (one randint per step
     from the same generator), so the two trajectories agree to roundoff: readout, prefix masks."""
-    _path(monkeypatch, use_c)
+    _path(engine_pass, use_c)
     model, x, target, _ = _setup("lse", "prefix", True, False, False)
     ref, fast = model.clone(), model.clone()
     loss_ref = train_autograd(ref, x, target, steps=40, lr=0.02, batch_size=32, generator=torch.Generator().manual_seed(5))

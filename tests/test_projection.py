@@ -32,7 +32,7 @@ def _pass(model, x, y, w):
 
 @pytest.mark.parametrize("use_c", [True, False], ids=["c", "torch"])
 @pytest.mark.parametrize("per_member", [True, False], ids=["own_x", "shared_x"])
-def test_projected_pass_equals_the_full_pass(use_c, per_member, monkeypatch):
+def test_projected_pass_equals_the_full_pass(use_c, per_member, monkeypatch, engine_pass):
     gen = torch.Generator().manual_seed(0)
     E, n, N, D, r = 4, 300, 40, 20, 3
     x = _subspace_rows(E, n, D, r, per_member, gen)
@@ -42,7 +42,7 @@ def test_projected_pass_equals_the_full_pass(use_c, per_member, monkeypatch):
     mask = torch.arange(N)[None, :] < torch.tensor([40, 25, 9, 33])[:, None]
     model = HopfCole(xs[:, :N].clone() + 0.1 * torch.randn(E, N, D, generator=gen, dtype=DT),
                      torch.rand(E, N, generator=gen, dtype=DT), torch.tensor([0.05, 0.1, 0.3, 0.02], dtype=DT), 0.4, mask)
-    monkeypatch.setattr(kernel, "NATIVE", use_c)
+    engine_pass("c" if use_c else "torch")
     got = {}
     for project in (True, False):
         monkeypatch.setattr(kernel, "PROJECT", project)

@@ -19,8 +19,8 @@ MAX_D2_LAUNCHES = 60  # the issue's bound for the authors' d = 2 sweep at the CU
 
 
 @pytest.fixture
-def torch_path(monkeypatch):
-    monkeypatch.setattr(kernel, "NATIVE", False)
+def torch_path(engine_pass):
+    engine_pass("torch")
 
 
 def _record(train, steps: int = 5) -> opcount.Recorder:
@@ -100,12 +100,13 @@ def test_stopping_semantics_on_the_torch_pass_are_the_references(test, torch_pat
 
 
 @pytest.mark.parametrize("form,mask_kind,readout,per_member_x,weighted", ref.CASES)
-def test_fast_train_references_at_the_cuda_plan(form, mask_kind, readout, per_member_x, weighted, monkeypatch):
+def test_fast_train_references_at_the_cuda_plan(form, mask_kind, readout, per_member_x, weighted, monkeypatch,
+                                                engine_pass):
     """tests/test_fast_train.py's float64 autograd references (both forms, masks, readout, per-member
     rows, weights) on the torch pass with the plan a GPU gets: widths merged, one chunk."""
     monkeypatch.setattr(torch_pass.TorchPlan, "for_device", staticmethod(lambda *a, **k: CUDA_PLAN))
     ref.test_fused_trainer_equals_autograd_adam_float64(form, mask_kind, readout, per_member_x, weighted, False,
-                                                         monkeypatch)
+                                                         monkeypatch, engine_pass)
 
 
 def _sweep64(seed=0):
@@ -120,11 +121,11 @@ def _sweep64(seed=0):
 
 
 @pytest.mark.parametrize("plan", [CUDA_PLAN, torch_pass.TorchPlan(1 << 10, 0)], ids=["cuda_plan", "tiny_chunks"])
-def test_torch_pass_plans_equal_autograd_and_the_c_pass(plan, monkeypatch):
+def test_torch_pass_plans_equal_autograd_and_the_c_pass(plan, engine_pass):
     """One merged masked group in one chunk (the CUDA plan) and one group per width in many chunks
     train the same as autograd Adam and as the C pass, to roundoff."""
     model, x, y = _sweep64()
-    monkeypatch.setattr(kernel, "NATIVE", False)
+    engine_pass("torch")
     assert len(kernel.groups(model, x, y, plan=plan)) == (1 if plan is CUDA_PLAN else 4)
     fast, auto = model.clone(), model.clone()
     fit = engine.train(fast, x, y, lr=0.02, max_steps=30, plan=plan)
@@ -136,7 +137,7 @@ def test_torch_pass_plans_equal_autograd_and_the_c_pass(plan, monkeypatch):
     torch.testing.assert_close(engine.predict(fast, x, plan), engine.predict(fast, x, torch_pass.TorchPlan(1 << 9, 0)),
                                rtol=1e-12, atol=1e-12)
     if native.library() is not None:
-        monkeypatch.setattr(kernel, "NATIVE", True)
+        engine_pass("c")
         c = model.clone()
         fit_c = engine.train(c, x, y, lr=0.02, max_steps=30)
         torch.testing.assert_close(fit.loss, fit_c.loss, rtol=1e-10, atol=0)

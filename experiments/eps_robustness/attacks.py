@@ -19,7 +19,8 @@ import math
 import torch
 from torch import Tensor
 
-from hjexp.engine import native
+from hjexp.engine import backend, native
+from hjexp.engine import pgd as engine_pgd
 from hjexp.engine.pgd import row_norm, start
 
 from .classifier import LSEClassifier
@@ -51,10 +52,10 @@ def _step(xa: Tensor, g: Tensor, x0: Tensor, alpha: Tensor, radius: Tensor, norm
 
 def native_layout(model: LSEClassifier) -> dict | None:
     """The classifier padded for the C step (hjexp/engine/attack.c), or None where it cannot run
-    (no compiler, not on the CPU, more than 64 classes): the torch path then takes the step."""
+    (the torch backend, not on the CPU, more than 64 classes): the torch path then takes the step."""
     E, C, N, k = model.W.shape
     dtype, dev = model.W.dtype, model.W.device
-    if dev.type != "cpu" or dtype not in native.TYPES or C > 64 or C < 2 or native.library() is None:
+    if not backend.active().c or dev.type != "cpu" or dtype not in native.TYPES or C > 64 or C < 2:
         return None
     lanes = 64 // model.W.element_size()  # one 64-byte vector; the products' tiles are 4 vectors wide
     (D, _), tile = model.comps.shape, 4 * lanes
@@ -141,8 +142,13 @@ def pgd(model: LSEClassifier, x: Tensor, y: Tensor, radius: float | Tensor, *, n
         left = torch.nonzero(todo & ~found).flatten()
         for pairs in left.split(chunk) if len(left) else ():
             image, member = pairs % n, torch.div(pairs, n, rounding_mode="floor")
-            hit, dist = _attack_rows(model, x[image], y[image], member, radius[pairs], norm=norm, loss=loss,
-                                     steps=steps, generator=generator, box=box, layout=layout)
+            if x.device.type == "cpu":  # compacting the rows still under attack pays on a CPU
+                hit, dist = _attack_rows(model, x[image], y[image], member, radius[pairs], norm=norm, loss=loss,
+                                         steps=steps, generator=generator, box=box, layout=layout)
+            else:  # a GPU: compaction is five host syncs a step; engine/pgd.py's loop has none
+                hit, dist = engine_pgd.attack_rows(model.W.detach(), model.b.detach(), model.eps, model.mean,
+                                                   model.comps, x[image], y[image], member, radius[pairs], norm=norm,
+                                                   loss=loss, steps=steps, generator=generator, box=box)
             found[pairs[hit]] = True
             best[pairs] = torch.minimum(best[pairs], dist)
     return found.view(E, n), best.view(E, n)

@@ -27,13 +27,12 @@ import math
 import torch
 from torch import Tensor
 
-from hjexp.engine import native, order, torch_pass
+from hjexp.engine import backend, native, order, torch_pass
 from hjexp.engine.models import Model
 
 CHUNK_ELEMENTS = 1 << 18  # [E_g, rows, N_g] elements per chunk (1 MiB in float32): stays in L2
 MASKED = -1e30  # bias of an absent neuron (general masks); zeroed again after exp
 EXP_FLOOR = -80.0  # exp(z − max) is taken of max(z − max, −80), see Group.run
-NATIVE = True  # the C pass (engine/native.py) where it applies; False keeps the torch path
 CULL = True  # the C pass sorts rows and skips far atoms per block (fused.c); False: every atom, every row
 CULL_PAYS = 0.4  # culling continues while it keeps at most this fraction of the neurons ...
 RECHECK_CULL = 50  # ... else it is tried again every this many passes
@@ -352,9 +351,10 @@ class Group:
 
 
 def c_pass_applies(model: Model, x: Tensor) -> bool:
-    """Whether the C pass serves this model and data (CPU, float32/64, d + 1 ≤ NATIVE_MAX_K, built)."""
-    return (NATIVE and x.device.type == "cpu" and x.dtype in native.TYPES and model.dim + 1 <= NATIVE_MAX_K
-            and native.library() is not None)
+    """Whether the C pass serves this model and data: the active backend (engine/backend.py) is the C
+    pass's, and the data are on the CPU in float32/64 with d + 1 ≤ NATIVE_MAX_K."""
+    return (backend.active().c and x.device.type == "cpu" and x.dtype in native.TYPES
+            and model.dim + 1 <= NATIVE_MAX_K)
 
 
 def groups(model: Model, x: Tensor, target: Tensor | None = None, weight: Tensor | None = None,
