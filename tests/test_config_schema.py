@@ -11,13 +11,22 @@ from hjexp.errors import UserError
 NAMES = [n for n, e in registry.experiments().items() if e.module is not None]
 
 
-@pytest.mark.parametrize("profile", ["smoke", "quick", "paper"])
+PROFILES = ("smoke", "quick", "paper")
+
+
 @pytest.mark.parametrize("name", NAMES)
-def test_every_profile_composes_and_validates(name, profile):
-    cfg = config.load(name, [f"profile={profile}"])
-    validate = getattr(registry.get(name).module, "validate", None)
-    if validate is not None:
-        validate(cfg.params)
+def test_every_profile_composes_validates_and_sizes_the_run(name):
+    """Each profile composes, passes the experiment's own validate, and selects its own sizes: a
+    profile that composed to another profile's params (an ignored ``profile=``) fails here."""
+    params = {}
+    for profile in PROFILES:
+        cfg = config.load(name, [f"profile={profile}"])
+        assert cfg.profile.name == profile
+        validate = getattr(registry.get(name).module, "validate", None)
+        if validate is not None:
+            validate(cfg.params)  # raises UserError on a config the experiment cannot run
+        params[profile] = OmegaConf.to_container(cfg.params)
+    assert [params[a] != params[b] for a, b in (("smoke", "quick"), ("quick", "paper"))] == [True, True], name
 
 
 def _numeric_leaves(node, path=()):
