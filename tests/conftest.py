@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -29,18 +32,33 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _isolated_cache(tmp_path_factory):
-    """Tests never read or write the user's cache (rebuilt data sets, PCA bases, the compiled kernel)."""
-    import os
+def _home_cache() -> dict[str, tuple[int, int]]:
+    """What the suite must leave alone: every file under ~/.cache/hjexp by (mtime, size), and the names of
+    the folders in ~/.cache (other programs rewrite theirs, e.g. pip; a new one would be the suite's)."""
+    home = Path.home() / ".cache"
+    ours = home / "hjexp"
+    listing = {str(f): (f.stat().st_mtime_ns, f.stat().st_size) for f in ours.rglob("*") if f.is_file()}
+    return listing | {str(entry): (0, 0) for entry in (home.iterdir() if home.is_dir() else ())}
 
-    before = os.environ.get("HJEXP_CACHE")
-    os.environ["HJEXP_CACHE"] = str(tmp_path_factory.mktemp("hjexp-cache"))
+
+# Set when this file is imported, before collection, so that a test module building something at import
+# time (the C kernel, a data set) builds it here too: the tool's caches and any XDG-following library's.
+_TEST_CACHE = Path(tempfile.mkdtemp(prefix="hjexp-test-cache-"))
+os.environ["HJEXP_CACHE"] = str(_TEST_CACHE / "hjexp")
+os.environ["XDG_CACHE_HOME"] = str(_TEST_CACHE / "xdg")
+_HOME_CACHE_BEFORE = _home_cache()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache():
+    """Tests never read or write the user's cache (rebuilt data sets, PCA bases, the compiled kernel):
+    the session fails at its end when anything under ~/.cache/hjexp, or the set of folders in ~/.cache,
+    differs from what it was before collection."""
     yield
-    if before is None:
-        os.environ.pop("HJEXP_CACHE", None)
-    else:
-        os.environ["HJEXP_CACHE"] = before
+    shutil.rmtree(_TEST_CACHE, ignore_errors=True)
+    after = _home_cache()
+    changed = sorted(k for k in _HOME_CACHE_BEFORE.keys() | after.keys() if _HOME_CACHE_BEFORE.get(k) != after.get(k))
+    assert not changed, f"the tests changed the user's cache (HJEXP_CACHE/XDG_CACHE_HOME not followed?): {changed[:10]}"
 
 
 @pytest.fixture(autouse=True)
