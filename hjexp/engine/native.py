@@ -15,6 +15,7 @@ import os
 
 import torch
 
+from hjexp.engine import native_abi as abi
 from hjexp.engine import native_build as build
 
 log = logging.getLogger("hjexp")
@@ -67,27 +68,8 @@ def library() -> ctypes.CDLL | None:
 
 
 def _bind(lib: ctypes.CDLL) -> None:
-    for suffix, _ in TYPES.values():
-        fn = getattr(lib, f"hj_pass_{suffix}")
-        fn.restype = ctypes.c_int
-        fn.argtypes = ([ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p] + [ctypes.c_int64] * 3
-                       + [ctypes.c_void_p, ctypes.c_int64] + [ctypes.c_void_p] * 6
-                       + [ctypes.c_void_p, ctypes.c_int64] + [ctypes.c_void_p] * 2 + [ctypes.c_int]
-                       + [ctypes.c_void_p] * 3 + [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p])
-        fn = getattr(lib, f"hj_adam_{suffix}")
-        fn.restype = ctypes.c_int
-        fn.argtypes = ([ctypes.c_int64] * 3 + [ctypes.c_int, ctypes.c_double] + [ctypes.c_void_p] * 8
-                       + [ctypes.c_double] * 5 + [ctypes.c_void_p] * 6 + [ctypes.c_int])
-        real = ctypes.c_double if suffix == "f64" else ctypes.c_float
-        fn = getattr(lib, f"hj_pgd_{suffix}")
-        fn.restype = ctypes.c_int
-        fn.argtypes = [ctypes.c_int64] * 8 + [ctypes.c_void_p] * 15 + [ctypes.c_int] * 4 + [real, real,
-                                                                                             ctypes.c_void_p,
-                                                                                             ctypes.c_int]
-
-
-def _ptr(t: torch.Tensor | None) -> int | None:
-    return None if t is None else t.data_ptr()
+    for entry in abi.ALL:  # argtypes from the one declaration (engine/native_abi.py)
+        entry.bind(lib)
 
 
 def fused_pass(xa: torch.Tensor, thT: torch.Tensor, keep: torch.Tensor | None, width: torch.Tensor | None,
@@ -106,7 +88,6 @@ def fused_pass(xa: torch.Tensor, thT: torch.Tensor, keep: torch.Tensor | None, w
     None when no member culls (a minibatch step then allocates nothing for it)."""
     E, K, N = thT.shape
     n = xa.shape[-2]
-    fn = getattr(library(), f"hj_pass_{TYPES[thT.dtype][0]}")
     if K > MAX_K:
         raise ValueError(f"the C pass takes d + 1 ≤ {MAX_K} columns, got {K}")
     if active is not None:
@@ -115,12 +96,10 @@ def fused_pass(xa: torch.Tensor, thT: torch.Tensor, keep: torch.Tensor | None, w
             return None
     cull_flags = None if cull is None or not bool(cull.any()) else cull.to(torch.uint8).contiguous()
     kept = None if cull_flags is None else torch.zeros(E, 2, dtype=torch.float64, device="cpu")
-    rc = fn(E, _ptr(active), 0 if active is None else len(active), _ptr(cull_flags), n, N, K,
-            _ptr(xa), 0 if xa.ndim == 2 else n * K, _ptr(thT), _ptr(keep), _ptr(width), _ptr(eps),
-            _ptr(scale), _ptr(norm), _ptr(off), 0 if off is None or off.ndim == 1 else n, _ptr(target), _ptr(w), mode,
-            _ptr(out), _ptr(gthT), _ptr(gf), torch.get_num_threads(), _ptr(kept), _ptr(row_max))
-    if rc:
-        raise ValueError(f"the C pass refused K = {K} (at most {MAX_K})")
+    abi.PASS.call(thT.dtype, E=E, active=active, n_act=0 if active is None else len(active), cull=cull_flags, n=n, N=N,
+             K=K, xa=xa, xa_es=0 if xa.ndim == 2 else n * K, thT=thT, keep=keep, width=width, eps=eps, scale=scale,
+             norm=norm, off=off, off_es=0 if off is None or off.ndim == 1 else n, target=target, w=w, mode=mode,
+             out=out, gthT=gthT, gf=gf, nthreads=torch.get_num_threads(), kept=kept, mrow=row_max)
     return None if kept is None else torch.where(kept[:, 1] > 0, kept[:, 0] / kept[:, 1].clamp_min(1), 1.0)
 
 
@@ -134,11 +113,12 @@ def adam_network(form: int, t: float, eps: torch.Tensor, width: torch.Tensor | N
     present neuron; returns their count. ``readout`` (c, m_c, v_c, dL/dc), each [E] contiguous:
     Adam's step on a per-member readout scale too."""
     E, K, N = th.shape
-    fn = getattr(library(), f"hj_adam_{TYPES[th.dtype][0]}")
     b1, b2 = betas
-    return fn(E, N, K, form, t, _ptr(eps), _ptr(width), _ptr(bmask), _ptr(g), _ptr(th), _ptr(m), _ptr(v), _ptr(live),
-              lr / (1 - b1**step) if step else 0.0, b1, b2, (1 - b2**step) ** -0.5 if step else 1.0, adam_eps,
-              _ptr(thT), _ptr(bad), *(_ptr(r) for r in (readout or (None,) * 4)), torch.get_num_threads())
+    c, cm, cv, cg = readout or (None,) * 4
+    return abi.ADAM.call(th.dtype, E=E, N=N, K=K, form=form, t=t, eps=eps, width=width, bmask=bmask, g=g, th=th, m=m,
+                    v=v, live=live, lr_t=lr / (1 - b1**step) if step else 0.0, b1=b1, b2=b2,
+                    vcorr=(1 - b2**step) ** -0.5 if step else 1.0, eps_adam=adam_eps, thT=thT, bad=bad,
+                    c=c, cm=cm, cv=cv, cg=cg, nthreads=torch.get_num_threads())
 
 
 def pgd_step(layout: dict, xa: torch.Tensor, x0: torch.Tensor, lo: torch.Tensor | None, hi: torch.Tensor | None,
@@ -149,13 +129,11 @@ def pgd_step(layout: dict, xa: torch.Tensor, x0: torch.Tensor, lo: torch.Tensor 
     padded for the kernel (experiments/eps_robustness/attacks.native_layout)."""
     P, D = xa.shape
     gap = torch.empty(P, dtype=xa.dtype, device="cpu")
-    fn = getattr(library(), f"hj_pgd_{TYPES[xa.dtype][0]}")
     lay = layout
-    rc = fn(P, D, lay["PcT"].shape[1], lay["k"], lay["Pc"].shape[1], lay["C"], lay["N"], lay["WT"].shape[2], _ptr(xa), _ptr(x0), _ptr(lo),
-            _ptr(hi), _ptr(lay["Pc"]), _ptr(lay["PcT"]), _ptr(lay["muP"]), _ptr(lay["WT"]), _ptr(lay["Wk"]),
-            _ptr(lay["bias"]), _ptr(lay["eps"]), _ptr(member), _ptr(y), _ptr(alpha), _ptr(radius),
-            0 if norm == "linf" else 1, 0 if loss == "ce" else 1, int(update), int(box is not None),
-            *(box or (0.0, 1.0)), _ptr(gap), torch.get_num_threads())
-    if rc:
-        raise ValueError("the C PGD step refused these shapes")
+    blo, bhi = box or (0.0, 1.0)
+    abi.PGD.call(xa.dtype, P=P, D=D, Dp=lay["PcT"].shape[1], k=lay["k"], kp=lay["Pc"].shape[1], C=lay["C"], N=lay["N"],
+            CNp=lay["WT"].shape[2], xa=xa, x0=x0, lo=lo, hi=hi, Pc=lay["Pc"], PcT=lay["PcT"], muP=lay["muP"],
+            WT=lay["WT"], Wk=lay["Wk"], bias=lay["bias"], eps=lay["eps"], member=member, y=y, alpha=alpha,
+            radius=radius, norm=0 if norm == "linf" else 1, loss=0 if loss == "ce" else 1, update=int(update),
+            box=int(box is not None), blo=blo, bhi=bhi, gap=gap, nthreads=torch.get_num_threads())
     return gap
