@@ -51,9 +51,19 @@ def _three_atoms():
     return y, torch.zeros(3, dtype=F64)
 
 
+def _entropy_gradient(pi, y, eps, t):
+    """∇_x H = Cov_π(y, −log π)/(2tε) for atoms y [N, d] and weights pi [E, n, N], eps [E]  -> [E, n, d]:
+    with z_j = −(g_j + |x − y_j|²/4t), ∂z_j/∂x = (y_j − x)/2t and −log π_j moves with z_j/ε less its π-mean.
+    Written here as the closed-form oracle (docs/theory.md §4.5); the experiment differentiates its
+    reference-atom potential by autograd instead."""
+    neg_log_pi = -torch.log(pi.clamp_min(torch.finfo(pi.dtype).tiny))
+    cov = (pi * neg_log_pi) @ y - (pi * neg_log_pi).sum(-1, keepdim=True) * (pi @ y)
+    return cov / (2.0 * t * eps.reshape(-1, 1, 1))
+
+
 def test_three_atom_fold_matches_brute_force_scan():
     """The fold ε by continuation lies inside the bracket of a dense scan that counts sign changes of the
-    closed-form H′ (hjexp.engine.closed.entropy_gradient_atoms) on a fine x grid at each ε of a fine ε grid."""
+    closed-form H′ (_entropy_gradient) on a fine x grid at each ε of a fine ε grid."""
     La, Tr, C = _module("landscape"), _module("tracking"), _module("continuation")
     y, g = _three_atoms()
     D = C.Derivatives(La.entropy_potential(y, g, 1.0))
@@ -68,7 +78,7 @@ def test_three_atom_fold_matches_brute_force_scan():
     eps = torch.logspace(math.log10(0.15), math.log10(0.4), 600, dtype=F64)  # [E]
     x = torch.linspace(-2.0, 2.6, 4001, dtype=F64)[:, None]  # [n, 1]
     pi = torch.softmax(L.atom_logits(x, y, g, 1.0)[None] / eps[:, None, None], -1)  # [E, n, 3]
-    dH = L.entropy_gradient_atoms(pi, y, eps, 1.0)[..., 0]  # [E, n], closed form, no autograd
+    dH = _entropy_gradient(pi, y, eps, 1.0)[..., 0]  # [E, n], closed form, no autograd
     roots = ((dH[:, 1:] * dH[:, :-1]) < 0).sum(-1)  # [E]
     assert roots[0] == 3 and roots[-1] == 1 and bool((roots.diff() <= 0).all())
     k = int((roots == 3).nonzero().max())
@@ -76,7 +86,7 @@ def test_three_atom_fold_matches_brute_force_scan():
 
 
 def test_entropy_gradient_closed_form_matches_autograd():
-    """∇H = Cov_π(y, −log π)/(2tε) (hjexp.engine.closed) against autograd of the reference-atom potential, d = 1, 2."""
+    """∇H = Cov_π(y, −log π)/(2tε) (_entropy_gradient) against autograd of the reference-atom potential, d = 1, 2."""
     La, C = _module("landscape"), _module("continuation")
     gen = torch.Generator().manual_seed(3)
     for d in (1, 2):
@@ -88,7 +98,7 @@ def test_entropy_gradient_closed_form_matches_autograd():
             D = C.Derivatives(La.entropy_potential(y, g, 0.7))
             auto, _, _ = D.jacobian(x, lam)
             pi = La.gibbs_weights(x, y, g, 0.7, lam.exp())  # [64, 7]
-            closed = L.entropy_gradient_atoms(pi[:, None, :], y, torch.full((64,), eps, dtype=F64), 0.7)[:, 0]
+            closed = _entropy_gradient(pi[:, None, :], y, torch.full((64,), eps, dtype=F64), 0.7)[:, 0]
             scale = closed.abs().max()
             assert (auto - closed).abs().max() <= 1e-11 * scale, (d, eps)
             assert torch.allclose(D.value(x, lam), L.entropy(pi), atol=1e-14, rtol=0)

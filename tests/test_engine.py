@@ -50,20 +50,6 @@ def test_hessian_readout_is_not_dropped():
     assert torch.allclose(L.hessian(pi, W, eps, readout=c), 3.0 * L.hessian(pi, W, eps))
 
 
-def test_entropy_gradient_equals_autograd():
-    gen = torch.Generator().manual_seed(1)
-    y = torch.randn(2, 6, 3, generator=gen, dtype=F64)
-    g = torch.rand(2, 6, generator=gen, dtype=F64)
-    eps, t = torch.tensor([0.4, 1.3], dtype=F64), 0.8
-    x = torch.randn(2, 4, 3, generator=gen, dtype=F64)
-    pi = L.gibbs(L.atom_logits(x, y, g, t), eps)
-    closed = L.entropy_gradient_atoms(pi, y, eps, t)
-    xg = x.clone().requires_grad_(True)
-    H = L.entropy(L.gibbs(L.atom_logits(xg, y, g, t), eps))
-    (auto,) = torch.autograd.grad(H.sum(), xg)
-    assert torch.allclose(closed, auto, rtol=1e-10, atol=1e-12)
-
-
 def test_entropy_range_and_limits():
     W, b, x, eps = _layer(N=9)
     H = L.entropy(L.gibbs(L.logits(x, W, b), torch.tensor([1e-3, 1.0, 1e4], dtype=F64)))

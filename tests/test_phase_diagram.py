@@ -72,17 +72,6 @@ def test_missing_mnist_is_skipped_with_notice(cli, tmp_path, monkeypatch, exp):
     assert list(summary.claim_id) == ["phase.mnist-3v7.skipped"] and list(summary.verdict) == ["info"]
 
 
-def test_entropy_gradient_closed_form_matches_autograd():
-    y, g, x = _atoms(1)
-    t, eps = 0.7, torch.tensor([0.3, 1.1], **F64)
-    xg = x.clone().requires_grad_(True)
-    pi = L.gibbs(L.atom_logits(xg, y, g, t), eps)
-    H = L.entropy(pi)  # [S, n]
-    (auto,) = torch.autograd.grad(H.sum(), xg)
-    closed = L.entropy_gradient_atoms(pi.detach(), y, eps, t)
-    assert torch.allclose(closed, auto, rtol=1e-10, atol=1e-12)
-
-
 def test_characteristic_field_and_class_mass_against_autograd(exp):
     gibbs = exp[0]
     y, g, x = _atoms(2)

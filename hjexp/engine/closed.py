@@ -70,21 +70,6 @@ def hessian(pi: Tensor, W: Tensor, eps: Tensor | float, readout: Tensor | None =
     return cov * (scale.reshape(-1, 1, 1, 1) if scale.ndim else scale)
 
 
-def entropy_gradient_atoms(pi: Tensor, y: Tensor, eps: Tensor | float, t: float) -> Tensor:
-    """∇_x H = Cov_π(y, -log π) / (2tε) in the atom (Hopf–Cole) form.  -> [E, n, d].
-
-    With logits z_j = -(g_j + |x-y_j|²/4t) we have ∂z_j/∂x = -(x - y_j)/2t, and
-    the x-dependence of -log π_j enters only through z_j/ε minus its π-mean.
-    """
-    neg_log_pi = -torch.log(pi.clamp_min(torch.finfo(pi.dtype).tiny))  # [E, n, N]
-    mean_y = torch.matmul(pi, y)  # [E, n, d]
-    mean_s = (pi * neg_log_pi).sum(-1, keepdim=True)  # [E, n, 1]
-    cov = torch.matmul(pi * neg_log_pi, y) - mean_s * mean_y
-    e = torch.as_tensor(eps, dtype=pi.dtype, device=pi.device)
-    e = e.reshape(-1, 1, 1) if e.ndim else e
-    return cov / (2.0 * t * e)
-
-
 # --- the network side <-> the PDE side (THEORY.md §3) --------------------------
 
 def lse_to_atoms(W: Tensor, b: Tensor, t: float) -> tuple[Tensor, Tensor]:
