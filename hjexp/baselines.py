@@ -9,6 +9,9 @@ samples than n), queries [E, m, d], and one smoothing parameter per member.
   which gives RMSE ~ n^(−1/(d+2)), the minimax rate for Lipschitz regression.
 - Nadaraya–Watson with a Gaussian kernel of bandwidth h ~ n^(−1/(d+2)) (same balance).
 
+For a target of smoothness s (bias ~ distance^s: s = 2 for semiconcave targets) the same
+balance gives k ~ n^(2s/(d+2s)) and h ~ n^(−1/(d+2s)); ``knn_k`` and ``nw_bandwidth`` take s.
+
 Queries are processed in chunks so the [E, m, n] distance matrix stays bounded.
 """
 
@@ -20,14 +23,14 @@ import torch
 from torch import Tensor
 
 
-def knn_k(n: int, d: int, c: float = 1.0) -> int:
-    """k = ⌈c · n^(2/(d+2))⌉, clipped to [1, n]."""
-    return int(min(n, max(1, math.ceil(c * n ** (2.0 / (d + 2))))))
+def knn_k(n: int, d: int, c: float = 1.0, s: int = 1) -> int:
+    """k = ⌈c · n^(2s/(d+2s))⌉, clipped to [1, n]."""
+    return int(min(n, max(1, math.ceil(c * n ** (2 * s / (d + 2 * s))))))
 
 
-def nw_bandwidth(n: int, d: int, c: float = 1.0) -> float:
-    """h = c · n^(−1/(d+2))."""
-    return c * n ** (-1.0 / (d + 2))
+def nw_bandwidth(n: int, d: int, c: float = 1.0, s: int = 1) -> float:
+    """h = c · n^(−1/(d+2s))."""
+    return c * n ** (-1.0 / (d + 2 * s))
 
 
 def _sq_dist(query: Tensor, x: Tensor, mask: Tensor | None) -> Tensor:

@@ -3,8 +3,3 @@
 
 class UserError(Exception):
     """Bad input from the user: the message says what is wrong and how to fix it."""
-
-
-def require(condition: bool, message: str) -> None:
-    if not condition:
-        raise UserError(message)

@@ -51,6 +51,8 @@ def test_knn_and_nadaraya_watson_together_equal_each_alone():
 def test_schedules():
     assert B.knn_k(64, 1) == 16 and B.knn_k(10**6, 2) == 1000 and B.knn_k(5, 1, c=100) == 5
     assert abs(B.nw_bandwidth(64, 4, 2.0) - 2 * 64 ** (-1 / 6)) < 1e-15
+    # smoothness s = 2 (semiconcave targets, rate-sweep): k = ⌈32^(4/6)⌉ = ⌈10.08⌉, h = 16^(−1/8) = 1/√2
+    assert B.knn_k(32, 2, s=2) == 11 and abs(B.nw_bandwidth(16, 4, s=2) - 2 ** -0.5) < 1e-15
 
 
 def test_knn_error_shrinks_with_n_on_a_linear_target():

@@ -31,6 +31,7 @@ import math
 
 import pandas as pd
 
+from hjexp import baselines
 from hjexp.data.targets import HARD
 
 
@@ -49,10 +50,9 @@ def viscosity(n: int, d: int, s: int, c: float) -> float:
 
 
 def baseline_schedule(family: str, n: int, d: int, p) -> tuple[int, float]:
-    """(k of kNN, Nadaraya–Watson bandwidth) for n samples."""
+    """(k of kNN, Nadaraya–Watson bandwidth) for n samples, at the family's smoothness."""
     s = smoothness(family)
-    k = int(min(n, max(1, math.ceil(p.knn_const * n ** (2 * s / (d + 2 * s))))))
-    return k, p.nw_const * n ** (-1.0 / (d + 2 * s))
+    return baselines.knn_k(n, d, p.knn_const, s), baselines.nw_bandwidth(n, d, p.nw_const, s)
 
 
 def variants(p, family: str) -> list[str]:

@@ -72,14 +72,6 @@ def canonical(name: str) -> str:
     return name
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _write_verified(raw: Path, files: dict[str, bytes], digests: dict[str, str], what: str) -> None:
     """Write IDX files atomically, each checked against its canonical digest first."""
     raw.mkdir(parents=True, exist_ok=True)
