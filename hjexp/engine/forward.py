@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from hjexp.engine import closed as C
+from hjexp.engine import closed
 from hjexp.engine.models import HopfCole, Model
 
 
@@ -42,19 +42,19 @@ class Forward:
     def gradient(self) -> Tensor:
         """∇_x pred [E, n, d]."""
         W, s = self._w_and_scale()
-        g = s[:, None, None] * C.gradient(self.pi, W)
+        g = s[:, None, None] * closed.gradient(self.pi, W)
         if isinstance(self.model, HopfCole):
             g = g + self.x / (2 * self.model.t)
         return g
 
     def entropy(self) -> Tensor:
         """H(π) [E, n]."""
-        return C.entropy(self.pi)
+        return closed.entropy(self.pi)
 
     def hessian(self) -> Tensor:
         """∇²_x pred = s·Cov_π(w)/ε (+ I/2t for Hopf–Cole)  [E, n, d, d]; the readout is never dropped."""
         W, s = self._w_and_scale()
-        H = C.hessian(self.pi, W, self.model.eps, readout=s)
+        H = closed.hessian(self.pi, W, self.model.eps, readout=s)
         if isinstance(self.model, HopfCole):
             eye = torch.eye(W.shape[-1], dtype=W.dtype, device=W.device)
             H = H + eye / (2 * self.model.t)
@@ -64,4 +64,4 @@ class Forward:
 def forward(model: Model, x: Tensor) -> Forward:
     """Logits once, then π and f from them (reference path, autograd-capable)."""
     z = model.logits(x)
-    return Forward(model, x, z, C.gibbs(z, model.eps), C.lse(z, model.eps))
+    return Forward(model, x, z, closed.gibbs(z, model.eps), closed.lse(z, model.eps))

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from hjexp.engine import closed as C
+from hjexp.engine import closed
 
 
 class Model:
@@ -86,7 +86,7 @@ class Model:
 
     def predict(self, x: Tensor) -> Tensor:
         """Output [E, n] on the closed forms, unchunked (differentiable; engine.predict is the fast one)."""
-        return self.output(C.lse(self.logits(x), self.eps), x)
+        return self.output(closed.lse(self.logits(x), self.eps), x)
 
     # --- hooks of the fused kernel (network side) ------------------------------------------
     def packed(self) -> Tensor:
@@ -146,7 +146,7 @@ class LSE(Model):
         return self.c
 
     def logits(self, x: Tensor) -> Tensor:
-        return C.logits(x, self.W, self.b, self.neuron_mask)
+        return closed.logits(x, self.W, self.b, self.neuron_mask)
 
     def output(self, f: Tensor, x: Tensor) -> Tensor:
         return f if self.c is None else self.c.unsqueeze(-1) * f
@@ -155,12 +155,12 @@ class LSE(Model):
         """The same function on the PDE side: u = |x|²/4t − f (exact; needs c = 1, i.e. no readout)."""
         if self.c is not None:
             raise ValueError("a readout c ≠ 1 has no Hopf–Cole twin; convert c·f's parameters first")
-        y, g = C.lse_to_atoms(self.W, self.b, t)
+        y, g = closed.lse_to_atoms(self.W, self.b, t)
         return HopfCole(y, g, self.eps, t, self.neuron_mask)
 
     def atoms(self, t: float) -> tuple[Tensor, Tensor]:
         """(y, g) of the PDE side at time t."""
-        return C.lse_to_atoms(self.W, self.b, t)
+        return closed.lse_to_atoms(self.W, self.b, t)
 
 
 @dataclass
@@ -183,7 +183,7 @@ class HopfCole(Model):
 
     def logits(self, x: Tensor) -> Tensor:
         """From distances (not through W, b), so the identity u = |x|²/4t − f is a real check."""
-        return C.atom_logits(x, self.y, self.g, self.t, self.neuron_mask)
+        return closed.atom_logits(x, self.y, self.g, self.t, self.neuron_mask)
 
     def output(self, f: Tensor, x: Tensor) -> Tensor:
         return -f
@@ -192,7 +192,7 @@ class HopfCole(Model):
         return (x * x).sum(-1) / (4 * self.t)  # [.., n]
 
     def to_lse(self) -> LSE:
-        W, b = C.atoms_to_lse(self.y, self.g, self.t)
+        W, b = closed.atoms_to_lse(self.y, self.g, self.t)
         return LSE(W, b, self.eps, None, self.neuron_mask)
 
     def atoms(self, t: float | None = None) -> tuple[Tensor, Tensor]:
