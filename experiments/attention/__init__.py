@@ -1,4 +1,4 @@
-"""attention — softmax attention is a Gibbs average: the gradient of an LSE (THEORY.md §4.7)."""
+"""attention — softmax attention is a Gibbs average: the gradient of an LSE (docs/theory.md §4.7)."""
 
 from hjexp.errors import UserError
 

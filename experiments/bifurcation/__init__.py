@@ -1,4 +1,4 @@
-"""bifurcation — fold bifurcations of the entropy landscape H(x; ε) tracked by continuation (THEORY.md §4.5)."""
+"""bifurcation — fold bifurcations of the entropy landscape H(x; ε) tracked by continuation (docs/theory.md §4.5)."""
 
 from hjexp.errors import UserError
 

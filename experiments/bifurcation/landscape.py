@@ -1,4 +1,4 @@
-"""The entropy landscape H(x; ε) = −Σ_j π_j log π_j of a set of atoms (THEORY.md §4.5), its atom
+"""The entropy landscape H(x; ε) = −Σ_j π_j log π_j of a set of atoms (docs/theory.md §4.5), its atom
 sets, search box and start grids. The continuation parameter is λ = log ε (conditioning: the
 scan spans three decades of ε)."""
 

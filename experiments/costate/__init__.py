@@ -1,4 +1,4 @@
-"""costate — backpropagation in a residual net is the discrete co-state equation (THEORY.md §4.4)."""
+"""costate — backpropagation in a residual net is the discrete co-state equation (docs/theory.md §4.4)."""
 
 from hjexp.errors import UserError
 

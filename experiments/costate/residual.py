@@ -1,5 +1,5 @@
 """The residual network x_{k+1} = x_k + h F(x_k, θ_k) with F(x, θ) = W2 tanh(W1 x + b1) + b2, and its
-discrete co-state (backpropagation written as Pontryagin's adjoint recursion, THEORY.md §4.4).
+discrete co-state (backpropagation written as Pontryagin's adjoint recursion, docs/theory.md §4.4).
 
 Shapes: R independent nets, B inputs, state dimension D, hidden width m, K layers.
 θ is a dict of tensors with a layer axis: W1 [R, K, m, D], b1 [R, K, m], W2 [R, K, D, m], b2 [R, K, D].

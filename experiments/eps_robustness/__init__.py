@@ -1,4 +1,4 @@
-"""eps-robustness — curvature of LSE_ε models vs ε against the paper's bound, and real attacks (THEORY.md §4.3)."""
+"""eps-robustness — curvature of LSE_ε models vs ε against the paper's bound, and real attacks (docs/theory.md §4.3)."""
 
 from .judge import CLAIMS, judge
 from .measure import measure, validate

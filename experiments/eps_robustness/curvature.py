@@ -1,6 +1,6 @@
 """Input curvature of c·LSE_ε(Wx + b): the closed form, its bounds, and an autograd oracle.
 
-∇²_x (c·f) = c·Cov_π(W)/ε with Cov_π(W) = Wᵀ(diag π − ππᵀ)W (THEORY.md §4.3). Three upper
+∇²_x (c·f) = c·Cov_π(W)/ε with Cov_π(W) = Wᵀ(diag π − ππᵀ)W (docs/theory.md §4.3). Three upper
 bounds on ‖Cov_π(W)‖₂ that hold for every π (docs/derivations/robustness.md):
 
 - paper:          ‖W‖²_{2,∞} = max_k ‖w_k‖²           (a variance of vectors of norm ≤ M is ≤ M²)

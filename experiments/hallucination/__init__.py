@@ -1,4 +1,4 @@
-"""hallucination — an LSE layer departs from its dominant neuron only near ties (THEORY.md §4.6)."""
+"""hallucination — an LSE layer departs from its dominant neuron only near ties (docs/theory.md §4.6)."""
 
 from hjexp.errors import UserError
 

@@ -1,4 +1,4 @@
-"""identity — an LSE layer *is* the Hopf–Cole solution of viscous HJ (THEORY.md §1–3)."""
+"""identity — an LSE layer *is* the Hopf–Cole solution of viscous HJ (docs/theory.md §1–3)."""
 
 from .judge import CLAIMS, judge
 from .measure import measure

@@ -1,4 +1,4 @@
-"""influence — π_j(x) is a closed-form, O(N)-per-query attribution (THEORY.md §4.5)."""
+"""influence — π_j(x) is a closed-form, O(N)-per-query attribution (docs/theory.md §4.5)."""
 
 from hjexp.errors import UserError
 

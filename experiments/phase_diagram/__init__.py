@@ -1,4 +1,4 @@
-"""phase-diagram — particle ↔ wave: entropy of the attribution weights across ε (THEORY.md §4.5)."""
+"""phase-diagram — particle ↔ wave: entropy of the attribution weights across ε (docs/theory.md §4.5)."""
 
 from hjexp.errors import UserError
 

@@ -1,5 +1,5 @@
 """quadrature — a normalised LSE layer on N atoms is an N-point quadrature of the Hopf–Cole integral
-(THEORY.md §4.2): its sup error for Lipschitz g is O(N^(−1/d)), and the sawtooth shows it is tight."""
+(docs/theory.md §4.2): its sup error for Lipschitz g is O(N^(−1/d)), and the sawtooth shows it is tight."""
 
 from hjexp.errors import UserError
 

@@ -3,7 +3,7 @@
     ū(x) = −ε log ∫_Ω exp(−(g(y) + |x−y|²/4t)/ε) dy/|Ω|,   Ω = [lo, hi]^d
 
 With atoms y_k and normalised weights w_k (Σ w = 1) the layer f̄ = ε log Σ_k w_k exp(z_k/ε),
-z = Wx + b, W = y/2t, b = −g − |y|²/4t, gives ū_N = |x|²/4t − f̄ (THEORY.md §3, §4.2): the
+z = Wx + b, W = y/2t, b = −g − |y|²/4t, gives ū_N = |x|²/4t − f̄ (docs/theory.md §3, §4.2): the
 N-point rule applied to the Hopf–Cole integral. Every tensor lives on the device and in the dtype
 of the points ``x`` (or of the arguments given), so a run honours its device and dtype.
 """

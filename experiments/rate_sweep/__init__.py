@@ -1,4 +1,4 @@
-"""rate-sweep — test RMSE vs n against the claimed O(n^(−1/(d+2))) (THEORY.md §4.1), on targets in and outside
+"""rate-sweep — test RMSE vs n against the claimed O(n^(−1/(d+2))) (docs/theory.md §4.1), on targets in and outside
 the model class and on the minimax lower-bound constructions (Lipschitz and semiconcave)."""
 
 from hjexp.data.targets import FAMILIES

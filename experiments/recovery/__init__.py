@@ -1,4 +1,4 @@
-"""recovery — the initial data (y, g) are read off a trained LSE net as ε → 0 (THEORY.md §3)."""
+"""recovery — the initial data (y, g) are read off a trained LSE net as ε → 0 (docs/theory.md §3)."""
 
 from hjexp.errors import UserError
 

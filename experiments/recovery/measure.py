@@ -3,7 +3,7 @@
 atoms (y_j, g_j) = (2t w_j, −b_j − t|w_j|²) off the net and compare them with g*.
 
 The net fits f = LSE_ε(Wx + b) to |x|²/4t − u_0, so that u = |x|²/4t − f is the Hopf–Cole
-solution of the recovered atoms (THEORY.md §3): the training MSE is the MSE of u against u_0.
+solution of the recovered atoms (docs/theory.md §3): the training MSE is the MSE of u against u_0.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """scaling-dim — does test RMSE of a trained width-N layer fall like N^(−1/d_eff), d_eff the
-intrinsic dimension of the data? (THEORY.md §4.2, EXPERIMENTS.md scaling-dim)
+intrinsic dimension of the data? (docs/theory.md §4.2, docs/derivations/scaling_manifold_target.md)
 
 Parts: the authors' setup (‖x‖ on a box, LSE layer, ε = N^(−1/d), beside ε fixed); the real
 question — data on a d_int-manifold in R^D, an in-class non-convex target (Hopf–Lax of cones with

@@ -1,6 +1,6 @@
 """Slope estimates a verdict can rest on.
 
-Two situations, two methods (ARCHITECTURE.md, "Claims and verdicts"):
+Two situations, two methods (docs/theory.md §5, "How a verdict is reached"):
 
 * replicated data (seeds that redraw the data): one least-squares slope per seed and a
   Student-t interval over seeds — its coverage is tested by simulation

@@ -1,6 +1,6 @@
 """Regression targets for rate-sweep, seeded by explicit torch generators.
 
-Four families (EXPERIMENTS.md, rate-sweep). Every random target can be drawn with a leading
+Four families (rate-sweep's, docs/derivations/rate-sweep.md). Every random target can be drawn with a leading
 ``batch`` shape (one independent target per seed); a target of batch shape B evaluates points
 x [*B, n, d] (or any shape broadcasting against B) to values [*B, n].
 

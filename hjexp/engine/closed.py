@@ -1,4 +1,4 @@
-"""Closed forms of the log-sum-exp layer and its Hopf–Cole twin (THEORY.md §1–3), differentiable.
+"""Closed forms of the log-sum-exp layer and its Hopf–Cole twin (docs/theory.md §1–3), differentiable.
 
 The reference path of the engine: unchunked, autograd-capable, written from the definitions.
 The fused trainer and chunked prediction (engine.kernel) must agree with it (tests/test_engine.py).
@@ -70,7 +70,7 @@ def hessian(pi: Tensor, W: Tensor, eps: Tensor | float, readout: Tensor | None =
     return cov * (scale.reshape(-1, 1, 1, 1) if scale.ndim else scale)
 
 
-# --- the network side <-> the PDE side (THEORY.md §3) --------------------------
+# --- the network side <-> the PDE side (docs/theory.md §3) --------------------------
 
 def lse_to_atoms(W: Tensor, b: Tensor, t: float) -> tuple[Tensor, Tensor]:
     """(W, b) -> (y, g):  y_j = 2t w_j,  g_j = -b_j - t|w_j|²."""

@@ -1,4 +1,4 @@
-"""The two forms of one model class (THEORY.md §3) as typed ensembles: every member in one tensor.
+"""The two forms of one model class (docs/theory.md §3) as typed ensembles: every member in one tensor.
 
     LSE       f(x) = c · ε log Σ_j exp((w_j·x + b_j)/ε)          W [E, N, d], b [E, N], c [E] optional
     HopfCole  u(x) = −ε log Σ_j exp(−(g_j + |x − y_j|²/4t)/ε)    y [E, N, d], g [E, N], t scalar
