@@ -34,6 +34,7 @@ def list_() -> None:
     for col in ("name", "claim", "profiles", "cost (smoke / quick / paper)"):
         table.add_column(col, overflow="fold")
     try:
+        registry.check()  # a package or config without its partner is an error here, never a silent omission
         for exp in registry.experiments().values():
             table.add_row(exp.name, exp.claim, "smoke quick paper", exp.cost)
     except UserError as exc:

@@ -65,8 +65,8 @@ def _load(stem: str) -> tuple[ModuleType | None, str]:
     return module, ""
 
 
-def pairing_errors(experiments_dir: Path | None = None, config_dir: Path | None = None) -> list[str]:
-    """One message per experiment package without its config or config without its package.
+def pairing_errors(experiments_dir: Path | None = None, config_dir: Path | None = None) -> dict[str, str]:
+    """Experiment name -> message, for each package without its config or config without its package.
 
     The rule: package experiments/<stem>/ pairs with configs/experiment/<name>.yaml where name is
     stem with ``_`` -> ``-`` (Python packages cannot hold hyphens; CLI names and Hydra's
@@ -75,27 +75,27 @@ def pairing_errors(experiments_dir: Path | None = None, config_dir: Path | None 
     experiments_dir, configs = experiments_dir or EXPERIMENTS_DIR, (config_dir or CONFIG_DIR) / "experiment"
     config_names = {p.stem for p in configs.glob("*.yaml")}
     packages = {p.name for p in experiments_dir.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))}
-    errors, paired = [], set()
+    errors, paired = {}, set()
     for stem in sorted(packages):
         name, package = stem.replace("_", "-"), experiments_dir / stem
         if not (package / "__init__.py").is_file():
             if name in config_names:
                 paired.add(name)
-                errors.append(f"{package}/ has no __init__.py, so {configs / f'{name}.yaml'} has no experiment: "
-                              f"add {package / '__init__.py'} (or remove both)")
+                errors[name] = (f"{package}/ has no __init__.py, so {configs / f'{name}.yaml'} has no experiment: "
+                                f"add {package / '__init__.py'} (or remove both)")
             continue
         if name in config_names:
             paired.add(name)
         elif stem in config_names:  # my_new.yaml beside experiments/my_new/
             paired.add(stem)
-            errors.append(f"{package}/ is the experiment {name!r}, but its config is {configs / f'{stem}.yaml'}: rename "
-                          f"it to {configs / f'{name}.yaml'} (packages use _, experiment and config names use -)")
+            errors[name] = (f"{package}/ is the experiment {name!r}, but its config is {configs / f'{stem}.yaml'}: "
+                            f"rename it to {configs / f'{name}.yaml'} (packages use _, experiment and config names use -)")
         else:
-            errors.append(f"{package}/ has no config {configs / f'{name}.yaml'}: add it (or remove the package)")
+            errors[name] = f"{package}/ has no config {configs / f'{name}.yaml'}: add it (or remove the package)"
     for name in sorted(config_names - paired):
         package = experiments_dir / name.replace("-", "_")
-        errors.append(f"{configs / f'{name}.yaml'} has no experiment package {package}/: add {package / '__init__.py'} "
-                      f"(or remove the config)")
+        errors[name] = (f"{configs / f'{name}.yaml'} has no experiment package {package}/: add {package / '__init__.py'} "
+                        f"(or remove the config)")
     return errors
 
 
@@ -103,10 +103,8 @@ def pairing_errors(experiments_dir: Path | None = None, config_dir: Path | None 
 def experiments() -> dict[str, Experiment]:
     """name -> Experiment, for each experiments/<stem>/ with configs/experiment/<name>.yaml.
 
-    A package or config without its partner is an error (UserError, one line naming both files)."""
-    errors = pairing_errors()
-    if errors:
-        raise UserError("; ".join(errors))
+    A package or config without its partner is left out here (so a half-added experiment does not stop
+    the others from running); `check` (``hjexp list``) and `get` of that name report it."""
     _package()
     found = {}
     for path in sorted(EXPERIMENTS_DIR.iterdir()):
@@ -116,9 +114,19 @@ def experiments() -> dict[str, Experiment]:
     return found
 
 
+def check() -> None:
+    """UserError, one line naming both files of each package or config without its partner."""
+    errors = pairing_errors()
+    if errors:
+        raise UserError("; ".join(errors.values()))
+
+
 def get(name: str) -> Experiment:
     known = experiments()
     if name not in known:
+        unpaired = pairing_errors().get(name.replace("_", "-"))
+        if unpaired:
+            raise UserError(unpaired)
         raise UserError(f"unknown experiment {name!r}; choose one of: {', '.join(known)} (see `hjexp list`)")
     exp = known[name]
     if exp.module is None:
