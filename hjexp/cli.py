@@ -135,6 +135,8 @@ def claims(
     from hjexp.claims.docs import catalogue_markdown
 
     try:
+        if not name:
+            registry.check()  # docs/claims.md must not silently leave out an experiment missing its config
         exps = [registry.get(name)] if name else [e for e in registry.experiments().values() if e.module]
     except UserError as exc:
         _fail(str(exc))
