@@ -13,6 +13,19 @@ def test_judge_reproduces_summary_and_follows_overrides(run_smoke, cli):
     (out / "checkpoints").mkdir(exist_ok=True)  # judging must not need anything but the CSVs and config
     assert cli("judge", str(out)).exit_code == 0
     assert (out / "summary.csv").read_bytes() == before
+    # The judge reads the saved numbers: one Hopf–Cole error raised to 1e-6 (a million times the tolerance)
+    # turns that claim to fail, and only that claim; the original CSV judges as before.
+    saved = (out / "results.csv").read_bytes()
+    rows = pd.read_csv(out / "results.csv")
+    rows.loc[rows.index[rows.part == "hopf_cole"][0], "value"] = 1e-6
+    rows.to_csv(out / "results.csv", index=False)
+    assert cli("judge", str(out)).exit_code == 0
+    verdicts = pd.read_csv(out / "summary.csv").set_index("claim_id").verdict
+    moved = verdicts[verdicts != summary.set_index("claim_id").verdict]
+    assert moved.to_dict() == {"identity.hopf_cole.max_abs_err": "fail"}
+    (out / "results.csv").write_bytes(saved)
+    assert cli("judge", str(out)).exit_code == 0
+    assert (out / "summary.csv").read_bytes() == before
     # A tolerance below the measured roundoff turns the identity verdict to fail, without recomputing.
     result = cli("judge", str(out), "judge.roundoff=1e-18")
     assert result.exit_code == 0, result.output

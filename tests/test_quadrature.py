@@ -123,6 +123,17 @@ def test_quadrature_smoke_float64_verdicts_and_rejudge(run_smoke, cli):
     before = (out / "summary.csv").read_bytes()
     assert cli("judge", str(out)).exit_code == 0
     assert (out / "summary.csv").read_bytes() == before  # judging reads only the saved CSVs
+    # Mutation: the saved d = 1 sawtooth errors bent from N^(−1) to N^(−1/2) (each multiplied by √(N/N_min),
+    # so all stay above the floor) must turn the attained −1/d claim to fail, and nothing else.
+    saved = (out / "results.csv").read_bytes()
+    rows = pd.read_csv(out / "results.csv")
+    tight = (rows.case == "tight") & (rows.d == 1)
+    rows.loc[tight, "sup_err"] *= (rows.loc[tight, "N"] / rows.loc[tight, "N"].min()) ** 0.5
+    rows.to_csv(out / "results.csv", index=False)
+    assert cli("judge", str(out)).exit_code == 0
+    mutated = _verdicts(pd.read_csv(out / "summary.csv"))
+    assert {k: v for k, v in mutated.items() if v != verdicts[k]} == {"quadrature.tight.slope.d1": "fail"}
+    (out / "results.csv").write_bytes(saved)
     # the floor rule is live: a floor above most errors leaves too few grids to judge
     assert cli("judge", str(out), "judge.floor_factor=1e12").exit_code == 0
     after = _verdicts(pd.read_csv(out / "summary.csv"))
