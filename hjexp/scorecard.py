@@ -90,6 +90,11 @@ HEADLINES = (
     Headline("costate", "Backpropagation is the co-state equation of Pontryagin's principle and converges to "
              "the adjoint ODE", ("costate",), ("costate.*",), "costate.discrete.max_rel_err",
              literature="LeCun (1988); Li, Chen, Tai & E (2018); the neural-ODE adjoint (Chen et al. 2018)"),
+    Headline("architectures", "Residual nets, transformers, RNNs, LSTMs and SSMs discretise the same class of HJ "
+             "equations (backprop = co-state for each)", ("architectures",), ("architectures.*",),
+             "architectures.*.costate.max_rel_err", must_fail=("architectures.control.*",),
+             literature="backprop through time as the adjoint method (Pearlmutter 1995); S4D/Mamba ZOH "
+                        "(Gu et al. 2022); Feynman–Kac for the noisy recurrence"),
     Headline("influence", "π_j(x) is the exact, O(N)-per-query attribution of the prediction to atom j",
              ("influence",), ("influence.*",), "influence.matches_autograd.max_abs_err",
              literature="influence functions (Koh & Liang 2017) for the training-point sense"),

@@ -34,7 +34,7 @@ def test_hand_costate_matches_finite_differences(arch):
     step = 1e-6
     for name, v in {**theta, "s0": s0}.items():
         hand = ps[0] if name == "s0" else grads[name]
-        for i in range(v.numel()):
+        for i in range(0, v.numel(), max(1, v.numel() // 6)):  # ≥ 6 entries of every tensor, spread out
             up, down = v.clone(), v.clone()
             up.view(-1)[i] += step
             down.view(-1)[i] -= step
