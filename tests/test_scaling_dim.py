@@ -86,6 +86,18 @@ def test_scaling_dim_smoke_and_judge_reproduces_summary(run_smoke, cli):
     saved = (run_dir / "summary.csv").read_bytes()
     assert cli("judge", str(run_dir)).exit_code == 0
     assert (run_dir / "summary.csv").read_bytes() == saved  # judging from saved CSVs reproduces the run's own
+    # Mutation: the sawtooth family's saved test errors made flat in the width (0.5 everywhere) give
+    # d_int·α̂ = 0 against the attained rate 1 (a pass at smoke): that claim must fail, and nothing else move.
+    table = (run_dir / "results.csv").read_bytes()
+    assert summary.set_index("claim_id").verdict["scaling.worst.alpha.pooled"] == "pass"
+    res_flat = res.copy()
+    res_flat.loc[res_flat.setup == "worst", "test_rmse"] = 0.5
+    res_flat.to_csv(run_dir / "results.csv", index=False)
+    assert cli("judge", str(run_dir)).exit_code == 0
+    flat = pd.read_csv(run_dir / "summary.csv").set_index("claim_id").verdict
+    before = summary.set_index("claim_id").verdict
+    assert flat[flat != before].to_dict() == {"scaling.worst.alpha.pooled": "fail"}
+    (run_dir / "results.csv").write_bytes(table)
     assert cli("judge", str(run_dir), "judge.band=[0.01,100]").exit_code == 0
     wide = pd.read_csv(run_dir / "summary.csv")
     assert (wide.verdict != summary.verdict).any()  # a tolerance override can change a verdict
