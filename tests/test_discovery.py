@@ -93,6 +93,11 @@ def test_hjexp_root_of_this_hjexp_or_of_configs_alone_is_used(tmp_path, monkeypa
         paths.locate()
 
 
+def _copy_hjexp(root: Path) -> None:
+    """A second copy of this hjexp's code in root/hjexp: another checkout, or a wheel's site-packages."""
+    shutil.copytree(paths.PACKAGE_DIR, root / "hjexp", ignore=shutil.ignore_patterns("__pycache__"))
+
+
 def _where(pythonpath: Path, **env) -> str:
     """CONFIG_DIR and EXPERIMENTS_DIR as a fresh interpreter sees them with PYTHONPATH first."""
     env = {**os.environ, "PYTHONPATH": str(pythonpath), **env}
@@ -106,14 +111,14 @@ def test_second_checkout_on_pythonpath_brings_its_own_configs(tmp_path, monkeypa
     hjexp must still read the second checkout's configs and experiments."""
     monkeypatch.delenv("HJEXP_ROOT", raising=False)
     second = _tree(tmp_path / "second")
-    shutil.copytree(paths.PACKAGE_DIR, second / "hjexp", ignore=shutil.ignore_patterns("__pycache__"))
+    _copy_hjexp(second)
     assert _where(second) == f"{second}/configs {second}/experiments"
 
 
 def test_wheel_layout_reads_the_sibling_packages(tmp_path, monkeypatch):
     monkeypatch.delenv("HJEXP_ROOT", raising=False)
     site = tmp_path / "site-packages"
-    shutil.copytree(paths.PACKAGE_DIR, site / "hjexp", ignore=shutil.ignore_patterns("__pycache__"))
+    _copy_hjexp(site)
     (site / "hjexp_configs").mkdir()
     (site / "hjexp_configs" / "config.yaml").write_text("defaults: []\n")
     (site / "hjexp_experiments").mkdir()
@@ -123,7 +128,7 @@ def test_wheel_layout_reads_the_sibling_packages(tmp_path, monkeypatch):
 
 def test_list_refuses_a_mixed_tree_in_one_line(tmp_path, monkeypatch):
     other = _tree(tmp_path / "other")
-    shutil.copytree(paths.PACKAGE_DIR, other / "hjexp", ignore=shutil.ignore_patterns("__pycache__"))
+    _copy_hjexp(other)
     env = {**os.environ, "HJEXP_ROOT": str(other)}
     done = subprocess.run([sys.executable, "-c", "from hjexp.cli import main; main()", "list"],
                           env=env, capture_output=True, text=True, timeout=60)
