@@ -11,7 +11,7 @@ from .plot import plot
 
 CLAIM = ("residual MLP, RNN, LSTM, SSM (Euler/ZOH) and transformer: BPTT is the discrete co-state recursion, "
          "converging to the adjoint ODE at the discretisation's order; Pontryagin at an optimum; noise as viscosity")
-COST = "smoke ? s / quick ? s / paper ? s"  # run wall times on the 2-core CPU (threads=1)
+COST = "smoke 6 s / quick 21 s / paper 39 s"  # CPU seconds at threads=1 (a quiet 2-core box runs about this long; wall on the shared box at load 8: quick 68 s, paper 117 s)
 DEFAULT_DTYPE = "float64"
 
 

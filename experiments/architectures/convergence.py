@@ -39,7 +39,7 @@ def check_convergence(fam: Family, gen, like, q, B: int, T: float, depths) -> tu
     for variant, amp, offset, drop in variants(fam):
         key = amp  # the continuous problem depends only on the input amplitude
         if key not in refs:
-            g = torch.Generator(device=gen.device).manual_seed(int(torch.randint(2**62, (1,), generator=gen)))
+            g = torch.Generator(device=gen.device).manual_seed(int(torch.randint(2**62, (1,), generator=gen, device=gen.device)))
             drive = smooth_drive(fam, g, like, q.n_nets, B, T, input_amp=amp)
             s0, y = 0.5 * randn(g, like, q.n_nets, B, fam.state_dim), randn(g, like, q.n_nets, B, fam.readout)
             with torch.no_grad():

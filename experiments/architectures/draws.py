@@ -12,7 +12,8 @@ from .family import Family
 
 
 def randn(gen: torch.Generator, like: dict, *shape: int) -> Tensor:
-    return torch.randn(*shape, generator=gen, **like)
+    """Drawn on the generator's device (a CPU generator gives a CUDA run the CPU run's numbers), then moved."""
+    return torch.randn(*shape, generator=gen, dtype=like["dtype"], device=gen.device).to(like.get("device", "cpu"))
 
 
 def random_theta(fam: Family, gen, like, R: int, K: int) -> dict[str, Tensor]:

@@ -14,6 +14,8 @@ import numpy as np
 import torch
 from scipy.linalg import solve_banded
 
+from .draws import randn
+
 
 def drift(h, t, c):
     """F(h, t) = tanh(w h + u sin(2πt/T) + b), numpy or torch."""
@@ -27,7 +29,7 @@ def monte_carlo(c, eps: float, h0: torch.Tensor, n: int, K: int, gen, like) -> t
     fine = h0[:, None].expand(-1, n).clone()
     coarse = fine.clone()
     for k in range(K):
-        xi = torch.randn(2, *fine.shape, generator=gen, **like) * math.sqrt(2 * eps * dt)
+        xi = randn(gen, like, 2, *fine.shape) * math.sqrt(2 * eps * dt)
         for half in range(2):
             fine = fine + dt * drift(fine, (2 * k + half) * dt, c) + xi[half]
         coarse = coarse + 2 * dt * drift(coarse, 2 * k * dt, c) + xi[0] + xi[1]
@@ -71,7 +73,7 @@ def inviscid_value(c, h0: np.ndarray, steps: int = 4096) -> np.ndarray:
 
 
 def check_viscosity(gen, like, q, T: float) -> list[dict]:
-    coef = torch.randn(4, generator=gen, dtype=torch.float64).tolist()
+    coef = torch.randn(4, generator=gen, dtype=torch.float64, device=gen.device).tolist()
     c = dict(w=coef[0], u=coef[1], b=0.5 * coef[2], y=coef[3], T=T)
     h0 = np.asarray(q.h0, dtype=float)
     V0 = inviscid_value(c, h0)
