@@ -6,7 +6,7 @@ PROFILE ?= paper
 EXPERIMENTS = $(shell ls configs/experiment | sed 's/\.yaml$$//')
 
 
-.PHONY: help install data-fashion browser test test-full wheel-check lint bench docs reproduce-paper clean
+.PHONY: help install data-fashion browser test test-full wheel-check lint bench gpu-check docs reproduce-paper clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -48,6 +48,11 @@ lint:  ## ruff
 
 bench:  ## engine throughput: ns per element-step, exp floor, matmul peak
 	$(HJEXP) bench
+
+DEV     ?= cuda
+GPU_PROFILE ?= quick
+gpu-check:  ## the torch pass on a GPU against float64 CPU references, kernels and syncs per step, bench, two experiments (DEV=cpu GPU_PROFILE=smoke: the dry run)
+	$(PY) -m hjexp.gpu_check --device $(DEV) --profile $(GPU_PROFILE) --out gpu-check
 
 docs:  ## regenerate docs/claims.md from the experiments' claim catalogues
 	$(HJEXP) claims --markdown > docs/claims.md

@@ -190,16 +190,19 @@ def _torch_loads(device, plan=None) -> dict:
             "cross-entropy": _classify_workload(device, plan=plan), **_pgd_workload(device)}
 
 
-def dispatch_counts(device, plan=None, steps: int = 6) -> dict[str, tuple[float, float, str]]:
+def dispatch_counts(device, plan=None, steps: int = 6, only: tuple[str, ...] = ()) -> dict[str, tuple[float, float, str]]:
     """Per workload, (launches, host syncs) of one steady-state step of the torch pass, recorded with
     engine.opcount (on any device: the ops a CPU dispatches are the ones a GPU would launch), and a
     note. ``plan``: the torch pass's chunking (None: the device's own). PGD (eps-robustness's torch
-    path) has no per-step callback: its figures are a call's totals over its steps + 1 evaluations."""
+    path) has no per-step callback: its figures are a call's totals over its steps + 1 evaluations.
+    ``only``: these workloads alone."""
     from hjexp.engine import opcount
 
     out = {}
     with backend.use("torch"):
         for name, (train, note) in _torch_loads(device, plan).items():
+            if only and name not in only:
+                continue
             with opcount.Recorder() as rec:
                 train(steps, rec.mark if name != "PGD" else lambda _k: None)
                 if name == "PGD":

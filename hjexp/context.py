@@ -39,8 +39,9 @@ class RunContext:
     engine: Backend | None = None  # the resolved engine=… key; active while measure(ctx) runs
 
     def generator(self, offset: int = 0) -> torch.Generator:
-        """An explicit torch generator on the run's device, seeded seed + offset."""
-        return torch.Generator(device=self.device).manual_seed(self.seed * 1_000_003 + offset)
+        """An explicit CPU generator seeded seed + offset: on any device a run draws the numbers a CPU run
+        draws (hjexp/draws.py moves them to the device)."""
+        return torch.Generator().manual_seed(self.seed * 1_000_003 + offset)
 
     def tensor(self, data: Any) -> torch.Tensor:
         if isinstance(data, np.ndarray) and not data.flags.writeable:

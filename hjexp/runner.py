@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import nullcontext
 from importlib import metadata
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from rich.table import Table
 from hjexp import registry
 from hjexp.claims.judging import judge_dir, validate_rules
 from hjexp.context import RunContext
+from hjexp.draws import CpuDraws
 from hjexp.engine import backend
 from hjexp.errors import UserError
 from hjexp.paths import PROJECT_ROOT, outputs_root
@@ -131,7 +133,8 @@ def execute(name: str, cfg: DictConfig, overrides: list[str], console: Console) 
             torch.set_num_threads(cfg.threads)
         # Denormal products (tiny Gibbs weights × residuals) are slow on CPUs and below f32 resolution.
         torch.set_flush_denormal(ctx.dtype == torch.float32)
-        with backend.use(chosen):
+        # CPU generators everywhere; off the CPU, draws are made there and moved (hjexp/draws.py)
+        with backend.use(chosen), (CpuDraws() if device.type != "cpu" else nullcontext()):
             exp.module.measure(ctx)
         write_csv(run_dir / "results.csv", pd.DataFrame(ctx.rows))
         # Judging reads back only the saved files, exactly as `hjexp judge` does later.
