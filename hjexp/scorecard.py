@@ -95,6 +95,12 @@ HEADLINES = (
              "architectures.*.costate.max_rel_err", must_fail=("architectures.control.*",),
              literature="backprop through time as the adjoint method (Pearlmutter 1995); S4D/Mamba ZOH "
                         "(Gu et al. 2022); Feynman–Kac for the noisy recurrence"),
+    Headline("diagram", "One ε unifies four views (network, tropical algebra, viscous PDE, convex optimisation) in a "
+             "commutative diagram closed under Lipschitz conditions", ("diagram",),
+             ("diagram.edge.*", "diagram.vertical.*", "diagram.gap_order.*", "diagram.lipschitz.*", "diagram.convex.*",
+              "diagram.legendre.*"), "diagram.edge.network_convex.value_err", must_fail=("diagram.gap_order.control.*",),
+             literature="Maslov dequantisation; the Gibbs variational principle; the linear-time Legendre transform "
+                        "(Lucet 1997)"),
     Headline("influence", "π_j(x) is the exact, O(N)-per-query attribution of the prediction to atom j",
              ("influence",), ("influence.*",), "influence.matches_autograd.max_abs_err",
              literature="influence functions (Koh & Liang 2017) for the training-point sense"),
@@ -108,6 +114,9 @@ HEADLINES = (
     Headline("attention", "Attention is a Gibbs average: softmax(qKᵀ/√d_k)V = ∇LSE_ε · V with ε = √d_k",
              ("attention",), ("attention.*",), "attention.gibbs.max_abs_err.*",
              literature="attention as a Hopfield/Gibbs update (Ramsauer et al. 2021)"),
+    Headline("activations", "The activation table: softplus = LSE_ε(z, 0) → ReLU; sigmoid and tanh are gradients of "
+             "LSE (exact); SiLU and GELU open", ("diagram",), ("diagram.activation.*",),
+             "diagram.activation.sigmoid.max_abs_err", must_pass=("diagram.activation.softmax.*",)),
 )
 
 

@@ -1,0 +1,107 @@
+"""diagram, plot: the commutative diagram with each edge's measured error, the ε → 0 gaps, Lipschitz ratios."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hjexp import plotting
+
+CORNERS = {  # name: (x, y, title, formula)
+    "network": (0.0, 2.0, "network", "LSE_ε(Wx + b)"),
+    "tropical": (1.0, 2.0, "tropical", "max_j (w_j·x + b_j)"),
+    "pde": (0.0, 1.0, "viscous PDE (Hopf–Cole)", "|x|²/4t − u_ε(x)"),
+    "hopflax": (1.0, 1.0, "Hopf–Lax (ε = 0)", "|x|²/4t − u_0(x)"),
+    "convex": (0.0, 0.0, "convex program (mirror ascent)", "max_Δ ⟨p, z⟩ + εH(p)"),
+    "legendre": (1.0, 0.0, "Legendre–Fenchel (fast LT)", "φ*(x/2t)"),
+}
+
+
+def _err(df, edge) -> float:
+    v = df[(df.part == "edge") & (df.edge == edge)].value
+    return float(v.max()) if len(v) else math.nan
+
+
+def _diagram(ax, df: pd.DataFrame) -> None:
+    ax.set_axis_off()
+    ax.set(xlim=(-0.55, 1.55), ylim=(-0.45, 2.45))
+    for x, y, title, formula in CORNERS.values():
+        ax.text(x, y, f"{title}\n{formula}", ha="center", va="center", fontsize=9,
+                bbox=dict(boxstyle="round,pad=0.5", fc="#eef3fb" if x == 0 else "#fbf1e6", ec="0.4"))
+    cv = df[df.part == "convex"]
+    vert = df[(df.part == "vertical") & (df.quantity == "max_ratio")]
+
+    def ratio(corner):
+        v = vert[vert.corner == corner].value
+        return f"max gap/(ε log N) = {v.max():.3f}" if len(v) else "not computed"
+
+    edges = [  # (from, to, label, horizontal?)
+        ("network", "tropical", f"ε → 0\n{ratio('network')}", True),
+        ("pde", "hopflax", f"ε → 0\n{ratio('pde')}", True),
+        ("convex", "legendre", f"ε → 0 (d ≤ 2)\n{ratio('convex')}", True),
+        ("network", "pde", f"exact: {_err(df, 'network_pde'):.1e}", False),
+        ("tropical", "hopflax", f"exact: {_err(df, 'tropical_hopflax'):.1e}", False),
+        ("pde", "convex", f"value: {max(cv[cv.quantity == 'value_err_max'].value.max(), -cv[cv.quantity == 'value_err_min'].value.min()):.1e}\n"
+                          f"(solver tol {cv[cv.quantity == 'tol'].value.max():.0e})", False),
+        ("hopflax", "legendre", f"exact: {_err(df, 'hopflax_legendre'):.1e}\n"
+                                f"(tropical: {_err(df, 'tropical_legendre'):.1e})", False),
+    ]
+    for a, b, label, horizontal in edges:
+        (x0, y0), (x1, y1) = CORNERS[a][:2], CORNERS[b][:2]
+        if horizontal:
+            start, end, mid = (x0 + 0.36, y0), (x1 - 0.36, y1), ((x0 + x1) / 2, y0 + 0.2)
+        else:
+            start, end, mid = (x0, y0 - 0.2), (x1, y1 + 0.2), (x0 + (0.05 if x0 == 0 else -0.05), (y0 + y1) / 2)
+        ax.annotate("", xy=end, xytext=start, arrowprops=dict(arrowstyle="->" if horizontal else "<->", lw=1.2))
+        ax.text(*mid, label, ha="center" if horizontal else ("left" if x0 == 0 else "right"), va="center",
+                fontsize=7.5, color="#1f4e9a" if horizontal else "#7a3d00")
+    ax.set_title("One ε, four views: measured max error on each edge (all sizes)", fontsize=10)
+
+
+def plot(run_dir: Path) -> None:
+    df = pd.read_csv(run_dir / "results.csv")
+    fig, axes = plotting.figure(1, width=7.0, height=6.2)
+    _diagram(axes[0][0], df)
+    plotting.save(fig, run_dir, "diagram_commutes")
+
+    fig, axes = plotting.figure(2)
+    ax1, ax2 = axes[0]
+    sup = df[(df.part == "gap_sup") & (df.corner == "network")]
+    eps = np.sort(sup.eps.dropna().unique())
+    for (d, N), c in sup.groupby(["d", "N"]):
+        med = c.groupby("eps").value.median()
+        ax1.plot(med.index, med.values, "o-", ms=2.5, lw=0.8, alpha=0.8, label=f"d={int(d)}, N={int(N)}")
+    for N in sorted(sup.N.unique()):
+        ax1.plot(eps, eps * math.log(N), "k--", lw=0.7)
+        ax1.text(eps[-1], eps[-1] * math.log(N), f"ε log {int(N)} ", fontsize=7, va="bottom", ha="right")
+    ax1.plot(eps, eps * math.log(2), "k:", lw=0.8)
+    ctrl = df[df.part == "control"]
+    for N, c in ctrl.groupby("N"):
+        med = c.groupby("eps").value.median()
+        ax1.plot(med.index, med.values, "s--", ms=3, c="tab:red", alpha=0.7, label=f"control: mean gap, N={int(N)}")
+    ax1.set(xscale="log", yscale="log", xlabel="ε", ylabel="f_ε − f_0",
+            title="ε → 0 gap: sup on tie sets (slope 1), mean (slope 2)")
+    ax1.legend(ncol=2, fontsize=6)
+    act = df[(df.part == "activation") & (df.quantity == "relu_sup_gap")]
+    for name, style in (("silu", "o-"), ("gelu", "s-"), ("softplus", "^-")):
+        c = act[act.name == name].sort_values("eps")
+        ax2.plot(c.eps, c.value, style, ms=3, label=f"sup |{name}_ε − ReLU|")
+    ax2.plot(eps, eps * math.log(2), "k:", lw=0.8, label="ε ln 2")
+    ax2.set(xscale="log", yscale="log", xlabel="ε", ylabel="sup gap", title="Activations → ReLU as ε → 0")
+    ax2.legend(fontsize=7)
+    plotting.save(fig, run_dir, "gap_vs_eps")
+
+    fig, axes = plotting.figure(2)
+    lip = df[df.part == "lipschitz"]
+    for ax, (title, sel) in zip(axes[0], (("one layer: |∇f_ε| / max_j|w_j|", lip[lip.layers == 1]),
+                                          ("composition: |∇F| / Π layer bounds", lip[lip.layers > 1]))):
+        for (d, how), c in sel.groupby(["d", "how"]):
+            m = c.groupby("eps").value.max()
+            ax.plot(m.index, m.values, "o-" if how == "ascent" else "x:", ms=3, label=f"d={int(d)}, {how}")
+        ax.axhline(1.0, c="k", lw=0.9, ls="--", label="bound")
+        ax.set(xscale="log", xlabel="ε", ylabel="largest ratio found", title=title, ylim=(0, 1.1))
+        ax.legend(fontsize=6, ncol=2)
+    plotting.save(fig, run_dir, "lipschitz_vs_bound")
