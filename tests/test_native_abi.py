@@ -97,3 +97,9 @@ def test_refusal_is_one_error_line(lib):
         abi.PASS.call(torch.float32, **_pass_args(K=native.MAX_K + 1))
     assert "refused" in str(err.value) and "\n" not in str(err.value)
     assert isinstance(err.value, RuntimeError)
+
+
+def test_status_codes_match_alloc_h():
+    text = (build.HERE / "alloc.h").read_text()
+    assert dict((k, int(v)) for k, v in re.findall(r"#define (HJ_\w+) (\d+)", text)) == abi.STATUS
+    assert set(abi.MESSAGES) == set(abi.STATUS.values()) - {0}

@@ -11,7 +11,7 @@
  * and gradient tiles summed over lanes as they finish. Members run in parallel (OpenMP).
  * Written with GCC vector extensions (one vector of VL lanes = 64 bytes), so the same source becomes
  * AVX-512, AVX2 or SSE code under -march=native; exp is inlined (range reduction and a polynomial,
- * ≤ 2 ulp on the clamped range), log runs once per row. Compiled twice by hjexp/engine/native.py
+ * ≤ 2 ulp on the clamped range), log runs once per row. Compiled twice by hjexp/engine/native_build.py
  * (REAL = float with 32-bit lane integers, double with 64-bit ones).
  *
  * Shapes (row-major, contiguous): xa [E|1, n, K] (K = d+1, last column 1); thT [E, K, N] = [W, b]ᵀ/ε
@@ -23,28 +23,13 @@
  * mode 2, out [E] = 0 (a cross-entropy over several members' outputs: engine/classify.py).
  * active [n_act] or NULL: only these members are computed (stopped members cost nothing; their
  * outputs stay 0). cull [E] (0/1) or NULL: members whose super-blocks of rows skip the neurons
- * that cannot matter (below).
+ * that cannot matter (cull.h), kept [E, 2] or NULL their counts. mrow [E, n] or NULL: last call's row
+ * maxima, then this call's (one sweep for logits and exponentials: blocks.h).
  *
- * Culling (exact to e^−80, the floor the dense pass clamps to). For rows with bounding box
- * centre c and half-widths h (per input column) and any reference neuron j*, every row x of the block has
- *     z_j(x) − z_j*(x) ≤ (θ_j − θ_j*)·c + Σ_k |θ_jk − θ_j*k| h_k =: B_j,
- * and z_j*(x) ≤ max_j z_j(x), so B_j < −80 puts neuron j below the row max by more than 80 on
- * every row: its weight is < e^−80 of the largest, i.e. nothing at float32 or float64 resolution of
- * the row sum (the dense pass clamps such terms to e^−80; culling drops them: a difference below
- * N·e^−80 relative). j* is the neuron with the largest logit at the centre. This pays when rows are
- * spatially sorted (engine/order.py) and logits are sharp (small ε, small t: the Gibbs weights of a
- * row live on a few nearby atoms). The test is made once per super-block of CULL_RB·VL rows (their
- * common box); the kept neurons are copied into contiguous scratch and the super-block runs the
- * same loops on them. A super-block that keeps more than half the neurons runs on all of them.
- * kept [E, 2] (or NULL) receives, per member, the neurons kept and the neurons tested, summed over
- * super-blocks, so the caller can stop asking for culling where it does not pay.
- *
- * Stale row maxima (AVX-512 builds, K ≤ 9): mrow [E, n] (or NULL) holds shifts to try (any values; last
- * call's row maxima are what pay; ≥ UNKNOWN_MAX: none yet, go straight to two sweeps) and receives each row's logit maximum; a block first tries one sweep that takes logits, their
- * maximum and the exponentials against last call's maximum together (training moves a row's maximum
- * little per step), falling back to the two sweeps (logits and maximum, then exponentials) when a
- * row's maximum moved by more than STALE_WINDOW. The shift of a log-sum-exp is free, so the result
- * is the same up to roundoff.
+ * Layout: the entry point (end of file) sets up a Pass and per-thread partial sums; each thread
+ * runs work items (member, super-block of rows) through three phases: gather_blocks (rows into
+ * lanes), per block the Gibbs weights (blocks.h) and block_outputs (predictions or loss terms),
+ * then the super-block's gradient (blocks.h or wide.h); merge_threads adds the partials.
  */
 #include <math.h>
 #include <stdint.h>
@@ -59,367 +44,311 @@
 #define KMAX 72  /* largest K = d+1 (native.py keeps to the torch path above it) */
 #define FLOOR ((REAL)-80)  /* e^−80 ≈ 2e−35 is below the resolution of a row sum ≥ 1 */
 #define CULL_RB 4  /* blocks per super-block when culling: 4·VL rows share one bounding box */
-/* M(K) with K a compile-time constant for K ≤ 9 (the compiler unrolls the loops over k and keeps
-   per-k accumulators in registers), the general loop above */
-#define DISPATCH_K(M) \
-  switch (K) {        \
-    case 2: M(2) break; \
-    case 3: M(3) break; \
-    case 4: M(4) break; \
-    case 5: M(5) break; \
-    case 6: M(6) break; \
-    case 7: M(7) break; \
-    case 8: M(8) break; \
-    case 9: M(9) break; \
-    default: M(K)     \
-  }
-/* out = init + Σ_k T[k, j]·X[k] for neuron j of the set (K ≤ 9: the loop unrolls; wide rows take wide.h) */
-#define DOT(j, init, X, out, KC)                                      \
-  {                                                                   \
-    out = (init) + Tv[j] * X[0];                                      \
-    for (int64_t k = 1; k < (KC); ++k) out += Tv[k * ld + (j)] * X[k]; \
-  }
 #define STALE_WINDOW ((REAL)20)  /* the stale sweep's tolerance on a row maximum's move (logit units) */
 #define UNKNOWN_MAX ((REAL)1e29)  /* a block whose first mrow entry is at least this has no last maximum yet */
 #define CULL_MIN 32  /* members with fewer neurons never cull: the test would cost about what it saves */
+#define LOG2E ((REAL)1.4426950408889634)
+#define INLINE static inline __attribute__((always_inline))
+/* STMT with KC a compile-time constant for K ≤ 9 (the block kernels are always inlined, so the
+   compiler unrolls their loops over k and keeps per-k accumulators in registers), K above */
+#define WITH_CONST_K(K, KC, STMT)                          \
+  switch (K) {                                             \
+    case 2: { const int64_t KC = 2; STMT; } break;         \
+    case 3: { const int64_t KC = 3; STMT; } break;         \
+    case 4: { const int64_t KC = 4; STMT; } break;         \
+    case 5: { const int64_t KC = 5; STMT; } break;         \
+    case 6: { const int64_t KC = 6; STMT; } break;         \
+    case 7: { const int64_t KC = 7; STMT; } break;         \
+    case 8: { const int64_t KC = 8; STMT; } break;         \
+    case 9: { const int64_t KC = 9; STMT; } break;         \
+    default: { const int64_t KC = (K); STMT; }             \
+  }
 
 #include "simd.h"
 #include "wide.h"
+#include "blocks.h"
+#include "cull.h"
+#include "alloc.h"
 
-/* The neuron set a super-block runs on: every neuron of the member, or its culled subset copied
-   into contiguous scratch (so both run the same dense loops). Its gradient goes straight to the
-   member's accumulators [K, N] through jx: a culled set is small and changes every super-block, so
-   a scratch copy (cleared, accumulated, scattered back) cost more memory traffic than its FMAs. */
+/* The call: its arguments (fused.c's header comment) and the work split derived from them. */
 typedef struct {
-  const REAL *T;      /* [K, ld] scaled network, column j = neuron j of the set */
-  const REAL *kp;     /* [Nn] keep mask or NULL */
-  const int64_t *jx;  /* the set's neuron j is the member's neuron jx[j] (NULL: j) */
-  int64_t ld, Nn;
-} Set;
+  int64_t E, n, N, K, n_act, xa_es, off_es;
+  const int64_t *active, *width;
+  const unsigned char *cull;
+  const REAL *xa, *thT, *keep, *eps, *scale, *norm, *off, *target, *w;
+  int mode;
+  REAL *out, *gthT, *gf, *mrow;
+  double *kept;
+  int64_t RB, SB, ns, items;  /* row blocks per super-block, its rows, super-blocks per member, work items */
+  int nt, wide, split;        /* threads; products of wide.h; per-thread gradient copies */
+  REAL *lpart, *gpart, *part; /* per thread: loss and Σ r f per member [nt, E], gradient [nt|1, E, K, N] */
+  double *kpart;              /* per thread: culling's neurons kept, tested per member [nt, E, 2] */
+} Pass;
 
-/* Cull the member's Ne neurons for the rows in A [nb blocks × K] with lane counts nv[b]:
-   kept indices into jl, their count returned (header comment: the bound B_j ≥ −80 keeps j). */
-static int64_t cull_set(const REAL *T, int64_t N, int64_t Ne, int64_t K, const vec *A, const int *nv, int64_t nb,
-                        REAL *zc, REAL *bnd, int64_t *jl) {
-  REAL cen[KMAX], half[KMAX];
-  for (int64_t k = 0; k < K - 1; ++k) {
-    REAL lo = A[k][0], hi = A[k][0];
-    for (int64_t b = 0; b < nb; ++b)
-      for (int l = 0; l < nv[b]; ++l) {
-        const REAL v = A[b * K + k][l];
-        lo = v < lo ? v : lo, hi = v > hi ? v : hi;
-      }
-    cen[k] = (lo + hi) / 2, half[k] = (hi - lo) / 2;
-  }
-  for (int64_t j = 0; j < Ne; ++j) zc[j] = T[(K - 1) * N + j];
-  for (int64_t k = 0; k < K - 1; ++k)
-    for (int64_t j = 0; j < Ne; ++j) zc[j] += T[k * N + j] * cen[k];
-  REAL best = zc[0];
-  for (int64_t j = 1; j < Ne; ++j) best = zc[j] > best ? zc[j] : best;  /* a max reduction: vectorised */
-  int64_t jb = 0;
-  while (jb < Ne - 1 && !(zc[jb] >= best)) ++jb;
-  for (int64_t j = 0; j < Ne; ++j) bnd[j] = zc[j] - best;
-  for (int64_t k = 0; k < K - 1; ++k) {
-    const REAL tb = T[k * N + jb], hk = half[k];
-    for (int64_t j = 0; j < Ne; ++j) bnd[j] += fabs(T[k * N + j] - tb) * hk;
-  }
-  int64_t nj = 0;
-  for (int64_t j = 0; j < Ne; ++j) {  /* branch-free compaction */
-    jl[nj] = j;
-    nj += bnd[j] >= FLOOR;
-  }
-  return nj;
+/* One thread's scratch for one super-block (see the phases below for what each holds). */
+typedef struct {
+  vec *Z;       /* [RB, N] exponentials */
+  vec *Gv;      /* [K, N] lane-wise gradient of the open member (narrow rows only) */
+  vec *A;       /* [RB, K] rows in lanes, then a_k = q·x_k */
+  vec *WL;      /* [RB, 4] weights, targets, offsets, last maxima */
+  int *NV;      /* [RB] rows in each block */
+  int64_t *I0;  /* [RB] first row of each block */
+  REAL *zc, *bnd, *Tc, *kc;  /* culling: centre logits, bounds, the kept set's network and keep mask */
+  int64_t *jl;  /* culling: kept indices */
+} Scratch;
+
+/* The member whose sums a thread has open: they go to the per-thread partials when it changes. */
+typedef struct {
+  int64_t e, N;   /* member (−1: none), its width */
+  vec loss, gfl;  /* lane-wise Σ w res², Σ r f */
+} Open;
+
+static void scratch_free(Scratch *s) {
+  hj_free(s->Z), hj_free(s->Gv), hj_free(s->A), hj_free(s->WL), hj_free(s->NV), hj_free(s->I0);
+  hj_free(s->zc), hj_free(s->bnd), hj_free(s->jl), hj_free(s->Tc), hj_free(s->kc);
+  memset(s, 0, sizeof *s);
 }
 
-int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const unsigned char *cull, int64_t n, int64_t N, int64_t K,
-                            const REAL *xa, int64_t xa_es, const REAL *thT, const REAL *keep, const int64_t *width,
-                            const REAL *eps, const REAL *scale, const REAL *norm,
-                            const REAL *off, int64_t off_es, const REAL *target, const REAL *w,
-                            int mode, REAL *out, REAL *gthT, REAL *gf, int nthreads, double *kept,
-                            REAL *mrow) {
-  if (K > KMAX) return 1;  /* the gradient's register accumulators hold at most KMAX columns */
+/* returns 0, or 1 (everything freed) when an allocation failed */
+static int scratch_alloc(Scratch *s, const Pass *p) {
+  const size_t RB = (size_t)p->RB, N = (size_t)p->N, K = (size_t)p->K;
+  memset(s, 0, sizeof *s);
+  int bad = !(s->Z = hj_alloc(RB * N * sizeof(vec))) || !(s->A = hj_alloc(RB * K * sizeof(vec))) ||
+            !(s->WL = hj_alloc(RB * 4 * sizeof(vec))) || !(s->NV = hj_alloc(RB * sizeof(int))) ||
+            !(s->I0 = hj_alloc(RB * sizeof(int64_t)));
+  if (!bad && p->mode >= 2 && !p->wide) bad = !(s->Gv = hj_alloc(K * N * sizeof(vec)));
+  if (!bad && p->cull)
+    bad = !(s->zc = hj_alloc(N * sizeof(REAL))) || !(s->bnd = hj_alloc(N * sizeof(REAL))) ||
+          !(s->jl = hj_alloc((N + 1) * sizeof(int64_t))) || !(s->Tc = hj_alloc(K * N * sizeof(REAL))) ||
+          !(s->kc = hj_alloc(N * sizeof(REAL)));
+  if (bad) scratch_free(s);
+  return bad;
+}
+
+/* ---- phase 1: the super-block's blocks of VL rows into lanes ---- */
+
+/* X's [VL, K] rows i0.. transposed into lanes; padding lanes (l ≥ nv) repeat the first row */
+INLINE void gather_rows(vec *xb, const REAL *X, int64_t i0, int nv, int64_t KC) {
+  for (int64_t k = 0; k < KC; ++k)
+    for (int l = 0; l < VL; ++l) xb[k][l] = X[(i0 + (l < nv ? l : 0)) * KC + k];
+}
+
+/* Member e's rows s0 .. s0+SB into s->A (and weights, targets, offsets, last maxima into s->WL);
+   blocks nobody weighs are dropped. Returns the number of blocks kept. */
+static int64_t gather_blocks(const Pass *p, Scratch *s, int64_t e, int64_t s0) {
+  const int64_t n = p->n, K = p->K;
+  const REAL *X = p->xa + e * p->xa_es, *O = p->off ? p->off + e * p->off_es : 0;
+  const REAL *Y = p->target ? p->target + e * n : 0, *Wt = p->w ? p->w + e * n : 0;
+  const REAL *M = p->mrow ? p->mrow + e * n : 0;  /* this member's row maxima of the last call */
+  int64_t nb = 0;
+  for (int64_t i0 = s0; i0 < n && i0 < s0 + p->SB; i0 += VL) {
+    const int nv = n - i0 < VL ? (int)(n - i0) : VL;
+    vec wl = {}, yl = {}, ol = {}, ml = {};
+    int any = p->mode == 0;
+    vec *xb = s->A + nb * K;
+    if (nv == VL) {  /* a full block: vector loads */
+      wl = Wt ? vload(Wt + i0) : (vec){} + 1, yl = Y ? vload(Y + i0) : yl;
+      ol = O ? vload(O + i0) : ol, ml = M ? vload(M + i0) : ml;
+      const ivec nz = wl != 0;
+      for (int l = 0; l < VL; ++l) any |= nz[l] != 0;
+    } else {
+      for (int l = 0; l < VL; ++l) {  /* padding lanes repeat the first row with weight 0: finite */
+        const int64_t i = i0 + (l < nv ? l : 0);
+        wl[l] = l >= nv ? (REAL)0 : Wt ? Wt[i] : (REAL)1;
+        yl[l] = Y ? Y[i] : (REAL)0;
+        ol[l] = O ? O[i] : (REAL)0;
+        ml[l] = M ? M[i] : (REAL)0;
+        any |= wl[l] != 0;
+      }
+    }
+    if (!any) continue;  /* a block of absent samples adds exactly nothing */
+    if (nv == VL) {
+      WITH_CONST_K(K, KC, gather_rows(xb, X, i0, VL, KC))  /* constant bounds: the transpose unrolls */
+    } else {
+      gather_rows(xb, X, i0, nv, K);
+    }
+    vec *wb = s->WL + 4 * nb;
+    wb[0] = wl, wb[1] = yl, wb[2] = ol, wb[3] = ml, s->NV[nb] = nv, s->I0[nb] = i0;
+    ++nb;
+  }
+  return nb;
+}
+
+/* ---- culling: the neurons a super-block can skip (header comment) ---- */
+
+/* The set member e's super-block of nb blocks runs on: all its Ne neurons, or (culling, when it
+   keeps at most half) the kept ones copied into scratch. Counts kept/tested into kpart. */
+static Set neuron_set(const Pass *p, Scratch *s, int64_t e, int64_t nb, int t) {
+  const int64_t N = p->N, K = p->K, Ne = p->width ? p->width[e] : N;
+  const REAL *T = p->thT + e * K * N, *kp = p->keep ? p->keep + e * N : 0;
+  const Set all = {T, kp, 0, N, Ne};
+  if (!(p->cull && p->cull[e] && Ne > CULL_MIN)) return all;
+  const int64_t nj = cull_set(T, N, Ne, K, s->A, s->NV, nb, s->zc, s->bnd, s->jl);
+  p->kpart[(t * p->E + e) * 2] += nj, p->kpart[(t * p->E + e) * 2 + 1] += Ne;
+  if (2 * nj > Ne) return all;  /* not worth it for this super-block: every neuron */
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t jj = 0; jj < nj; ++jj) s->Tc[k * nj + jj] = T[k * N + s->jl[jj]];
+  if (kp)
+    for (int64_t jj = 0; jj < nj; ++jj) s->kc[jj] = kp[s->jl[jj]];
+  return (Set){s->Tc, kp ? s->kc : 0, s->jl, nj, nj};
+}
+
+/* ---- phase 2, per block: logits, row max, exponentials and their lane-wise sums ---- */
+
+/* The block's predictions, or its loss terms into o and a_k = q·x_k in place of its rows (for phase
+   3). Returns whether the block's gradient is wanted. */
+static int block_outputs(const Pass *p, int64_t e, const Scratch *s, int64_t b, vec shift, vec tot, Open *o) {
+  const vec *wb = s->WL + 4 * b, wl = wb[0], yl = wb[1], ol = wb[2];
+  const REAL ep = p->eps[e], sc = p->scale[e], nm = p->norm[e];
+  vec lt = vlog(tot);
+  const ivec lok = vlog_ok(tot);
+  for (int l = 0; l < VL; ++l)
+    if (!lok[l]) lt[l] = LOG(tot[l]);  /* 0, inf, NaN or subnormal: the library's answer */
+  const vec f = ep * (shift + lt);
+  const vec pred = sc * f + ol;
+  if (p->mode == 0) {
+    for (int l = 0; l < s->NV[b]; ++l) p->out[e * p->n + s->I0[b] + l] = pred[l];
+    return 0;
+  }
+  const vec res = pred - yl, wres = res * wl, r = p->mode == 3 ? yl * wl : 2 * wres / nm;
+  if (p->mode != 3) o->loss += wres * res;
+  o->gfl += r * f;
+  if (p->mode == 1) return 0;
+  const vec q = r * sc / tot;
+  vec *xb = s->A + b * p->K;
+  for (int64_t k = 0; k < p->K; ++k) xb[k] *= q;
+  return 1;
+}
+
+/* ---- phase 3: Σ_i q_i x_ik e_ij over the super-block, neuron by neuron, lane-wise in registers ---- */
+
+/* ---- work items and the threads' partial sums ---- */
+
+/* The open member's sums into this thread's partials (its own width: a narrow member in a wide
+   group pays its width), lane sums taken here. */
+static void flush_member(const Pass *p, const Scratch *s, const Open *o, int t) {
+  if (o->e < 0) return;
+  const int64_t E = p->E, K = p->K, N = p->N;
+  REAL sl = 0, sg = 0;
+  for (int l = 0; l < VL; ++l) sl += o->loss[l], sg += o->gfl[l];
+  p->lpart[t * E + o->e] += sl, p->gpart[t * E + o->e] += sg;
+  if (!s->Gv) return;
+  REAL *G = p->part + ((p->split ? t * E : 0) + o->e) * K * N;
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t j = 0; j < o->N; ++j) {
+      REAL g = 0;
+      for (int l = 0; l < VL; ++l) g += s->Gv[k * N + j][l];
+      G[k * N + j] += g;
+    }
+}
+
+/* Work item it: member e's super-block it mod ns, through the three phases. */
+static void run_item(const Pass *p, Scratch *s, Open *o, int64_t it, int t) {
+  const int64_t e = p->active ? p->active[it / p->ns] : it / p->ns, s0 = (it % p->ns) * p->SB;
+  const int64_t K = p->K, N = p->N;
+  if (e != o->e) {
+    flush_member(p, s, o, t);
+    *o = (Open){e, p->width ? p->width[e] : N, {}, {}};
+    if (s->Gv)
+      for (int64_t k = 0; k < K; ++k) memset(s->Gv + k * N, 0, (size_t)o->N * sizeof(vec));
+  }
+  const int64_t nb = gather_blocks(p, s, e, s0);
+  if (nb == 0) return;
+  const Set S = neuron_set(p, s, e, nb, t);
+  if (p->wide) wide_logits(s->A, nb, K, S.T, S.ld, S.Nn, s->Z);  /* the super-block's logits at once */
+  int grad = 0;
+  for (int64_t b = 0; b < nb; ++b) {
+    vec *Zb = s->Z + b * S.Nn, m, tot;
+    const vec mp = s->WL[4 * b + 3];
+    int stale = 0;
+#if STALE_MAX
+    stale = !p->wide && p->mrow && mp[0] < UNKNOWN_MAX && stale_weights(&S, s->A + b * K, K, mp, Zb, &m, &tot);
+#endif
+    if (!stale) fresh_weights(&S, s->A + b * K, K, p->wide, Zb, &m, &tot);
+    if (p->mrow)
+      for (int l = 0; l < s->NV[b]; ++l) p->mrow[e * p->n + s->I0[b] + l] = m[l];
+    grad = block_outputs(p, e, s, b, stale ? mp : m, tot, o);
+  }
+  if (!grad) return;
+  if (p->wide)
+    wide_grad(s->A, s->Z, nb, K, S.Nn, S.jx, p->part + ((p->split ? t * p->E : 0) + e) * K * N, N);
+  else
+    WITH_CONST_K(K, KC, grad_narrow(s->A, s->Z, nb, S.Nn, S.jx, s->Gv, N, KC))  /* accumulators in registers */
+}
+
+/* The threads' partials added in thread order (deterministic for a given thread count). */
+static void merge_threads(const Pass *p) {
+  const int64_t E = p->E, EKN = p->E * p->K * p->N;
+  if (p->mode != 0)
+    for (int64_t e = 0; e < E; ++e) {
+      REAL sl = 0, sg = 0;
+      for (int t = 0; t < p->nt; ++t) sl += p->lpart[t * E + e], sg += p->gpart[t * E + e];
+      p->out[e] = sl;
+      if (p->gf) p->gf[e] = sg;
+    }
+  if (p->part != p->gthT)
+    for (int t = 0; t < p->nt; ++t)
+      for (int64_t i = 0; i < EKN; ++i) p->gthT[i] += p->part[(size_t)t * EKN + i];
+  if (p->kept)
+    for (int t = 0; t < p->nt; ++t)
+      for (int64_t i = 0; i < 2 * E; ++i) p->kept[i] += p->kpart[t * E * 2 + i];
+}
+
+static void free_partials(Pass *p) {
+  hj_free(p->lpart), hj_free(p->gpart), hj_free(p->kpart);
+  if (p->part != p->gthT) hj_free(p->part);
+}
+
+int CAT(hj_pass_, SUFFIX)(int64_t E, const int64_t *active, int64_t n_act, const unsigned char *cull, int64_t n,
+                          int64_t N, int64_t K, const REAL *xa, int64_t xa_es, const REAL *thT, const REAL *keep,
+                          const int64_t *width, const REAL *eps, const REAL *scale, const REAL *norm, const REAL *off,
+                          int64_t off_es, const REAL *target, const REAL *w, int mode, REAL *out, REAL *gthT,
+                          REAL *gf, int nthreads, double *kept, REAL *mrow) {
+  if (K > KMAX) return HJ_REFUSED;  /* the gradient's register accumulators hold at most KMAX columns */
+  Pass p = {.E = E, .n = n, .N = N, .K = K, .n_act = n_act, .xa_es = xa_es, .off_es = off_es, .active = active,
+            .width = width, .cull = cull, .xa = xa, .thT = thT, .keep = keep, .eps = eps, .scale = scale,
+            .norm = norm, .off = off, .target = target, .w = w, .mode = mode, .out = out, .gthT = gthT, .gf = gf,
+            .mrow = mrow, .kept = kept};
   /* a super-block of RB row blocks keeps its exponentials [RB, N] in L2, so the gradient can then
      be accumulated neuron by neuron in registers, reading each exponential once; with culling,
      super-blocks of CULL_RB blocks (a smaller box keeps fewer neurons) */
-  const int64_t RB = cull ? CULL_RB
-                          : N * (int64_t)sizeof(vec) * 16 <= (1 << 19) ? 16 : (1 << 19) / (N * (int64_t)sizeof(vec)) + 1;
-  const int wide = K > 9;  /* the products register-blocked (wide.h) */
-  const int64_t SB = RB * VL, ns = (n + SB - 1) / SB, items = (active ? n_act : E) * ns;
+  p.RB = cull ? CULL_RB : N * (int64_t)sizeof(vec) * 16 <= (1 << 19) ? 16 : (1 << 19) / (N * (int64_t)sizeof(vec)) + 1;
+  p.wide = K > 9;  /* the products register-blocked (wide.h) */
+  p.SB = p.RB * VL, p.ns = (n + p.SB - 1) / p.SB, p.items = (active ? n_act : E) * p.ns;
   /* work items (member, super-block) dealt round-robin (item i to thread i mod nt: members of
      different widths are spread over the threads, where contiguous runs gave one thread the wide
-     ones); each thread keeps partial sums per member, and the partials are added in thread order
-     (deterministic for a given thread count); the gradient's only where a member spans items */
-  const int nt = nthreads < 1 ? 1 : (items < nthreads ? (int)(items > 0 ? items : 1) : nthreads);
-  REAL *lpart = (REAL *)calloc((size_t)nt * E, sizeof(REAL)), *gpart = (REAL *)calloc((size_t)nt * E, sizeof(REAL));
-  /* a member whose rows are one super-block is one item, so one thread: its gradient goes straight
-     to gthT (a minibatch step then allocates, clears and adds no per-thread copies [nt, E, K, N]) */
-  const int split = nt > 1 && ns > 1;
-  REAL *part = mode >= 2 && split ? (REAL *)calloc((size_t)nt * E * K * N, sizeof(REAL)) : gthT;
-  double *kpart = (double *)calloc((size_t)nt * E * 2, sizeof(double));  /* culling: neurons kept, tested, per member */
-#pragma omp parallel num_threads(nt)
+     ones); each thread keeps partial sums per member; the gradient's only where a member spans
+     items: a member whose rows are one super-block is one item, so one thread, and its gradient
+     goes straight to gthT (a minibatch step then allocates, clears and adds no copies [nt, E, K, N]) */
+  p.nt = nthreads < 1 ? 1 : (p.items < nthreads ? (int)(p.items > 0 ? p.items : 1) : nthreads);
+  p.split = p.nt > 1 && p.ns > 1;
+  p.lpart = hj_calloc((size_t)p.nt * E, sizeof(REAL)), p.gpart = hj_calloc((size_t)p.nt * E, sizeof(REAL));
+  p.kpart = hj_calloc((size_t)p.nt * E * 2, sizeof(double));
+  p.part = mode >= 2 && p.split ? hj_calloc((size_t)p.nt * E * K * N, sizeof(REAL)) : gthT;
+  if (!p.lpart || !p.gpart || !p.kpart || (mode >= 2 && !p.part)) {
+    free_partials(&p);
+    return HJ_NO_MEMORY;
+  }
+  int failed = 0;  /* a thread without scratch skips its items; the call then reports it */
+#pragma omp parallel num_threads(p.nt)
   {
     /* flush denormals in this thread: gradient products q·x·e^−80 fall below float32's normal
        range, and denormal arithmetic is ~100x slower; they are < 1e-38 of every sum they enter */
     const unsigned int csr = _mm_getcsr();
     _mm_setcsr(csr | 0x8040);
     const int t = omp_get_thread_num();
-    vec *Z = (vec *)aligned_alloc(64, (size_t)RB * N * sizeof(vec));
-    /* lane-wise gradient accumulators [K, N] of the open member (wide rows sum their tiles over lanes at once, wide.h) */
-    vec *Gv = mode >= 2 && !wide ? (vec *)aligned_alloc(64, (size_t)K * N * sizeof(vec)) : 0;
-    vec *A = (vec *)aligned_alloc(64, (size_t)RB * K * sizeof(vec));
-    vec *WL = (vec *)aligned_alloc(64, (size_t)RB * 4 * sizeof(vec));  /* per block: weights, targets, offsets, last max */
-    int *NV = (int *)malloc((size_t)RB * sizeof(int));
-    int64_t *I0 = (int64_t *)malloc((size_t)RB * sizeof(int64_t));
-    /* culling scratch: centre logits, bounds, kept indices, the kept set's network, keep mask, gradient */
-    REAL *zc = cull ? (REAL *)malloc((size_t)N * sizeof(REAL)) : 0;
-    REAL *bnd = cull ? (REAL *)malloc((size_t)N * sizeof(REAL)) : 0;
-    int64_t *jl = cull ? (int64_t *)malloc((size_t)(N + 1) * sizeof(int64_t)) : 0;
-    REAL *Tc = cull ? (REAL *)malloc((size_t)K * N * sizeof(REAL)) : 0;
-    REAL *kc = cull ? (REAL *)malloc((size_t)N * sizeof(REAL)) : 0;
-    int64_t cur = -1, curN = 0;  /* the member whose sums are open in this thread, its width */
-    vec loss = {}, gfl = {};
-#define FLUSH                                                                         \
-  if (cur >= 0) {                                                                     \
-    REAL s = 0, sg = 0;                                                               \
-    for (int l = 0; l < VL; ++l) s += loss[l], sg += gfl[l];                          \
-    lpart[t * E + cur] += s, gpart[t * E + cur] += sg;                                \
-    if (Gv) {  /* the member's own width curN: a narrow member in a wide group pays its width */ \
-      REAL *G = part + ((split ? t * E : 0) + cur) * K * N;                             \
-      for (int64_t k = 0; k < K; ++k)                                                 \
-        for (int64_t j = 0; j < curN; ++j) {                                          \
-          REAL g = 0;                                                                 \
-          for (int l = 0; l < VL; ++l) g += Gv[k * N + j][l];                         \
-          G[k * N + j] += g;                                                          \
-        }                                                                             \
-    }                                                                                 \
-  }
+    Scratch s;
+    const int ok = !scratch_alloc(&s, &p);
+    if (!ok) __atomic_store_n(&failed, 1, __ATOMIC_RELAXED);
+    Open o = {-1, 0, {}, {}};
 #pragma omp for schedule(static, 1)
-    for (int64_t it = 0; it < items; ++it) {
-      const int64_t e = active ? active[it / ns] : it / ns, s0 = (it % ns) * SB;
-      if (e != cur) {
-        FLUSH
-        cur = e, curN = width ? width[e] : N, loss = (vec){}, gfl = (vec){};
-        if (Gv)
-          for (int64_t k = 0; k < K; ++k) memset(Gv + k * N, 0, (size_t)curN * sizeof(vec));
-      }
-      const REAL *X = xa + e * xa_es, *T = thT + e * K * N, *kp = keep ? keep + e * N : 0;
-      const REAL *O = off ? off + e * off_es : 0, *Y = target ? target + e * n : 0, *Wt = w ? w + e * n : 0;
-      REAL *M = mrow ? mrow + e * n : 0;  /* this member's row maxima of the last call */
-      const REAL ep = eps[e], sc = scale[e], nm = norm[e];
-      const int64_t Ne = width ? width[e] : N;  /* this member's neurons: the first Ne of N */
-      /* phase 1: the super-block's blocks of VL rows into lanes; blocks nobody weighs are dropped */
-      int64_t nb = 0;
-      for (int64_t i0 = s0; i0 < n && i0 < s0 + SB; i0 += VL) {
-        const int nv = n - i0 < VL ? (int)(n - i0) : VL;
-        vec wl = {}, yl = {}, ol = {}, ml = {};
-        int any = mode == 0;
-        vec *xb = A + nb * K;
-        if (nv == VL) {  /* a full block: vector loads */
-          wl = Wt ? vload(Wt + i0) : (vec){} + 1, yl = Y ? vload(Y + i0) : yl;
-          ol = O ? vload(O + i0) : ol, ml = M ? vload(M + i0) : ml;
-          const ivec nz = wl != 0;
-          for (int l = 0; l < VL; ++l) any |= nz[l] != 0;
-        } else {
-          for (int l = 0; l < VL; ++l) {  /* padding lanes repeat the first row with weight 0: finite */
-            const int64_t i = i0 + (l < nv ? l : 0);
-            wl[l] = l >= nv ? (REAL)0 : Wt ? Wt[i] : (REAL)1;
-            yl[l] = Y ? Y[i] : (REAL)0;
-            ol[l] = O ? O[i] : (REAL)0;
-            ml[l] = M ? M[i] : (REAL)0;
-            any |= wl[l] != 0;
-          }
-        }
-        if (!any) continue;  /* a block of absent samples adds exactly nothing */
-        /* X's [VL, K] rows transposed into lanes (a constant K unrolls the full block's transpose) */
-#define GATHER(KC)                                                       \
-  for (int64_t k = 0; k < (KC); ++k)                                     \
-    for (int l = 0; l < VL; ++l) xb[k][l] = X[(i0 + (l < nv ? l : 0)) * (KC) + k];
-        if (nv == VL) {
-          const int nv = VL;  /* a constant bound: the selects fold away */
-          DISPATCH_K(GATHER)
-        } else {
-          GATHER(K)
-        }
-        WL[4 * nb] = wl, WL[4 * nb + 1] = yl, WL[4 * nb + 2] = ol, WL[4 * nb + 3] = ml, NV[nb] = nv, I0[nb] = i0;
-        ++nb;
-      }
-      if (nb == 0) continue;
-      /* the neuron set: all of them, or the culled subset in contiguous scratch */
-      Set S = {T, kp, 0, N, Ne};
-      int64_t nj = Ne;
-      if (cull && cull[e] && Ne > CULL_MIN) {
-        nj = cull_set(T, N, Ne, K, A, NV, nb, zc, bnd, jl);
-        kpart[(t * E + e) * 2] += nj, kpart[(t * E + e) * 2 + 1] += Ne;
-        if (2 * nj <= Ne) {
-          for (int64_t k = 0; k < K; ++k)
-            for (int64_t jj = 0; jj < nj; ++jj) Tc[k * nj + jj] = T[k * N + jl[jj]];
-          if (kp)
-            for (int64_t jj = 0; jj < nj; ++jj) kc[jj] = kp[jl[jj]];
-          S = (Set){Tc, kp ? kc : 0, jl, nj, nj};
-        } else {
-          nj = Ne;  /* not worth it for this super-block: every neuron */
-        }
-      }
-      const REAL *Tv = S.T, *kv = S.kp;
-      const int64_t ld = S.ld, Nn = S.Nn;
-      /* phase 2: per block, logits, max, exp, sums, loss; a_k = q·x_k for the gradient */
-      if (wide) wide_logits(A, nb, K, Tv, ld, Nn, Z);  /* the super-block's logits at once */
-      for (int64_t b = 0; b < nb; ++b) {
-        vec *xb = A + b * K, *Zb = Z + b * Nn;
-        const vec wl = WL[4 * b], yl = WL[4 * b + 1], ol = WL[4 * b + 2];
-        vec m = (vec){} - (REAL)1e30, tot = {}, shift;
-        int fresh = 1;  /* exponentials still to be taken (no stale sweep, or it was refused) */
-#if STALE_MAX
-        /* one sweep: logits, their true maximum, and exponentials against the last call's maximum
-           mp, accepted when every row's maximum moved by at most STALE_WINDOW (no overflow, and
-           clamped terms stay ≤ e^−60 of the largest) */
-        if (!wide && M && WL[4 * b + 3][0] < UNKNOWN_MAX) {
-          const vec mp = WL[4 * b + 3], nmp = mp * (REAL)-1.4426950408889634;
-          vec xs[KMAX];
-          for (int64_t k = 0; k < K; ++k) xs[k] = xb[k] * (REAL)1.4426950408889634;
-/* one neuron j of the sweep, in log2 units relative to the stale maximum: the rows' x are
-   prescaled by log2(e) and the accumulation starts at −mp·log2(e), so z − mp and its scaling into
-   the exp cost no instruction. MASKED: general neuron masks (a −1e30 bias, so the clamp keeps the
-   range reduction finite before the weight is zeroed); without them far-below terms underflow to 0
-   through vscalef. */
-#define LOGEXP1(j, zz, mm, tt, MASKED)                                   \
-  {                                                                      \
-    vec zz;                                                              \
-    DOT(j, nmp, xs, zz, KC_)                                             \
-    mm = vmax(zz, mm);                                                   \
-    if (MASKED)                                                          \
-      zz = vexp2(vmax(zz, (vec){} + FLOOR * (REAL)1.4426950408889634)) * kv[j]; \
-    else                                                                 \
-      zz = vexp2(zz);                                                    \
-    Zb[j] = zz;                                                          \
-    tt += zz;                                                            \
-  }
-#define LOGEXP_LOOP(MASKED)                                              \
-  {                                                                      \
-    vec m1 = m, tot1 = tot;                                              \
-    int64_t j = 0;                                                       \
-    for (; j + 1 < Nn; j += 2) {                                         \
-      LOGEXP1(j, z0, m, tot, MASKED)                                     \
-      LOGEXP1(j + 1, z1, m1, tot1, MASKED)                               \
-    }                                                                    \
-    if (j < Nn) LOGEXP1(j, z0, m, tot, MASKED)                           \
-    m = vmax(m, m1);                                                     \
-    tot += tot1;                                                         \
-  }
-#define LOGEXP(KC)                                                       \
-  {                                                                      \
-    const int64_t KC_ = (KC);                                            \
-    if (kv) LOGEXP_LOOP(1) else LOGEXP_LOOP(0)                           \
-  }
-          DISPATCH_K(LOGEXP)
-          m = mp + m * (REAL)0.6931471805599453;  /* the rows' true maxima, in logit units */
-          int ok = 1;
-          for (int l = 0; l < VL; ++l) ok &= m[l] - mp[l] <= STALE_WINDOW && mp[l] - m[l] <= STALE_WINDOW;
-          if (ok) fresh = 0, shift = mp;
-          else m = (vec){} - (REAL)1e30, tot = (vec){};
-        }
-#endif
-        if (fresh) {
-#define LOGITS(KC)                                                       \
-  for (int64_t j = 0; j < Nn; ++j) {                                     \
-    vec z;                                                               \
-    DOT(j, (vec){}, xb, z, KC)                                           \
-    Zb[j] = z;                                                           \
-    m = vmax(z, m);                                                      \
-  }
-          if (wide)
-            for (int64_t j = 0; j < Nn; ++j) m = vmax(Zb[j], m);
-          else
-            DISPATCH_K(LOGITS)  /* a constant K lets the compiler unroll the product over k */
-          /* unnormalised Gibbs weights in place, lane-wise sums */
-          for (int64_t j = 0; j < Nn; ++j) {
-            vec v = Zb[j] - m;
-            v = vexp(vmax(v, (vec){} + FLOOR));
-            if (kv) v *= kv[j];  /* absent neuron: exactly zero weight */
-            Zb[j] = v;
-            tot += v;
-          }
-          shift = m;
-        }
-        if (mrow)
-          for (int l = 0; l < NV[b]; ++l) mrow[e * n + I0[b] + l] = m[l];
-        vec lt = vlog(tot);
-        const ivec lok = vlog_ok(tot);
-        for (int l = 0; l < VL; ++l)
-          if (!lok[l]) lt[l] = LOG(tot[l]);  /* 0, inf, NaN or subnormal: the library's answer */
-        const vec f = ep * (shift + lt);
-        const vec pred = sc * f + ol;
-        if (mode == 0) {
-          for (int l = 0; l < NV[b]; ++l) out[e * n + I0[b] + l] = pred[l];
-          continue;
-        }
-        const vec res = pred - yl, wres = res * wl, r = mode == 3 ? yl * wl : 2 * wres / nm;
-        if (mode != 3) loss += wres * res;
-        gfl += r * f;
-        if (mode == 1) continue;
-        const vec q = r * sc / tot;
-        for (int64_t k = 0; k < K; ++k) xb[k] *= q;  /* a_k = q·x_k */
-      }
-      if (mode < 2) continue;
-      /* phase 3: Σ_i q_i x_ik e_ij over the super-block, neuron by neuron, lane-wise in registers */
-      vec *G = Gv;  /* [K, N]: the set's neuron j accumulates at column jx[j] (or j) */
-      const int64_t *jx = S.jx;
-#define GRAD1(j)                                                         \
-  {                                                                      \
-    const int64_t g_ = jx ? jx[j] : (j);                                 \
-    vec acc[KMAX];                                                       \
-    for (int64_t k = 0; k < KC_; ++k) acc[k] = G[k * N + g_];            \
-    for (int64_t b = 0; b < nb; ++b) {                                   \
-      const vec ej = Z[b * Nn + (j)], *ab = A + b * K;                   \
-      for (int64_t k = 0; k < KC_; ++k) acc[k] += ab[k] * ej;            \
-    }                                                                    \
-    for (int64_t k = 0; k < KC_; ++k) G[k * N + g_] = acc[k];            \
-  }
-/* two neurons per iteration: 2·K independent FMA chains (one neuron's K chains are latency-bound) */
-#define GRAD(KC)                                                         \
-  {                                                                      \
-    const int64_t KC_ = (KC);                                            \
-    int64_t j = 0;                                                       \
-    for (; j + 1 < Nn; j += 2) {                                         \
-      const int64_t g0 = jx ? jx[j] : j, g1 = jx ? jx[j + 1] : j + 1;    \
-      vec acc0[KMAX], acc1[KMAX];                                        \
-      for (int64_t k = 0; k < KC_; ++k)                                  \
-        acc0[k] = G[k * N + g0], acc1[k] = G[k * N + g1];                \
-      for (int64_t b = 0; b < nb; ++b) {                                 \
-        const vec e0 = Z[b * Nn + j], e1 = Z[b * Nn + j + 1], *ab = A + b * K; \
-        for (int64_t k = 0; k < KC_; ++k)                                \
-          acc0[k] += ab[k] * e0, acc1[k] += ab[k] * e1;                  \
-      }                                                                  \
-      for (int64_t k = 0; k < KC_; ++k)                                  \
-        G[k * N + g0] = acc0[k], G[k * N + g1] = acc1[k];                \
-    }                                                                    \
-    if (j < Nn) GRAD1(j)                                                 \
-  }
-      if (wide)
-        wide_grad(A, Z, nb, K, Nn, jx, part + ((split ? t * E : 0) + e) * K * N, N);
-      else
-        DISPATCH_K(GRAD)  /* constant K: the accumulators live in registers */
-    }
-    FLUSH
-    free(Z), free(Gv), free(A), free(WL), free(NV), free(I0);
-    free(zc), free(bnd), free(jl), free(Tc), free(kc);
+    for (int64_t it = 0; it < p.items; ++it)
+      if (ok) run_item(&p, &s, &o, it, t);
+    if (ok) flush_member(&p, &s, &o, t);
+    scratch_free(&s);
     _mm_setcsr(csr);
   }
-  if (mode != 0)
-    for (int64_t e = 0; e < E; ++e) {
-      REAL s = 0, sg = 0;
-      for (int tt = 0; tt < nt; ++tt) s += lpart[tt * E + e], sg += gpart[tt * E + e];
-      out[e] = s;
-      if (gf) gf[e] = sg;
-    }
-  if (part != gthT) {
-    for (int tt = 0; tt < nt; ++tt)
-      for (int64_t i = 0; i < E * K * N; ++i) gthT[i] += part[(size_t)tt * E * K * N + i];
-    free(part);
-  }
-  if (kept)
-    for (int tt = 0; tt < nt; ++tt)
-      for (int64_t i = 0; i < 2 * E; ++i) kept[i] += kpart[tt * E * 2 + i];
-  free(lpart), free(gpart), free(kpart);
-  return 0;
+  if (!failed) merge_threads(&p);
+  free_partials(&p);
+  return failed ? HJ_NO_MEMORY : HJ_OK;
 }

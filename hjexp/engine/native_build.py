@@ -30,7 +30,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 SOURCES = [HERE / "fused.c", HERE / "param.c", HERE / "attack.c"]  # the engine's pass and parameter step; the eps-robustness PGD step
-HEADERS = [HERE / "simd.h", HERE / "wide.h"]
+HEADERS = sorted(HERE.glob("*.h"))  # every header the sources may include
 FLAGS = ["-O3", "-march=native", "-mprefer-vector-width=512", "-ffast-math", "-fopenmp", "-fPIC"]
 # torch dtype name -> (symbol suffix, the precision's defines)
 PRECISIONS = {"float32": ("f32", "-DREAL=float -DIREAL=int32_t -DBIAS=127 -DMANT=23 -DDOUBLE=0 -DLOG=logf -DSQRT=sqrtf"),
