@@ -12,7 +12,6 @@ Inputs x are [R, K, B, n] (one per step) or None (depth models have no per-step 
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
 
@@ -61,15 +60,3 @@ def outer_sum(a: Tensor, b: Tensor) -> Tensor:
     """Σ_b a_b ⊗ b_b for a [R, B, m], b [R, B, n] -> [R, m, n]."""
     return a.transpose(-1, -2) @ b
 
-
-def local_vjp(fam: Family, s: Tensor, th: dict[str, Tensor], x: Tensor | None, sub: int, dt: float, p: Tensor
-              ) -> tuple[Tensor, dict[str, Tensor]]:
-    """∂ℋ/∂s and ∂ℋ/∂θ of one step's field by autograd of that step alone (a local vector–Jacobian
-    product): the recursion around it is still written by hand; whole-network autograd checks it."""
-    with torch.enable_grad():
-        sg = s.detach().requires_grad_(True)
-        thg = {n: v.detach().requires_grad_(True) for n, v in th.items()}
-        f = fam.field(sg, thg, x, sub, dt)
-        grads = torch.autograd.grad(f, [sg, *thg.values()], grad_outputs=p, allow_unused=True)
-    dth = {n: torch.zeros_like(v) if g is None else g for (n, v), g in zip(th.items(), grads[1:])}
-    return grads[0], dth

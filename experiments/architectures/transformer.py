@@ -1,8 +1,8 @@
 """A pre-LayerNorm transformer's residual stream as a depth model: each block is two Euler sub-steps,
     s ← s + Δ·Attn(LN(s)),   s ← s + Δ·MLP(LN(s)),
 with one θ_k per block. The state is T tokens of width d, flattened to S = T·d. LN has no learned
-affine (it would fold into the next projection). Its ∂ℋ/∂s and ∂ℋ/∂θ are local autograd
-vector–Jacobian products of one sub-step (family.local_vjp); the recursion around them is by hand.
+affine (it would fold into the next projection). ∂ℋ/∂s and ∂ℋ/∂θ are written by hand below: softmax,
+multi-head attention, exact (erf) GELU and LayerNorm backward passes.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import math
 
 import torch
 
-from .family import Family, local_vjp
+from .family import Family
 
 ATTN, MLP = ("Wq", "Wk", "Wv", "Wo"), ("W1", "b1", "W2", "b2")
 
@@ -54,7 +54,47 @@ class Transformer(Family):
         return out.reshape(R, B, n * d)
 
     def vjp(self, s, th, x, sub, dt, p):
-        names = ATTN if sub == 0 else MLP
-        ds, dth = local_vjp(self, s, {k: th[k] for k in names}, x, sub, dt, p)
-        return ds, {k: dth.get(k, torch.zeros_like(v)) for k, v in th.items()}
+        R, B, _ = s.shape
+        n, d, H = self.sizes.tokens, self.sizes.d_model, self.sizes.heads
+        dh = d // H
+        z = s.reshape(R, B, n, d)
+        mu = z.mean(-1, keepdim=True)
+        sigma = torch.sqrt(((z - mu) ** 2).mean(-1, keepdim=True) + 1e-5)
+        u = (z - mu) / sigma
+        P = p.reshape(R, B, n, d)
+        grads = {k: torch.zeros_like(v) for k, v in th.items()}
 
+        def wgrad(out_grad, inp):  # Σ over inputs and tokens of out_grad ⊗ inp  [R, d_out, d_in]
+            return torch.einsum("rbno,rbni->roi", out_grad, inp)
+
+        def heads(a):
+            return a.reshape(R, B, n, H, dh).transpose(2, 3)
+
+        def merge(a):
+            return a.transpose(2, 3).reshape(R, B, n, d)
+
+        W = {k: v.unsqueeze(1) for k, v in th.items() if v.dim() == 3}  # [R, 1, out, in]
+        if sub == 0:
+            q, k, v = (heads(u @ W[w].transpose(-1, -2)) for w in ("Wq", "Wk", "Wv"))
+            A = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(dh), -1)  # [R, B, H, n, n]
+            O = merge(A @ v)
+            grads["Wo"] = wgrad(P, O)
+            dO = heads(P @ W["Wo"])
+            dA = dO @ v.transpose(-1, -2)
+            dv = A.transpose(-1, -2) @ dO
+            dS = A * (dA - (dA * A).sum(-1, keepdim=True)) / math.sqrt(dh)  # softmax backward, with the 1/√dh
+            dq, dk, dv = merge(dS @ k), merge(dS.transpose(-1, -2) @ q), merge(dv)
+            for name, g in (("Wq", dq), ("Wk", dk), ("Wv", dv)):
+                grads[name] = wgrad(g, u)
+            du = dq @ W["Wq"] + dk @ W["Wk"] + dv @ W["Wv"]
+        else:
+            a = u @ W["W1"].transpose(-1, -2) + th["b1"][:, None, None]
+            cdf = 0.5 * (1 + torch.erf(a / math.sqrt(2)))
+            g = a * cdf
+            grads["W2"], grads["b2"] = wgrad(P, g), P.sum((1, 2))
+            da = (P @ W["W2"]) * (cdf + a * torch.exp(-0.5 * a * a) / math.sqrt(2 * math.pi))  # GELU' = Φ + aφ
+            grads["W1"], grads["b1"] = wgrad(da, u), da.sum((1, 2))
+            du = da @ W["W1"]
+        # LayerNorm backward: ∂u/∂z acting on du
+        dz = (du - du.mean(-1, keepdim=True) - u * (du * u).mean(-1, keepdim=True)) / sigma
+        return dz.reshape(R, B, n * d), grads
