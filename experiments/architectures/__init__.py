@@ -11,7 +11,7 @@ from .plot import plot
 
 CLAIM = ("residual MLP, RNN, LSTM, SSM (Euler/ZOH) and transformer: BPTT is the discrete co-state recursion, "
          "converging to the adjoint ODE at the discretisation's order; Pontryagin at an optimum; noise as viscosity")
-COST = "smoke 6 s / quick 21 s / paper 39 s"  # CPU seconds at threads=1 (a quiet 2-core box runs about this long; wall on the shared box at load 8: quick 68 s, paper 117 s)
+COST = "smoke 6 s / quick 19 s / paper 38 s"  # CPU seconds at threads=1 (≈ wall on a quiet core); wall on the shared 2-core box at load 9: quick 58 s, paper 114 s
 DEFAULT_DTYPE = "float64"
 
 
