@@ -48,13 +48,14 @@ def tropical(x: Tensor, W: Tensor, b: Tensor) -> Tensor:
 def pde(x: Tensor, y: Tensor, g: Tensor, eps: Tensor, t: float) -> Tensor:
     """u_ε by Hopf–Cole from the atoms.  -> [R, E, n]."""
     E, R = len(eps), y.shape[0]
-    a = members(L.atom_logits(x, y, g, t), E)  # −(g_j + |x − y_j|²/4t) by distances, once per replicate
+    # −(g_j + |x − y_j|²/4t) by distances, one replicate at a time (the differences are [n, N, d])
+    a = members(torch.cat([L.atom_logits(x[r], y[r : r + 1], g[r : r + 1], t) for r in range(R)]), E)
     return (-L.lse(a, eps.repeat(R))).reshape(R, E, -1)  # the Hopf–Cole formula (closed.hopf_cole, ε-batched)
 
 
 def hopf_lax(x: Tensor, y: Tensor, g: Tensor, t: float) -> Tensor:
     """u_0 = min_j [g_j + |x − y_j|²/4t] from the atoms by distances.  -> [R, n]."""
-    return L.hopf_lax(x, y, g, t)
+    return torch.cat([L.hopf_lax(x[r], y[r : r + 1], g[r : r + 1], t) for r in range(y.shape[0])])
 
 
 def legendre_data(y: Tensor, g: Tensor, t: float) -> Tensor:

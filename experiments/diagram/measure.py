@@ -109,6 +109,8 @@ def check_convex(ctx, p, d, N, W, b, y, g, x, eps) -> list[dict]:
              dict(part="convex", quantity="tol", value=tol, **tag)]
     if not on_grid:
         return rows
+    R = min(R, lg.replicates)  # the direct max on the grid is an [R, m^d, N] table: a few replicates suffice
+    W, b, y, g, sol_value = W[:R], b[:R], y[:R], g[:R], sol.value.reshape(-1, E, len(pick))[:R]
     phi = K.legendre_data(y, g, t)
     slopes = axis / (2 * t)
     if d == 1:
@@ -120,7 +122,7 @@ def check_convex(ctx, p, d, N, W, b, y, g, x, eps) -> list[dict]:
     half = (grid * grid).sum(-1) / (4 * t)
     rows += [dict(part="edge", edge="tropical_legendre", value=(star - f0).abs().max().item(), grid=len(grid), **tag),
              dict(part="edge", edge="hopflax_legendre", value=(half - u0 - star).abs().max().item(), grid=len(grid), **tag)]
-    conv_gap = sol.value.reshape(R, E, -1) - star[:, pick][:, None]  # F_ε(p_K) − φ*(x/2t)  [R, E, n]
+    conv_gap = sol_value - star[:, pick][:, None]  # F_ε(p_K) − φ*(x/2t)  [R, E, n]
     _per_eps(rows, eps, conv_gap.amax((0, 2)) / (eps * math.log(N)), part="vertical", corner="convex",
              quantity="max_ratio", **tag)
     _per_eps(rows, eps, conv_gap.amin((0, 2)), part="vertical", corner="convex", quantity="min_gap", **tag)
@@ -182,10 +184,10 @@ def check_control(ctx, p) -> list[dict]:
     _, grid = _grid(*q.x_range, q.grid, 1, ctx.dtype, ctx.device)
     for N in q.widths:
         W, b = K.draw_layers(p.replicates, N, 1, ctx.generator(70_000 + N), ctx.dtype, ctx.device)
-        gx = grid.expand(p.replicates, -1, -1)
-        mean = (K.network(gx, W, b, eps) - K.tropical(gx, W, b)[:, None]).mean(-1)  # [R, E]
-        for r in range(p.replicates):
-            _per_eps(rows, eps, mean[r], part="control", N=N, d=1, replicate=r)
+        for r in range(p.replicates):  # one seed at a time: the grid × N × ε table is the large one here
+            Wr, br, gx = W[r : r + 1], b[r : r + 1], grid[None]
+            mean = (K.network(gx, Wr, br, eps) - K.tropical(gx, Wr, br)[:, None]).mean(-1)[0]  # [E]
+            _per_eps(rows, eps, mean, part="control", N=N, d=1, replicate=r)
     return rows
 
 

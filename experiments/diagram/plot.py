@@ -71,20 +71,25 @@ def plot(run_dir: Path) -> None:
     ax1, ax2 = axes[0]
     sup = df[(df.part == "gap_sup") & (df.corner == "network")]
     eps = np.sort(sup.eps.dropna().unique())
+    colours = dict(zip(sorted(sup.N.unique()), ("tab:blue", "tab:green", "tab:purple", "tab:orange")))
+    markers = dict(zip(sorted(sup.d.unique()), "o^sD"))
     for (d, N), c in sup.groupby(["d", "N"]):
         med = c.groupby("eps").value.median()
-        ax1.plot(med.index, med.values, "o-", ms=2.5, lw=0.8, alpha=0.8, label=f"d={int(d)}, N={int(N)}")
-    for N in sorted(sup.N.unique()):
-        ax1.plot(eps, eps * math.log(N), "k--", lw=0.7)
-        ax1.text(eps[-1], eps[-1] * math.log(N), f"ε log {int(N)} ", fontsize=7, va="bottom", ha="right")
-    ax1.plot(eps, eps * math.log(2), "k:", lw=0.8)
+        ax1.plot(med.index, med.values, marker=markers[d], ms=3, lw=0.7, alpha=0.7, c=colours[N])
+    for N, colour in colours.items():
+        ax1.plot(eps, eps * math.log(N), "--", c=colour, lw=0.9, label=f"ε log {int(N)} (bound, N={int(N)})")
+    ax1.plot([], [], "k-", marker="o", ms=3, lw=0.7, label="sup on tie sets, median over seeds; one line per (d, N)")
+    ax1.plot(eps, eps * math.log(2), "k:", lw=0.8, label="ε log 2 (two-fold tie)")
     ctrl = df[df.part == "control"]
     for N, c in ctrl.groupby("N"):
         med = c.groupby("eps").value.median()
-        ax1.plot(med.index, med.values, "s--", ms=3, c="tab:red", alpha=0.7, label=f"control: mean gap, N={int(N)}")
+        ax1.plot(med.index, med.values, "s-.", ms=3, c="tab:red", alpha=0.4 + 0.5 * (N == ctrl.N.max()),
+                 label=f"control: mean gap, d=1, N={int(N)}")
     ax1.set(xscale="log", yscale="log", xlabel="ε", ylabel="f_ε − f_0",
             title="ε → 0 gap: sup on tie sets (slope 1), mean (slope 2)")
-    ax1.legend(ncol=2, fontsize=6)
+    low = min(sup.value[sup.value > 0].min(), ctrl.value[ctrl.value > 0].min() if len(ctrl) else 1.0)
+    ax1.set_ylim(bottom=low * 1e-4)  # room under the curves for the legend
+    ax1.legend(fontsize=6, loc="lower right")
     act = df[(df.part == "activation") & (df.quantity == "relu_sup_gap")]
     for name, style in (("silu", "o-"), ("gelu", "s-"), ("softplus", "^-")):
         c = act[act.name == name].sort_values("eps")
