@@ -35,7 +35,7 @@ def _per_eps(rows, eps, values, **common):
 def check_layer(ctx: RunContext, p, d: int, N: int) -> list[dict]:
     t, R, rows = p.t, p.replicates, []
     eps = ctx.tensor(list(p.eps))
-    E, logN = len(eps), math.log(N)
+    logN = math.log(N)
     kw = dict(dtype=ctx.dtype, device=ctx.device)
     gen = ctx.generator(1000 * d + N)
     W, b = K.draw_layers(R, N, d, gen, **kw)
