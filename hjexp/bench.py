@@ -240,12 +240,23 @@ def print_torch_pass(device: torch.device, console: Console) -> None:
     counts = dispatch_counts(device)
     gpu = dispatch_counts(device, TorchPlan.for_device("cuda", free_bytes=80 << 30)) if device.type == "cpu" else None
     times = pass_times(device)
+    launch = launch_time(device)
+    console.print(f"launch floor: an empty op costs {launch * 1e6:.1f} µs here (a 1-element add_, {device.type}); "
+                  "a step cannot beat its launches × that")
     for name, (L, S, note) in counts.items():
         extra = "" if gpu is None else f" ({gpu[name][0]:.0f} and {gpu[name][1]:.0f} at the plan of an 80 GiB GPU)"
         t = times[name]
         beside = "" if "C pass" not in t else f" vs C pass {t['C pass'] * 1e3:.2f} ms ({t['torch pass'] / t['C pass']:.1f}×)"
         console.print(f"torch pass, {name}: {L:.0f} launches and {S:.3g} host syncs per step{extra}; step "
-                      f"{t['torch pass'] * 1e3:.2f} ms{beside} — {note}")
+                      f"{t['torch pass'] * 1e3:.2f} ms = {t['torch pass'] / (L * launch):.1f}× its launch floor "
+                      f"({L * launch * 1e3:.2f} ms){beside} — {note}")
+
+
+def launch_time(device: torch.device, reps: int = 2000) -> float:
+    """Seconds per launch of an (almost) empty op: a 1-element in-place add, queued ``reps`` times and
+    waited for once — on a GPU the kernel-launch overhead, on a CPU torch's dispatch overhead."""
+    t = torch.zeros(1, device=device)
+    return _timeit(lambda: [t.add_(1.0) for _ in range(reps)]) / reps
 
 
 def numpy_step_time(n=4000, N=200, d=2, steps=5) -> float:

@@ -175,3 +175,19 @@ def test_a_non_finite_parameter_poisons_only_its_member_on_the_torch_pass(torch_
     out = engine.loss(model, x, y, plan=CUDA_PLAN)
     assert out.isnan().tolist() == [k == 2 for k in range(8)]
     torch.testing.assert_close(out[[0, 1, 3, 4, 5, 6, 7]], clean[[0, 1, 3, 4, 5, 6, 7]], rtol=1e-12, atol=0)
+
+
+def test_bench_sets_each_step_against_its_launch_floor(monkeypatch):
+    """hjexp bench's torch-pass lines (the same on a CPU and on CUDA): a step of 1 ms with 100 launches of
+    2 µs each is 5× its 0.2 ms launch floor; the empty-op time is measured, positive and finite."""
+    from rich.console import Console
+
+    assert 0 < bench.launch_time(CPU, reps=200) < 1e-3
+    monkeypatch.setattr(bench, "dispatch_counts", lambda device, plan=None: {"w": (100.0, 0.0, "a workload")})
+    monkeypatch.setattr(bench, "pass_times", lambda device: {"w": {"torch pass": 1e-3}})
+    monkeypatch.setattr(bench, "launch_time", lambda device: 2e-6)
+    console = Console(record=True, width=400)
+    bench.print_torch_pass(torch.device("meta"), console)
+    text = console.export_text()
+    assert "an empty op costs 2.0 µs" in text
+    assert "torch pass, w: 100 launches and 0 host syncs per step; step 1.00 ms = 5.0× its launch floor (0.20 ms)" in text
