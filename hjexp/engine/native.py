@@ -22,6 +22,7 @@ log = logging.getLogger("hjexp")
 TYPES = {torch.float32: build.PRECISIONS["float32"], torch.float64: build.PRECISIONS["float64"]}
 MAX_K = 72  # KMAX of fused.c
 UNKNOWN_MAX = 1e30  # a row maximum not known yet (fused.c's UNKNOWN_MAX and above)
+NativeError = abi.NativeError  # a kernel's error status: one line (a UserError, so the CLI prints just that)
 _state: dict = {}  # once per process: "lib" (CDLL or None), "why" (reason it is None), "path"
 
 
