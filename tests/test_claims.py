@@ -73,9 +73,13 @@ def test_deterministic_estimate_writes_no_interval():
 def test_info_and_kind_checks():
     assert C.info("x", "d", 1.0, why="best of seeds").verdict == "info"
     with pytest.raises(ValueError):
-        C.custom("x", "exact", "d", 0, 0, verdict="info", criterion="c")
+        C.custom("x", "exact", "d", 0, 0, verdict="info", criterion="c", because="b")
     with pytest.raises(ValueError):
-        C.custom("x", "nonsense", "d", 0, 0, verdict="pass", criterion="c")
+        C.custom("x", "nonsense", "d", 0, 0, verdict="pass", criterion="c", because="b")
+    with pytest.raises(ValueError):  # a custom verdict must say why no kind states its rule
+        C.custom("x", "bound", "d", 0, 0, verdict="pass", criterion="c", because="")
+    row = C.custom("x", "bound", "d", 0, 0, verdict="pass", criterion="rule", because="no kind has it")
+    assert row.criterion.startswith("custom because no kind has it: rule")
 
 
 def test_spec_patterns():
@@ -145,8 +149,136 @@ def test_every_kind_can_mark_a_forced_pass_and_the_mark_reads_back():
             C.bound("b", "", 0.5, 1.0, arithmetic="Popoviciu"),
             C.upper_rate("c", "", -1.0, est, arithmetic="π → uniform"),
             C.attained_rate("d", "", -1.0, est, arithmetic="fixed W at large ε"),
-            C.custom("e", "bound", "", "", 0.0, verdict="pass", criterion="rule", arithmetic="why")]
+            C.custom("e", "bound", "", "", 0.0, verdict="pass", criterion="rule", because="test", arithmetic="why"),
+            C.at_least("f", "", {"ρ": 0.95}, 0.9, arithmetic="by construction"),
+            C.count("g", "", [True, True], arithmetic="d = 1"),
+            C.monotone("h", "", [3.0, 2.0, 1.0], arithmetic="a sum of positive terms")]
     assert all(r.verdict == "pass" and C.is_forced(r.criterion) for r in rows)
     plain = [C.exact("a", "", 0.0, tol=1e-9), C.bound("b", "", 0.5, 1.0), C.upper_rate("c", "", -1.0, est)]
     assert not any(C.is_forced(r.criterion) for r in plain)
     assert not C.is_forced(float("nan"))
+
+
+# --- the conditions every judged kind takes (kinds.TERMS) ---------------------------------------------------------
+
+@pytest.mark.parametrize("error,terms,verdict", [
+    (0.0, dict(also={"the solver converged": True}), "pass"),
+    (0.0, dict(also={"the solver converged": False}), "fail"),          # a further condition of the identity
+    (1.0, dict(also={"the solver converged": True}), "fail"),
+    (0.0, dict(requires={"a fold to check": False}), "inconclusive"),  # nothing can be decided without it
+    (1.0, dict(requires={"a fold to check": False}), "inconclusive"),
+    (0.0, dict(pass_requires={"no tie": False}), "inconclusive"),      # a pass needs every entry judged ...
+    (1.0, dict(pass_requires={"no tie": False}), "fail"),              # ... a fail does not
+    (1.0, dict(fail_requires={"the fit is good": False}), "inconclusive"),
+    (0.0, dict(fail_requires={"the fit is good": False}), "pass"),
+])
+def test_conditions_gate_the_verdict(error, terms, verdict):
+    row = C.exact("x", "d", error, tol=1e-9, **terms)
+    assert row.verdict == verdict
+    (condition, held), = next(iter(terms.values())).items()
+    assert f"{condition} ({'yes' if held else 'no'})" in row.criterion  # written with whether it held
+
+
+def test_note_and_unknown_term():
+    assert C.bound("x", "d", 0.5, 1.0, note="Reading tested: one.").criterion.endswith("Reading tested: one.")
+    with pytest.raises(TypeError):
+        C.bound("x", "d", 0.5, 1.0, require={"typo": True})
+
+
+def test_upper_rate_against_a_rate_from_data_that_is_no_decay():
+    row = C.upper_rate("x", "d", 0.3, est(-1.0, -1.1, -0.9), requires={"the bound falls (slope 0.3 < 0)": False})
+    assert row.verdict == "inconclusive" and "not a decay" in row.criterion and row.measured == -1.0
+    with pytest.raises(ValueError):  # without the stated precondition it is a programming error
+        C.upper_rate("x", "d", 0.3, est(-1.0, -1.1, -0.9), requires={"the bound falls": True})
+
+
+@pytest.mark.parametrize("lo,hi,steeper,verdict", [
+    (-0.90, -0.50, "", "fail"),                         # entirely steeper than [−0.4167, −0.2667]
+    (-0.90, -0.50, "a lower-bound family", "inconclusive"),
+    (-0.20, -0.10, "a lower-bound family", "fail"),     # shallower: still a fail
+    (-0.36, -0.30, "a lower-bound family", "pass"),
+])
+def test_attained_rate_steeper_exception(lo, hi, steeper, verdict):
+    row = C.attained_rate("x", "d", -1 / 3, est((lo + hi) / 2, lo, hi), steeper=steeper)
+    assert row.verdict == verdict and (steeper in row.criterion)
+
+
+def test_attained_rate_steeper_side_for_a_positive_theta():
+    assert C.attained_rate("x", "d", 0.5, est(0.9, 0.8, 1.0), steeper="why").verdict == "inconclusive"
+    assert C.attained_rate("x", "d", 0.5, est(0.1, 0.05, 0.2), steeper="why").verdict == "fail"
+
+
+# --- at_least, count, monotone -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("readings,verdict,measured", [
+    ({"linf": (0.10, 0.07, 0.13), "l2": (0.20, 0.15, 0.25)}, "pass", 0.10),          # both lower ends ≥ 0.05
+    ({"linf": (0.06, 0.04, 0.08), "l2": (0.20, 0.15, 0.25)}, "inconclusive", 0.06),  # one straddles the floor
+    ({"linf": (0.06, 0.01, 0.20), "l2": (0.02, 0.01, 0.03)}, "fail", 0.02),          # l2 entirely below decides
+    ({"linf": (math.nan, math.nan, math.nan), "l2": (0.20, 0.15, 0.25)}, "inconclusive", math.nan),
+    ({"linf": (math.nan, math.nan, math.nan), "l2": (0.02, 0.01, 0.03)}, "fail", 0.02),
+])
+def test_at_least_intervals(readings, verdict, measured):
+    row = C.at_least("x", "d", readings, 0.05)
+    assert row.verdict == verdict
+    assert (math.isnan(measured) and math.isnan(row.measured)) or row.measured == measured
+    assert "0.05" in row.criterion and "linf" in row.criterion
+
+
+@pytest.mark.parametrize("rho,converged,verdict", [
+    (0.95, True, "pass"), (0.90, True, "pass"), (0.80, True, "inconclusive"), (0.60, True, "fail"),
+    (0.95, False, "inconclusive"), (0.60, False, "inconclusive"), (math.nan, True, "inconclusive")])
+def test_at_least_point_with_a_grey_zone(rho, converged, verdict):
+    row = C.at_least("x", "d", {"ρ": rho}, 0.9, fail_below=0.7, requires={"every refit converged": converged})
+    assert row.verdict == verdict and math.isnan(row.ci_low)
+    assert "ρ ≥ 0.9" in row.criterion and "ρ < 0.7" in row.criterion
+
+
+def test_at_least_strict_and_per_reading_floors():
+    floors = {"d=1": 0.25, "d=2": 0.5}
+    assert C.at_least("x", "d", {"d=1": (1.0, 0.25, 1.2), "d=2": (1.0, 0.6, 1.2)}, floors).verdict == "pass"
+    assert C.at_least("x", "d", {"d=1": (1.0, 0.25, 1.2), "d=2": (1.0, 0.6, 1.2)}, floors,
+                      strict=True).verdict == "inconclusive"  # "> 1/D": a lower end at the floor does not pass
+    row = C.at_least("x", "d", {"d=1": (0.2, 0.1, 0.25), "d=2": (1.0, 0.6, 1.2)}, floors, strict=True)
+    assert row.verdict == "fail" and row.measured == 0.2  # an upper end at the floor fails a strict claim
+    with pytest.raises(ValueError):
+        C.at_least("x", "d", {"a": 1.0}, floors, fail_below=0.1)
+
+
+@pytest.mark.parametrize("holds,clearly_not,need,verdict,measured", [
+    ([True] * 4, None, 1.0, "pass", 1.0),
+    ([True, True, True, False], None, 1.0, "fail", 0.75),
+    ([True, True, True, False], [False] * 4, 1.0, "inconclusive", 0.75),     # the fourth is undecided
+    ([True, True, True, False], [False, False, False, True], 0.75, "pass", 0.75),
+    ([True, True, False, False], [False, False, False, True], 0.75, "inconclusive", 0.5),  # 3 of 4 still possible
+    ([True, True, False, False], [False, False, True, True], 0.75, "fail", 0.5),
+    ([], None, 1.0, "inconclusive", math.nan),                                # no event to judge
+])
+def test_count(holds, clearly_not, need, verdict, measured):
+    row = C.count("x", "d", holds, clearly_not, need=need, event="fold")
+    assert row.verdict == verdict
+    assert (math.isnan(measured) and math.isnan(row.measured)) or row.measured == measured
+    assert f"{sum(holds)} of {len(holds)} qualify" in row.criterion
+
+
+def test_count_checks_its_masks():
+    with pytest.raises(ValueError):
+        C.count("x", "d", [True, False], [True, False])  # an event cannot both hold and clearly not
+    with pytest.raises(ValueError):
+        C.count("x", "d", [True], need=0.0)
+
+
+@pytest.mark.parametrize("values,falls,tol,verdict,measured", [
+    ([4.0, 2.0, 1.0], True, 0.0, "pass", 0.5),
+    ([4.0, 2.0, 2.0], True, 0.0, "pass", 1.0),           # non-increasing is enough
+    ([4.0, 1.0, 2.0], True, 0.0, "inconclusive", 2.0),   # one rise, but it ends lower
+    ([1.0, 0.5, 1.5], True, 0.0, "fail", 3.0),           # ends higher than it began
+    ([4.0, 4.2, 1.0], True, 0.1, "pass", 1.05),          # a 5 % rise within the stated tolerance
+    ([1.0, 2.0, 4.0], False, 0.0, "pass", 2.0),
+    ([2.0, 3.0, 1.0], False, 0.0, "fail", 1 / 3),
+    ([1.0, math.nan, 0.5], True, 0.0, "inconclusive", math.nan),
+    ([1.0], True, 0.0, "inconclusive", math.nan),
+])
+def test_monotone(values, falls, tol, verdict, measured):
+    row = C.monotone("x", "d", values, falls=falls, tol=tol)
+    assert row.verdict == verdict
+    assert (math.isnan(measured) and math.isnan(row.measured)) or abs(row.measured - measured) < 1e-12

@@ -24,7 +24,7 @@ CLAIMS = (
            "from − to +: the branch turns back at its smallest ε)",
            "pass iff the number ≤ 0; fail otherwise (one created pair, e.g. an isola appearing, is a counterexample "
            "to 'the landscape only simplifies as ε grows')", "pass on every set at every profile (0 births)"),
-    C.Spec("bifurcation.{set}.folds_merge_basins", "bound", "each fold merges two attribution basins",
+    C.Spec("bifurcation.{set}.folds_merge_basins", "count", "each fold merges two attribution basins",
            "fraction of folds that merge basins, i.e. at which a local minimum of H (a basin) meets a saddle (d ≥ 2) or "
            "a maximum (d = 1); a fold merges basins iff every Hessian eigenvalue at the refined fold besides the one "
            "that vanishes is > 0, and clearly does not iff one of them is < −judge.basin_eig_tol·‖[∇²H | ∂_logε ∇H]‖₂ "
@@ -126,13 +126,11 @@ def _merge_basins(name: str, f: pd.DataFrame, d: int, tol: float) -> C.Claim:
     merge, clearly_not = other > 0, other < -tol
     n = len(f)
     kinds = "; ".join(f"{k}× {t}" for t, k in f.types.value_counts().items()) or "none"
-    crit = (f"pass iff every fold merges basins (every eigenvalue of ∇²H at the fold besides the vanishing one > 0); "
-            f"fail iff a fold clearly does not (one < −{tol:g}·‖[∇²H | ∂_logε ∇H]‖₂, tool's threshold: a saddle "
-            f"meets a maximum); else inconclusive")
+    words = dict(event="fold", holds_if="it merges basins: every eigenvalue of ∇²H at the fold besides the vanishing "
+                                        "one > 0",
+                 fails_if=f"one < −{tol:g}·‖[∇²H | ∂_logε ∇H]‖₂, tool's threshold: a saddle meets a maximum")
     if n == 0:
-        return C.custom(cid, "bound", f"{name}: no fold in the ε range", "1 (every fold)", math.nan,
-                        verdict="inconclusive", criterion=crit + "; no fold to judge")
-    verdict = "pass" if merge.all() else "fail" if clearly_not.any() else "inconclusive"
+        return C.count(cid, f"{name}: no fold in the ε range", merge, clearly_not, theory="1 (every fold)", **words)
     lost = f[~merge]
     where = f" (not: at ε = {_fmt_list(lost.eps_fold)}, {', '.join(sorted(set(lost.types)))})" if len(lost) else ""
     desc = (f"{name} (d = {d}): {int(merge.sum())} of {n} folds merge basins (a minimum meets a saddle or maximum), "
@@ -140,24 +138,20 @@ def _merge_basins(name: str, f: pd.DataFrame, d: int, tol: float) -> C.Claim:
             f"eigenvalue / ‖J‖₂ over the folds " + (f"{np.min(other):.3g}" if d > 1 else "none (d = 1)"))
     why = ("in d = 1 the only Hessian eigenvalue is the one that vanishes, so every fold meets a minimum and a "
            "maximum" if d == 1 else "")
-    return C.custom(cid, "bound", desc, "1 (each fold merges basins)", float(merge.mean()), verdict=verdict,
-                    criterion=crit, arithmetic=why)
+    return C.count(cid, desc, merge, clearly_not, theory="1 (each fold merges basins)", arithmetic=why, **words)
 
 
 def _eigen_check(name: str, f: pd.DataFrame, tol: float) -> C.Claim:
     cid = f"bifurcation.{name}.fold_eigen_check"
     about = "smallest |eigenvalue of ∇²H| / ‖[∇²H | ∂_logε ∇H]‖₂ at the refined folds, by eigvalsh"
     if len(f) == 0:
-        return C.custom(cid, "exact", f"{about}: no fold in the ε range", "0", math.nan, verdict="inconclusive",
-                        criterion=f"pass iff the largest ratio ≤ {tol:g} at every fold; no fold to check")
-    worst = float(f.rel_min_eig.max())
-    conv, inertia = bool(f.converged.all()), bool(f.inertia_changed.all())
-    ok = worst <= tol and conv and inertia
-    return C.custom(cid, "exact", f"{about}, largest over {len(f)} folds", "0", worst,
-                    verdict="pass" if ok else "fail",
-                    criterion=f"pass iff the largest ratio ≤ {tol:g}, every refinement converged (measured: "
-                              f"{int(f.converged.sum())}/{len(f)}) and every bracketing pair of continuation points "
-                              f"differs in Hessian inertia ({int(f.inertia_changed.sum())}/{len(f)}); fail otherwise")
+        return C.exact(cid, f"{about}: no fold in the ε range", math.nan, tol=tol, theory="0", what="the largest ratio",
+                       requires={"a fold in the ε range to check (none)": False})
+    return C.exact(cid, f"{about}, largest over {len(f)} folds", float(f.rel_min_eig.max()), tol=tol, theory="0",
+                   what="the largest ratio",
+                   also={f"every refinement converged ({int(f.converged.sum())}/{len(f)})": bool(f.converged.all()),
+                         f"every bracketing pair of continuation points differs in Hessian inertia "
+                         f"({int(f.inertia_changed.sum())}/{len(f)})": bool(f.inertia_changed.all())})
 
 
 def _methods(name: str, counts: pd.DataFrame, timing: pd.DataFrame, diff: pd.DataFrame) -> C.Claim:

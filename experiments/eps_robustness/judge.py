@@ -125,12 +125,11 @@ def _trained_slope(part: str, eps: np.ndarray, hess: np.ndarray, bound: np.ndarr
             f"changes with ε); measured/bound {ratio.min():.3g}…{ratio.max():.3g}; read against the fixed-W exponent "
             f"−1 instead, the same rule would say {C.upper_rate('x', '', -1.0, est, delta=float(r.delta)).verdict}; "
             f"kind: {TRAINED_WHY}")
-    if not (math.isfinite(b.slope) and b.slope < 0):
-        return C.custom(f"robust.{part}.eps_slope", "upper_rate", text, "bound's slope", est.slope, verdict="inconclusive",
-                        criterion=f"the bound of these models does not fall with ε (slope {b.slope:.3g}), so it "
-                                  "predicts no decay to compare with", ci_low=est.low, ci_high=est.high)
+    falls = math.isfinite(b.slope) and b.slope < 0
     return C.upper_rate(f"robust.{part}.eps_slope", text, float(b.slope), est, delta=float(r.delta),
-                        theory=f"bound's slope {C.fmt(float(b.slope))}")
+                        theory=f"bound's slope {C.fmt(float(b.slope))}",
+                        requires={f"the bound of these models falls with ε (slope {b.slope:.3g} < 0), so that it "
+                                  "predicts a decay to compare with": falls})
 
 
 def _monotone(part: str, eps: np.ndarray, hess: np.ndarray, r) -> C.Claim:

@@ -29,7 +29,7 @@ ATTACK_CLAIMS = (
     C.Spec("robust.attack.monotone_in_eps", "info", "robust accuracy grows with ε (the paper's assertion)",
            "median over (data set, norm, radius) of the Spearman correlation of ε with PGD robust accuracy "
            "(the judged test of the assertion is robust.attack.eps_effect.{data})"),
-    C.Spec("robust.attack.eps_effect.{data}", "bound",
+    C.Spec("robust.attack.eps_effect.{data}", "at_least",
            "robustness is controlled by ε: robust accuracy rises with ε",
            "per threat model (ℓ∞ and ℓ2 at the standard radii), PGD robust accuracy at the largest ε minus at the "
            "smallest, with a judge.level normal interval (binomial standard errors of the two accuracies); measured: "
@@ -65,37 +65,30 @@ def _at_standard(acc: pd.DataFrame, p, data: str, norm: str, loss: str = "both")
 def eps_effect(data: str, acc: pd.DataFrame, n: int, p, r) -> C.Claim:
     """Robust accuracy at the largest ε minus at the smallest, per threat model, with binomial errors."""
     thr, z = float(r.effect_min), float(stats.norm.ppf(1 - (1 - float(r.level)) / 2))
-    rises, texts, verdicts = [], [], []
+    rises, texts = {}, []
     for norm in NORMS:
         seq = _at_standard(acc, p, data, norm)
         lo_e, hi_e = seq.iloc[0], seq.iloc[-1]
         rise = float(hi_e - lo_e)
         se = math.sqrt((lo_e * (1 - lo_e) + hi_e * (1 - hi_e)) / n)
-        low, high = rise - z * se, rise + z * se
-        verdicts.append("pass" if low >= thr else "fail" if high < thr else "inconclusive")
-        rises.append((rise, low, high))
+        rises[f"{norm} at {_standard(p, data, norm):g}"] = (rise, rise - z * se, rise + z * se)
         texts.append(f"{norm} at {_standard(p, data, norm):g}: ε {seq.index[0]:g} → {seq.index[-1]:g} gives "
-                     f"{lo_e:.3g} → {hi_e:.3g}, rise {rise:+.3g} [{low:+.3g}, {high:+.3g}] ({verdicts[-1]}; all ε: "
+                     f"{lo_e:.3g} → {hi_e:.3g}, rise {rise:+.3g} [{rise - z * se:+.3g}, {rise + z * se:+.3g}] (all ε: "
                      + ", ".join(f"{v:.3g}" for v in seq) + ")")
-    verdict = "fail" if "fail" in verdicts else "pass" if all(v == "pass" for v in verdicts) else "inconclusive"
-    worst = min(range(len(NORMS)), key=lambda i: rises[i][0])
-    return C.custom(f"robust.attack.eps_effect.{data}", "bound",
-                    f"{data}: PGD robust accuracy (CE or margin breaks an image) on {n} test images at the standard "
-                    f"radii across the ε grid — {'; '.join(texts)}", f"rise ≥ {C.fmt(thr)}", rises[worst][0],
-                    verdict=verdict, ci_low=rises[worst][1], ci_high=rises[worst][2],
-                    criterion=f"per threat model, the rise's {float(r.level):.0%} normal interval (binomial errors, "
-                              f"n = {n}); pass iff in both its lower end ≥ {C.fmt(thr)} (the tool's threshold, not "
-                              f"the paper's); fail iff in either its upper end < {C.fmt(thr)}; else inconclusive")
+    return C.at_least(f"robust.attack.eps_effect.{data}",
+                      f"{data}: PGD robust accuracy (CE or margin breaks an image) on {n} test images at the standard "
+                      f"radii across the ε grid — {'; '.join(texts)}", rises, thr, theory=f"rise ≥ {C.fmt(thr)}",
+                      interval=f"{float(r.level):.0%} normal interval (binomial errors, n = {n})",
+                      note=f"{C.fmt(thr)} (judge.effect_min) is the tool's threshold, not the paper's")
 
 
 def peer_gap(data: str, d: pd.DataFrame, r) -> C.Claim:
     cid, limit = f"robust.attack.peer_gap.{data}", float(r.peer_gap)
-    rule = f"pass iff measured ≤ {C.fmt(limit)} (one point); fail otherwise"
     missing = d[d.quantity == "peer_missing"]
     if not missing.empty or not (d.quantity == "peer_robust_acc").any():
         why = missing.note.iloc[0] if not missing.empty else "the peer attack was not run (params.attack.peer.n_images = 0)"
-        return C.custom(cid, "bound", f"{data}: hjexp PGD vs APGD-CE + APGD-DLR (adv-lib): {why}", f"≤ {C.fmt(limit)}",
-                        math.nan, verdict="inconclusive", criterion=f"{why}, so nothing is compared ({rule})")
+        return C.bound(cid, f"{data}: hjexp PGD vs APGD-CE + APGD-DLR (adv-lib): {why}", math.nan, limit,
+                       theory=f"≤ {C.fmt(limit)}", requires={f"the peer attack ran (here: {why})": False})
     peer = d[(d.quantity == "peer_robust_acc")].set_index(["eps", "norm", "loss"]).value
     ours = d[d.quantity == "subset_robust_acc"].set_index(["eps", "norm"]).value
     both = d[d.quantity == "ensemble_robust_acc"].set_index(["eps", "norm"]).value
@@ -113,9 +106,8 @@ def _soundness(certs: pd.DataFrame | None, r) -> C.Claim:
     desc = "max over models and test images of certified ℓ2 radius / ℓ2 distance of the nearest adversarial example found"
     pairs = pd.DataFrame() if certs is None else certs[(certs.certified_l2 > 0) & np.isfinite(certs.nearest_adv_l2)]
     if pairs.empty:
-        return C.custom("robust.attack.certificate_sound", "bound", desc, "≤ 1", math.nan, verdict="inconclusive",
-                        criterion="no certified image had an adversarial example found, so nothing can be compared "
-                                  f"(pass iff the ratio ≤ 1 + {C.fmt(float(r.cert_slack))})")
+        return C.bound("robust.attack.certificate_sound", desc, math.nan, 1.0, slack=float(r.cert_slack), theory="≤ 1",
+                       requires={"a certified image with an adversarial example found, to compare with (none)": False})
     ratio = pairs.certified_l2 / pairs.nearest_adv_l2
     return C.bound("robust.attack.certificate_sound",
                    f"{desc}: {len(pairs)} pairs, median ratio {ratio.median():.3g} (how tight the two are)",

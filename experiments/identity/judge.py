@@ -43,10 +43,8 @@ CLAIMS = (
 
 
 def _two_sided(claim_id: str, description: str, ratio: float, lowest: float, tol: float, theory: str) -> C.Claim:
-    ok = ratio <= 1 + tol and lowest >= -tol
-    return C.custom(claim_id, "bound", description, theory, ratio, verdict="pass" if ok else "fail",
-                    criterion=f"pass iff max ratio ≤ 1 + {tol:g} and the smallest gap ≥ −{tol:g} "
-                              f"(smallest gap measured: {lowest:.3g}); fail otherwise")
+    return C.bound(claim_id, description, ratio, 1.0, slack=tol, theory=theory, what="the max ratio",
+                   also={f"the smallest gap {lowest:.3g} ≥ −{tol:g}": lowest >= -tol})
 
 
 def judge(run: C.RunData) -> list[C.Claim]:
@@ -114,10 +112,9 @@ def judge(run: C.RunData) -> list[C.Claim]:
         monotone &= bool(all(b <= max(a, floor) for a, b in zip(e, e[1:])))
         finals.append(e[-1])
     worst = max(finals)
-    out.append(C.custom("identity.viscous_semigroup.err_decreases", "exact",
-                        f"heat-kernel (trapezoid) step of u_ε vs the closed form u_ε(·,t+s), ε ∈ {list(p.semigroup.eps_viscous)}; "
-                        "measured = worst error at the finest grid", "→ 0 with the grid", worst,
-                        verdict="pass" if monotone and worst <= stol else "fail",
-                        criterion=f"pass iff the error is non-increasing in the grid for every ε (measured: "
-                                  f"{'yes' if monotone else 'no'}) and ≤ {stol:g} at the finest grid; fail otherwise"))
+    out.append(C.exact("identity.viscous_semigroup.err_decreases",
+                       f"heat-kernel (trapezoid) step of u_ε vs the closed form u_ε(·,t+s), ε ∈ {list(p.semigroup.eps_viscous)}; "
+                       "measured = worst error at the finest grid", worst, tol=stol, theory="→ 0 with the grid",
+                       what="the worst error at the finest grid",
+                       also={"the error is non-increasing in the grid for every ε": monotone}))
     return out

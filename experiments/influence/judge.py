@@ -27,7 +27,7 @@ CLAIMS = (
            "least-squares exponent of the closed form's time per query against N over the largest "
            "judge.cost_fit_octaves doublings of N measured (minimum over repeats of each timing)",
            "reported, not judged: timings on a shared machine move with its load and caches", "info"),
-    C.Spec("influence.loo_training_point", "bound", "π is the influence function: it predicts the effect of a training point",
+    C.Spec("influence.loo_training_point", "at_least", "π is the influence function: it predicts the effect of a training point",
            "Spearman rank correlation, over all (left-out sample, test point) pairs, between the π-based influence "
            "prediction Δu_i(x) ≈ π(x)·H⁻¹·2r_iπ(x_i)/(n − 1) and the actual change of u(x) when the model is "
            "retrained without sample i (Hopf–Cole model, atoms fixed, values g fitted; loo.py)",
@@ -83,8 +83,6 @@ def _loo_row(run: C.RunData, r) -> C.Claim:
     per_q = loo.groupby("x_query").apply(lambda s: spearmanr(s.predicted, s.actual)[0], include_groups=False)
     conv = float(v["max_grad_after_newton"]) <= float(r.loo_grad_tol)
     hi, lo = float(r.loo_rho), float(r.loo_rho_fail)
-    verdict = ("inconclusive" if not (conv and math.isfinite(rho)) else "pass" if rho >= hi
-               else "fail" if rho < lo else "inconclusive")
     p = run.params.loo
     n, m = loo.removed.nunique(), loo.x_query.nunique()
     desc = (f"π-based influence of each of n = {n} training samples on u at {m} test points against retraining "
@@ -93,11 +91,12 @@ def _loo_row(run: C.RunData, r) -> C.Claim:
             f"{float(per_q.median()):.3g} (min {float(per_q.min()):.3g}); refits' max |∂L/∂g| "
             f"{float(v['max_grad_after_newton']):.2g}, loss Hessian condition {float(v['hessian_cond']):.3g}, "
             f"largest relative move of g {float(v['max_rel_param_move']):.3g}")
-    crit = (f"pass iff ρ ≥ {hi:g} and every refit converged (max |∂L/∂g| ≤ {float(r.loo_grad_tol):g}); fail iff "
-            f"ρ < {lo:g}; else inconclusive (tool's thresholds: the influence function is a first-order "
-            "prediction, exact only as n → ∞)")
-    return C.custom("influence.loo_training_point", "bound", desc, "ρ = 1 (π predicts the leave-one-out change)",
-                    rho, verdict=verdict, criterion=crit)
+    return C.at_least("influence.loo_training_point", desc, {"Spearman ρ": rho}, hi, fail_below=lo,
+                      theory="ρ = 1 (π predicts the leave-one-out change)",
+                      requires={f"every refit converged (max |∂L/∂g| {float(v['max_grad_after_newton']):.2g} ≤ "
+                                f"{float(r.loo_grad_tol):g})": conv},
+                      note="Both are the tool's thresholds: the influence function is a first-order prediction, "
+                           "exact only as n → ∞")
 
 
 def judge(run: C.RunData) -> list[C.Claim]:

@@ -72,19 +72,8 @@ def _limits(name: str, v: dict, tol: float) -> C.Claim:
     # what the certificates guarantee at the saved ends (recomputed here from the saved gaps)
     cert_lo = _particle_bound(v["gap_atom"][~tie] / e_lo[~tie], n) / log_n
     cert_hi = (v["range_atom"] / e_hi) ** 2 / 8 / log_n
-    bad_low, bad_high = (low[~tie] > tol), high > tol
     S = len(low)
-    if bad_low.any() or bad_high.any() or not np.all(np.isfinite(high)):
-        verdict = "fail"
-    else:
-        verdict = "inconclusive" if tie.any() else "pass"
     worst = float(max(np.max(low[~tie], initial=0.0), np.max(high)))
-    crit = (f"per seed, H at the atom is judged at two ends chosen from its logits: ε_lo = Δ/s with Fano's bound "
-            f"h(p) + (1 − p)log(N − 1) at s = Δ/ε equal to params.limit_bound·log N, and ε_hi = R/√(8·limit_bound·log N) "
-            f"(log N − H ≤ (R/ε)²/8); Δ the top-two logit gap, R the range. pass iff every seed has "
-            f"H(ε_lo)/log N ≤ {tol:g} and 1 − H(ε_hi)/log N ≤ {tol:g} (judge.limit_tol, tool's threshold: 10× what the "
-            f"certificates allow); fail iff a seed misses either; inconclusive when the atom's top two logits tie "
-            f"(Δ ≤ 1e-12·R: the particle limit is then log m, m tied atoms, not 0) and nothing fails")
     desc = (f"{name}, N = {n}: worst H/log N at ε_lo {_mx(low[~tie]):.3g} (certified ≤ "
             f"{_mx(cert_lo):.3g}), worst 1 − H/log N at ε_hi {np.max(high):.3g} (certified ≤ "
             f"{np.max(cert_hi):.3g}) over {S} seeds ({int(tie.sum())} tied); ends from the logit gaps: ε_lo ∈ "
@@ -92,10 +81,18 @@ def _limits(name: str, v: dict, tol: float) -> C.Claim:
             f"[{np.min(e_hi):.3g}, {np.max(e_hi):.3g}]; at the authors' scan ends ε = {v['eps_min'][0]:.3g} and "
             f"{v['eps_max'][0]:.3g}: worst H/log N {np.max(v['H_atom_eps_min']) / log_n:.3g} and "
             f"{np.min(v['H_atom_eps_max']) / log_n:.4g}")
-    return C.custom(f"phase.{name}.entropy_limits", "bound", desc, "H → 0 as ε → 0, H → log N as ε → ∞", worst,
-                    verdict=verdict, criterion=crit,
-                    arithmetic="the ends are placed where Fano's inequality and the (R/ε)²/8 bound force H within "
-                               "a tenth of the tolerance; the row checks the computed H against them and catches ties")
+    return C.bound(f"phase.{name}.entropy_limits", desc, worst, tol, theory="H → 0 as ε → 0, H → log N as ε → ∞",
+                   what="the worst of H(ε_lo)/log N and 1 − H(ε_hi)/log N over the seeds",
+                   also={"H(ε_hi) is finite in every seed": bool(np.all(np.isfinite(high)))},
+                   pass_requires={f"no seed's top two logits tie ({int(tie.sum())} of {S} do: Δ ≤ 1e-12·R, where the "
+                                  "particle limit is log m for m tied atoms, not 0)": not tie.any()},
+                   note=(f"H at the atom is judged per seed at two ends chosen from its logits: ε_lo = Δ/s with Fano's "
+                         f"bound h(p) + (1 − p)log(N − 1) at s = Δ/ε equal to params.limit_bound·log N, and "
+                         f"ε_hi = R/√(8·limit_bound·log N) (log N − H ≤ (R/ε)²/8); Δ the top-two logit gap, R the "
+                         f"range. The tolerance {tol:g} (judge.limit_tol) is the tool's threshold: 10× what the "
+                         "certificates allow"),
+                   arithmetic="the ends are placed where Fano's inequality and the (R/ε)²/8 bound force H within "
+                              "a tenth of the tolerance; the row checks the computed H against them and catches ties")
 
 
 def _transition(name: str, v: dict, level: float, factor: float) -> list[C.Claim]:
@@ -105,8 +102,9 @@ def _transition(name: str, v: dict, level: float, factor: float) -> list[C.Claim
         missing = int((~np.isfinite(cross)).sum())
         why = (f"the scan [{v['eps_min'][0]:.3g}, {v['eps_max'][0]:.3g}] does not bracket the crossing of ½ log N "
                f"at the boundary query in {missing}/{len(cross)} seeds")
-        return [C.custom(cid, "attained_rate", f"{name}: {why}", "ε_×/ε* = 1", math.nan, verdict="inconclusive",
-                         criterion=f"inconclusive: {why}"),
+        none = C.SlopeEstimate(math.nan, math.nan, math.nan, "no ratio: the crossing is not bracketed")
+        return [C.attained_rate(cid, f"{name}: {why}", 1.0, none, band=(1 / factor, factor), theory="ε_×/ε* = 1",
+                                requires={f"the scan brackets the crossing in every seed ({missing} do not)": False}),
                 C.info(f"{cid}_nn", f"{name}: {why}", math.nan, why="no crossing to compare")]
     r_star = _ratio_interval(cross / star, level)
     r_nn = _ratio_interval(cross / nn, level)

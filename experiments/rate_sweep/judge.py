@@ -19,13 +19,12 @@ NAMES = {"hj": "trained Hopf–Cole", "hj_fixed_t": "trained Hopf–Cole at the 
          "hj_shrink_t": "trained Hopf–Cole with t shrinking as n^(−1/(d+2))",
          "hj_selected": "trained Hopf–Cole, (N, ε) chosen on held-out samples", "knn": "kNN",
          "nw": "Nadaraya–Watson", "constant": "the constant predictor (training-label mean)"}
-STEEPER = ("Exception: an interval entirely steeper than the band is inconclusive, not fail — on this "
-           "lower-bound family no estimator's error can fall faster than the minimax rate for large n, so a steeper "
-           "slope says the range is pre-asymptotic (e.g. an overfit that is still fading), not that the rate is wrong.")
+STEEPER = ("on this lower-bound family no estimator's error can fall faster than the minimax rate for large n, so a "
+           "steeper slope says the range is pre-asymptotic (e.g. an overfit that is still fading), not that the rate "
+           "is wrong")
 CRITICAL = ("at the family's one critical scale every estimator, the constant predictor included, has slope "
             "−1/(d+2) (the lower-bound argument), so the slope cannot tell a learner from a non-learner; the attained "
             "rate is judged on the worst case over the class, rate.worst.{model}.slope.d{d}")
-UNSTABLE = "inconclusive: the slope has not stabilised over the grid, so it is not the asymptotic rate"
 
 __all__ = ["CLAIMS", "judge"]
 
@@ -99,23 +98,11 @@ def _claim(claim_id: str, kind: str, family: str, fit: Fit, desc: str, r, why: s
     if kind == "info":
         return C.info(claim_id, desc, fit.est.slope, why=why or "a contrast or diagnostic, not a claim of the paper",
                       theory=f"{a:.4g}", ci_low=fit.est.low, ci_high=fit.est.high)
-    reading = READING.get(family, "")
+    terms = dict(arithmetic=arithmetic, note=READING.get(family, ""),
+                 requires={"the slope has stabilised over the grid (otherwise it is not the asymptotic rate)": fit.stable})
     if kind == "upper_rate":
-        row = C.upper_rate(claim_id, desc, a, fit.est, delta=float(r.delta), arithmetic=arithmetic)
-        row = C.custom(claim_id, kind, desc, row.theory, row.measured, ci_low=row.ci_low, ci_high=row.ci_high,
-                       verdict=row.verdict, criterion=f"{row.criterion}. {reading}")
-    else:
-        row = C.attained_rate(claim_id, desc, a, fit.est, band=tuple(r.band), arithmetic=arithmetic)
-        # On a lower-bound family no estimator decays faster than the minimax rate for large n,
-        # so a slope steeper than the band marks a pre-asymptotic range; it cannot contradict the claim.
-        steep = row.verdict == "fail" and fit.est.high < max(r.band) * a  # a < 0: 1.25·a is the band's steep end
-        row = C.custom(claim_id, kind, desc, row.theory, row.measured, ci_low=row.ci_low, ci_high=row.ci_high,
-                       verdict="inconclusive" if steep else row.verdict,
-                       criterion=f"{row.criterion} {STEEPER} {reading}")
-    if fit.stable:
-        return row
-    return C.custom(claim_id, kind, desc, row.theory, row.measured, verdict="inconclusive", ci_low=row.ci_low,
-                    ci_high=row.ci_high, criterion=f"{UNSTABLE} (rule once stable: {row.criterion})")
+        return C.upper_rate(claim_id, desc, a, fit.est, delta=float(r.delta), **terms)
+    return C.attained_rate(claim_id, desc, a, fit.est, band=tuple(r.band), steeper=STEEPER, **terms)
 
 
 def _paired(sub: pd.DataFrame, model: str, knn: pd.Series, level: float) -> tuple[float, float, float, int]:

@@ -8,8 +8,6 @@ bumps' RMS, does not decay), so its row must fail for the grid to discriminate e
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pandas as pd
 
@@ -67,7 +65,7 @@ def _model_extra(model: str, top: pd.DataFrame, every: pd.DataFrame, p) -> str:
 
 
 def worst_claim(w: pd.DataFrame, model: str, d: int, p, r) -> C.Claim | None:
-    from .judge import NAMES, UNSTABLE  # judge.py imports this module
+    from .judge import NAMES  # judge.py imports this module
 
     amps = [float(a) for a in p.worst.hj_amplitudes] if model.startswith("hj") else None
     table, top = sup_grid(w, model, d, amps)
@@ -92,17 +90,13 @@ def worst_claim(w: pd.DataFrame, model: str, d: int, p, r) -> C.Claim | None:
                            p).rstrip(".")
             + f". The paper gives no numbers for this experiment. Fit window: "
             f"{fit.words(float(r.stable_tol) * abs(a), int(r.min_fit_sizes))}.")
-    row = C.upper_rate(f"rate.worst.{model}.slope.d{d}", desc, a, fit.est, delta=float(r.delta))
-    steep_end = max(r.band) * a  # a < 0: the band's steep end, 1.25·a by default
-    crit = (f"{row.criterion}. Exception: an interval entirely steeper than {max(r.band):g}·a = {steep_end:.4g} "
-            f"(judge.band's steep end) is inconclusive — the grid holds members near the critical scale of every n, "
-            f"where no estimator's error can fall faster than n^(−1/(d+2)) for large n (the lower-bound "
-            f"argument), so such a supremum is pre-asymptotic (an overfit still fading), not its rate. {READING}")
-    if not fit.stable:
-        return dataclasses.replace(row, verdict="inconclusive", criterion=f"{UNSTABLE} (rule once stable: {crit})")
-    if row.verdict == "pass" and fit.est.high < steep_end:
-        return dataclasses.replace(row, verdict="inconclusive", criterion=crit)
-    return dataclasses.replace(row, criterion=crit)
+    return C.upper_rate(f"rate.worst.{model}.slope.d{d}", desc, a, fit.est, delta=float(r.delta),
+                        steep=max(r.band),  # judge.band's steep end, 1.25·a by default
+                        steeper="the grid holds members near the critical scale of every n, where no estimator's error "
+                                "can fall faster than n^(−1/(d+2)) for large n (the lower-bound argument), so such a "
+                                "supremum is pre-asymptotic (an overfit still fading), not its rate",
+                        requires={"the slope has stabilised over the grid (otherwise it is not the asymptotic rate)":
+                                  fit.stable}, note=READING)
 
 
 def worst_claims(run: C.RunData) -> list[C.Claim]:

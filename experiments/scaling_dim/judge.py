@@ -53,7 +53,7 @@ CLAIMS = (
            "T·α̂ per replicate (T: TwoNN of that replicate's training set), pooled",
            "pass iff the t-interval lies in judge.deff_band·1 ([0.75, 1.33], tool's threshold); fail iff disjoint",
            "fail where α̂ ≈ 2/d_int (d_eff ≈ d_int/2)"),
-    C.Spec("scaling.manifold.separates.pooled", "bound", "α > 1/D (the exponent follows d_int, not D)",
+    C.Spec("scaling.manifold.separates.pooled", "at_least", "α > 1/D (the exponent follows d_int, not D)",
            "per-d_int pooled α̂ against the ambient exponent 1/min D (d_int < D/2)",
            "pass iff every interval lies above 1/min D; fail iff one lies at or below it; else inconclusive",
            "pass at quick and paper"),

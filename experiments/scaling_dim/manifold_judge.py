@@ -181,16 +181,12 @@ def pooled_rows(scaled, twonn_scaled, seps, readings, level, band, r) -> list[C.
                                "(tool's threshold)", 1.0, est_t, band=b, theory="TwoNN·α = 1 (d_eff = 1/α = TwoNN)"))
     lows = [(d, e, 1 / min(Ds)) for d, e, Ds in seps if d < min(Ds) / 2]
     if lows:
-        worst = min(lows, key=lambda x: x[1].low - x[2])
-        verdict = ("inconclusive" if not all(e.decided for _, e, _ in lows) else
-                   "pass" if all(e.low > thr for _, e, thr in lows) else
-                   "fail" if any(e.high <= thr for _, e, thr in lows) else "inconclusive")
-        out.append(C.custom("scaling.manifold.separates.pooled", "bound",
-                            "α̂ per d_int against the ambient exponent 1/D (an error governed by the ambient dimension "
-                            "would decay like N^(−1/D)): " + "; ".join(f"d_int={d}: [{e.low:.3f}, {e.high:.3f}] vs 1/D = "
-                                                                        f"{thr:.3g}" for d, e, thr in lows),
-                            "α > 1/D", worst[1].slope, ci_low=worst[1].low, ci_high=worst[1].high, verdict=verdict,
-                            criterion=f"pass iff every d_int's interval (d_int < D/2) lies above 1/min D; fail iff "
-                                      f"one lies at or below it; else inconclusive; measured: the d_int={worst[0]} "
-                                      f"reading, closest to its threshold. Estimates: {worst[1].method}"))
+        out.append(C.at_least("scaling.manifold.separates.pooled",
+                              "α̂ per d_int against the ambient exponent 1/D (an error governed by the ambient dimension "
+                              "would decay like N^(−1/D)): " + "; ".join(f"d_int={d}: [{e.low:.3f}, {e.high:.3f}] vs "
+                                                                          f"1/D = {thr:.3g}" for d, e, thr in lows),
+                              {f"d_int={d}": (e.slope, e.low, e.high) for d, e, _ in lows},
+                              {f"d_int={d}": thr for d, _, thr in lows}, strict=True, theory="α > 1/D",
+                              interval="interval (d_int < D/2, against 1/min D)",
+                              note="Estimates: " + "; ".join(dict.fromkeys(e.method for _, e, _ in lows))))
     return out

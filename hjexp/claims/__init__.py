@@ -1,7 +1,8 @@
 """Claims and verdicts: kinds with stated rules, trustworthy slope statistics, judging from saved runs.
 
 An experiment's ``judge(run)`` returns a list of :class:`Claim` made by the rule functions
-(``exact``, ``bound``, ``upper_rate``, ``attained_rate``, ``info``); its ``CLAIMS`` catalogue
+(``exact``, ``bound``, ``at_least``, ``count``, ``monotone``, ``upper_rate``, ``attained_rate``, ``info``;
+each judged one takes the conditions of ``TERMS``); its ``CLAIMS`` catalogue
 lists every id it can emit with the kind and criterion.
 """
 
@@ -12,6 +13,7 @@ from hjexp.claims.kinds import (
     KINDS,
     MEANING,
     RULES,
+    TERMS,
     VERDICTS,
     Claim,
     attained_rate,
@@ -23,8 +25,9 @@ from hjexp.claims.kinds import (
     is_forced,
     upper_rate,
 )
+from hjexp.claims.kinds_several import at_least, count, monotone
 from hjexp.claims.stats import SlopeEstimate, deterministic_slope, local_slopes, seed_slope
 
-__all__ = ["COLUMNS", "KINDS", "MEANING", "RULES", "VERDICTS", "Claim", "RunData", "SlopeEstimate", "Spec",
-           "attained_rate", "bound", "custom", "deterministic_slope", "exact", "fmt", "info", "is_forced",
-           "local_slopes", "seed_slope", "upper_rate"]
+__all__ = ["COLUMNS", "KINDS", "MEANING", "RULES", "TERMS", "VERDICTS", "Claim", "RunData", "SlopeEstimate", "Spec",
+           "at_least", "attained_rate", "bound", "count", "custom", "deterministic_slope", "exact", "fmt", "info",
+           "is_forced", "local_slopes", "monotone", "seed_slope", "upper_rate"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hjexp.claims.kinds import KINDS, MEANING, RULES
+from hjexp.claims.kinds import KINDS, MEANING, RULES, TERMS
 
 HEADER = """# The claims hjexp checks
 
@@ -42,6 +42,9 @@ def catalogue_markdown(experiments) -> str:
     for kind in KINDS:
         good, bad = MEANING[kind]
         lines.append(f"| `{kind}` | {_cell(RULES[kind])} | {_cell(good)} | {_cell(bad)} |")
+    lines += ["", "Every judged kind also takes these keywords; each condition is written into the row's criterion "
+              "with whether it held:", ""]
+    lines += [f"- `{term}`: {_cell(words)}" for term, words in TERMS.items()]
     lines.append(STATS)
     for exp in experiments:
         lines += [f"## {exp.name}", "", exp.module.CLAIM, "",
