@@ -69,7 +69,10 @@ def test_missing_mnist_is_skipped_with_notice(cli, tmp_path, monkeypatch, exp):
     assert result.exit_code == 0, result.output
     assert "skipped" in result.output
     summary = pd.read_csv(out / "summary.csv")
-    assert list(summary.claim_id) == ["phase.mnist-3v7.skipped"] and list(summary.verdict) == ["info"]
+    assert list(summary.claim_id) == ["phase.mnist-3v7.entropy_limits", "phase.mnist-3v7.transition_eps",
+                                      "phase.mnist-3v7.transition_eps_nn", "phase.transition_scale_spread"]
+    assert (summary.verdict == "info").all() and summary.criterion.str.startswith("skipped").all()
+    assert summary.criterion.iloc[0].count("MNIST is not installed") == 1
 
 
 def test_characteristic_field_and_class_mass_against_autograd(exp):

@@ -2,6 +2,7 @@
 
 from hjexp.errors import UserError
 
+from .contract import CONTRACT
 from .judge import CLAIMS, judge
 from .measure import measure
 from .plot import plot
@@ -23,4 +24,4 @@ def validate(params) -> None:
         raise UserError("params.n_eps must be ≥ 2 and params.seed_every ≥ 1, e.g. n_eps=40 seed_every=4")
 
 
-__all__ = ["CLAIM", "CLAIMS", "COST", "DEFAULT_DTYPE", "judge", "measure", "plot", "validate"]
+__all__ = ["CLAIM", "CLAIMS", "CONTRACT", "COST", "DEFAULT_DTYPE", "judge", "measure", "plot", "validate"]

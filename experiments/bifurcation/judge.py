@@ -10,6 +10,8 @@ import pandas as pd
 
 from hjexp import claims as C
 
+from .contract import dims
+
 CLAIMS = (
     C.Spec("bifurcation.{set}.n_folds", "info", "basins merge in folds as ε grows",
            "number of folds (τ's log ε-component changes sign along a branch) in the ε range, refined by Newton on "
@@ -47,11 +49,6 @@ CLAIMS = (
            "(multistart / continuation), and the ε values at which their counts differ, with why",
            "", "info"),
 )
-
-
-def dims(atoms: pd.DataFrame) -> int:
-    """d of one set's rows of atoms.csv (the file holds y0, y1, … for the widest set; others are empty)."""
-    return sum(c.startswith("y") and bool(atoms[c].notna().all()) for c in atoms.columns)
 
 
 def _fmt_list(values, limit: int = 8) -> str:

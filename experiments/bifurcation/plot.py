@@ -9,7 +9,7 @@ from omegaconf import OmegaConf
 
 from hjexp import plotting
 
-from .judge import dims
+from .contract import dims
 from .maps import animate, entropy_maps
 
 COLOURS = {"min": "C0", "saddle": "C2", "max": "C3", "degenerate": "0.5"}

@@ -2,6 +2,7 @@
 
 from hjexp.errors import UserError
 
+from .contract import CONTRACT
 from .judge import CLAIMS, judge
 from .measure import measure
 from .plot import plot
@@ -21,4 +22,4 @@ def validate(p) -> None:
         raise UserError(f"params.T={p.T} must be > 0 (the time horizon of the residual net)")
 
 
-__all__ = ["CLAIM", "CLAIMS", "COST", "DEFAULT_DTYPE", "judge", "measure", "plot", "validate"]
+__all__ = ["CLAIM", "CLAIMS", "CONTRACT", "COST", "DEFAULT_DTYPE", "judge", "measure", "plot", "validate"]

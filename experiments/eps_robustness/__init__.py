@@ -1,5 +1,6 @@
 """eps-robustness — curvature of LSE_ε models vs ε against the paper's bound, and real attacks (docs/theory.md §4.3)."""
 
+from .contract import CONTRACT
 from .judge import CLAIMS, judge
 from .measure import measure, validate
 from .plot import plot
@@ -12,4 +13,4 @@ CLAIM = "‖∇²_x f‖₂ = ‖Cov_π(W)‖₂/ε ≤ ‖W‖²_{2,∞}/ε: cu
 COST = "smoke 5 s / quick 31 s / paper 4.9-5.2 min (attacks 4.5-4.8 min, APGD peer ≈ 30 s of it, estimated)"  # run wall times on the 2-core CPU (quick and paper: quiet, threads=2)
 DEFAULT_DTYPE = "float32"
 
-__all__ = ["CLAIM", "CLAIMS", "COST", "DEFAULT_DTYPE", "judge", "measure", "plot", "validate"]
+__all__ = ["CLAIM", "CLAIMS", "CONTRACT", "COST", "DEFAULT_DTYPE", "judge", "measure", "plot", "validate"]

@@ -14,9 +14,9 @@ from scipy import stats
 from hjexp import claims as C
 from hjexp.claims.stats import stable_tail
 
+from .contract import REGRESSION
 from .judge_attack import ATTACK_CLAIMS, attack_claims, tag  # noqa: F401  (tag: the ids' ε segment)
 
-REGRESSION = ("random", "trained1d", "mnist", "fashion", "cifar10")
 ARITHMETIC = ("each bound holds for every weight matrix and every π (a variance of vectors in a ball of radius M "
               "is ≤ M²; ‖diag π − ππᵀ‖₂ ≤ ½; Popoviciu), so a pass is no evidence about trained models")
 UNIFORM = ("at fixed W, π → uniform as ε → ∞, so Cov_π(W) → Cov_uniform(W), a constant, and the local slope → −1 "
@@ -55,7 +55,6 @@ CLAIMS = (
            "pass on every part"),
     C.Spec("robust.{part}.tightness_min", "info", "≤ 1", "min over ε of (max Hessian norm)/(paper bound)"),
     C.Spec("robust.{part}.fit_rmse", "info", "", "test RMSE of the fitted models (smallest over ε; all in the text)"),
-    C.Spec("robust.{part}.skipped", "info", "", "a part (or attack data set) skipped because its data set is missing"),
 ) + ATTACK_CLAIMS
 
 
@@ -186,12 +185,20 @@ def judge(run: C.RunData) -> list[C.Claim]:
                            f"c·Cov_π(W)/ε vs autograd Hessian (float64) on the models of: {parts}",
                            float(ident.value.max()), tol=float(r.roundoff), theory="0",
                            what="max |H_closed − H_autograd| / (|c|‖W‖²_{2,∞}/ε)"))
-    for _, row in df[df.quantity == "skipped"].iterrows():
-        out.append(C.info(f"robust.{row.part}.skipped", f"{row.part} skipped: {row.note}", math.nan,
-                          why="its data set is not available on this machine"))
+    for _, row in df[df.quantity == "skipped"].iterrows():  # a data set not available on this machine
+        unit, why = str(row.part), f"{row.part} skipped: {row.note}"
+        if unit.startswith("attack-"):
+            out += C.skipped_each(CLAIMS, why, "robust.attack.", data=unit.removeprefix("attack-"))
+        else:
+            out += C.skipped_each(CLAIMS, why, "robust.{part}.", part=unit)
     for part in REGRESSION:
         if ((df.part == part) & (df.quantity == "hess_max")).any():
             out += regression_claims(df, part, r)
     certs = run.table("certificates") if (run.dir / "certificates.csv").exists() else None
-    out += attack_claims(df, certs, p, r)
-    return out
+    attack = attack_claims(df, certs, p, r)
+    if "attack" not in p.parts:
+        attack = C.skipped_each(CLAIMS, "params.parts leaves out attack", "robust.attack.")
+    elif not attack:
+        attack = [C.skipped(i, "every attack data set was skipped")
+                  for i in ("robust.attack.certificate_sound", "robust.attack.monotone_in_eps")]
+    return out + attack

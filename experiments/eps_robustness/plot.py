@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 
 from hjexp import plotting
 
-from .judge import REGRESSION
+from .contract import REGRESSION
 
 BOUND_STYLE = {"paper": ("k--", "paper |c|‖W‖²₂,∞/ε"), "half_spectral": ("C3:", "½|c|‖W−1w̄ᵀ‖₂²/ε"),
                "range": ("C2-.", "|c|diam(W)²/4ε")}

@@ -2,6 +2,7 @@
 
 from hjexp.errors import UserError
 
+from .contract import CONTRACT
 from .judge import CLAIMS, judge
 from .measure import measure
 from .plot import plot
@@ -26,4 +27,4 @@ def validate(p) -> None:
         raise UserError("params.timing.reps must be ≥ 1 and params.timing.min_batch_s > 0")
 
 
-__all__ = ["CLAIM", "CLAIMS", "COST", "DEFAULT_DTYPE", "judge", "measure", "plot", "validate"]
+__all__ = ["CLAIM", "CLAIMS", "CONTRACT", "COST", "DEFAULT_DTYPE", "judge", "measure", "plot", "validate"]

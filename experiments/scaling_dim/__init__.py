@@ -14,6 +14,7 @@ docs/derivations/scaling_manifold_target.md.
 from hjexp.data.manifolds import EMBEDDINGS
 from hjexp.errors import UserError
 
+from .contract import CONTRACT
 from .judge import CLAIMS, judge
 from .measure import measure
 from .plot import plot
@@ -55,4 +56,4 @@ def validate(p) -> None:
         raise UserError(f"params.worst.embedding={p.worst.embedding!r}: choose one of {list(EMBEDDINGS)}")
 
 
-__all__ = ["CLAIM", "CLAIMS", "COST", "DEFAULT_DTYPE", "judge", "measure", "plot", "validate"]
+__all__ = ["CLAIM", "CLAIMS", "CONTRACT", "COST", "DEFAULT_DTYPE", "judge", "measure", "plot", "validate"]

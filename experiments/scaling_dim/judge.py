@@ -13,6 +13,7 @@ import pandas as pd
 
 from hjexp import claims as C
 
+from . import plotdata
 from .manifold_judge import DERIVATION, alpha, curves, manifold_rows
 from .real import CLAIMS as REAL_CLAIMS
 from .real import published_rows, real_rows
@@ -158,10 +159,29 @@ def judge(run: C.RunData) -> list[C.Claim]:
     out = []
     if p.authors.enabled:
         out += authors_rows(res[res.setup == "authors"], p, r)
+        for mode, cid in (("fixed", "alpha_epsfixed"), ("validation", "alpha_epsval")):
+            if mode not in p.authors.eps_modes:
+                out.append(C.skipped(f"scaling.paper.{cid}.d{{d}}", f"params.authors.eps_modes = "
+                                     f"{list(p.authors.eps_modes)} leaves out the {mode} control"))
+        if "tied" not in p.authors.eps_modes:
+            out += [C.skipped(i, "params.authors.eps_modes leaves out tied (the paper's ε)")
+                    for i in ("scaling.paper.alpha.d{d}", "scaling.paper.authors_protocol.alpha.d{d}")]
+    else:
+        out += C.skipped_each(CLAIMS, "params.authors.enabled is false", "scaling.paper.")
     if p.manifold.enabled:
         out += manifold_rows(res[res.setup == "manifold"], run.table("intrinsic_dim"), p, r)
+        run.save("alphas", plotdata.alphas(res[res.setup == "manifold"], p.manifold, r))
+    else:
+        out += C.skipped_each(CLAIMS, "params.manifold.enabled is false", "scaling.manifold.")
     if "worst" in p and p.worst.enabled:
         out += worst_rows(res[res.setup == "worst"], p, r)
+    else:
+        out += C.skipped_each(CLAIMS, "the worst-case part is off in this profile (params.worst.enabled)",
+                              "scaling.worst.")
     if "real" in p and p.real.enabled and (res.setup == "real").any():
         out += real_rows(res[res.setup == "real"], run.table("real_dims"), p, r)
+    else:
+        why = "the MNIST part is off in this profile or its data are not installed (params.real)"
+        out += C.skipped_each(CLAIMS, why, "scaling.real.") + C.skipped_each(CLAIMS, why, "scaling.literature.real_")
+    run.save("windows", plotdata.windows(res, r))
     return out + published_rows()

@@ -1,4 +1,5 @@
-"""scaling-dim, plot: figures drawn from results.csv, intrinsic_dim.csv and config.yaml only."""
+"""scaling-dim, plot: figures drawn from results.csv, intrinsic_dim.csv, config.yaml and the fits judge saved
+(windows.csv, alphas.csv); it fits nothing itself."""
 
 from __future__ import annotations
 
@@ -10,14 +11,20 @@ from matplotlib.ticker import NullFormatter
 from omegaconf import OmegaConf
 
 from hjexp import plotting
+from hjexp.contract import read_judged
 
-from .manifold_judge import curves, fit_window, manifold_fits, settings_of
+
+def curves(sub: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(widths [K], test RMSE [seeds, K]) of the selected members of one curve."""
+    tab = sub[sub.selected].pivot_table(index="seed", columns="width", values="test_rmse")
+    return tab.columns.to_numpy(), tab.to_numpy()
 
 
-def _rmse_panels(run_dir: Path, s: pd.DataFrame, setup: str, by: list[str], d_name: str, rules=None) -> None:
+def _rmse_panels(run_dir: Path, s: pd.DataFrame, setup: str, by: list[str], d_name: str,
+                 windows: pd.DataFrame | None = None) -> None:
     """Test RMSE against width, one panel per dimension: geometric mean over seeds, bars ×/÷ the
     geometric sd (a log axis cannot show mean − sd when the seeds scatter by more than their mean).
-    Widths beyond a curve's fit window (floor or gap rule, manifold_judge.fit_window) are drawn hollow."""
+    Widths beyond a curve's fit window (floor or gap rule, judge's windows.csv) are drawn hollow."""
     ds = sorted(s.d.unique())
     fig, axes = plotting.figure(len(ds))
     for ax, d in zip(axes[0], ds):
@@ -28,7 +35,8 @@ def _rmse_panels(run_dir: Path, s: pd.DataFrame, setup: str, by: list[str], d_na
             label = f"ε {key[0]}" if setup == "authors" else f"{key[0]}, D = {key[1]}"
             gm, gsd = np.exp(np.log(Y).mean(0)), np.exp(np.log(Y).std(0, ddof=1))
             bar = ax.errorbar(widths, gm, yerr=[gm - gm / gsd, gm * gsd - gm], fmt="o-", ms=3, capsize=2, label=label)
-            k = fit_window(c, rules)[0] if setup != "authors" else len(widths)
+            k = len(widths) if windows is None else int(windows[(windows.setup == setup) & (windows.d == d) & (
+                windows.embedding == key[0]) & (windows.D == key[1])].fitted.iloc[0])
             ax.plot(widths[k:], gm[k:], "o", ms=5, mfc="white", c=bar[0].get_color())
             if setup == "authors" and c.eps_mode.iloc[0] == "tied":
                 ax.plot(widths, Y.min(0), "x:", c="grey", label="tied, best seed on test data")
@@ -49,15 +57,17 @@ def _rmse_panels(run_dir: Path, s: pd.DataFrame, setup: str, by: list[str], d_na
 def _alpha_figure(run_dir: Path, m: pd.DataFrame, dims: pd.DataFrame, cfg) -> None:
     fig, axes = plotting.figure(2)
     ax1, ax2 = axes[0]
-    r, q = cfg.judge, cfg.params.manifold
+    r = cfg.judge
     ds = sorted(m.d.unique())
-    fits = {d: manifold_fits(m[m.d == d], settings_of(m[m.d == d], q), r) for d in ds}
-    keys = list(fits[ds[0]][0]) + ["pooled"]
+    fits = read_judged(run_dir, "alphas")  # judge's α̂ per setting and pooled, each over its window
+    first = fits[fits.d == ds[0]]
+    keys = [(e, D) for e, D in zip(first.embedding, first.D) if e != "pooled"] + ["pooled"]
     shift = np.linspace(-0.02, 0.02, len(keys))  # side by side at each 1/d_int
     for i, key in enumerate(keys):
-        est = [fits[d][1].est if key == "pooled" else fits[d][0][key].est for d in ds]
+        emb, D = ("pooled", 0) if key == "pooled" else key
+        est = fits[(fits.embedding == emb) & (fits.D == D)].set_index("d").loc[ds]
         x = 1 / np.array(ds, dtype=float)
-        a, lo, hi = (np.array([getattr(e, k) for e in est]) for k in ("slope", "low", "high"))
+        a, lo, hi = (est[k].to_numpy(float) for k in ("alpha", "low", "high"))
         label = "pooled" if key == "pooled" else f"{key[0]}, D = {key[1]}"
         style = dict(fmt="s", ms=6, c="k") if key == "pooled" else dict(fmt="o", ms=4)
         ax1.errorbar(x + shift[i], a, yerr=[a - lo, hi - a], capsize=2, label=label, **style)
@@ -91,8 +101,8 @@ def plot(run_dir: Path) -> None:
         _rmse_panels(run_dir, a, "authors", ["eps_mode"], "d")
     m = res[res.setup == "manifold"]
     if len(m):
-        _rmse_panels(run_dir, m, "manifold", ["embedding", "D"], "d_int", cfg.judge)
+        _rmse_panels(run_dir, m, "manifold", ["embedding", "D"], "d_int", read_judged(run_dir, "windows"))
         _alpha_figure(run_dir, m, pd.read_csv(run_dir / "intrinsic_dim.csv"), cfg)
     w = res[res.setup == "worst"]
     if len(w):  # the sawtooth family, hollow beyond the fit window
-        _rmse_panels(run_dir, w, "worst", ["embedding", "D"], "d_int", cfg.judge)
+        _rmse_panels(run_dir, w, "worst", ["embedding", "D"], "d_int", read_judged(run_dir, "windows"))

@@ -26,8 +26,9 @@ from hjexp.claims.kinds import (
     upper_rate,
 )
 from hjexp.claims.kinds_several import at_least, count, monotone
+from hjexp.claims.skips import Skipped, skipped, skipped_each
 from hjexp.claims.stats import SlopeEstimate, deterministic_slope, local_slopes, seed_slope
 
 __all__ = ["COLUMNS", "KINDS", "MEANING", "RULES", "TERMS", "VERDICTS", "Claim", "RunData", "SlopeEstimate", "Spec",
            "at_least", "attained_rate", "bound", "count", "custom", "deterministic_slope", "exact", "fmt", "info",
-           "is_forced", "local_slopes", "monotone", "seed_slope", "upper_rate"]
+           "is_forced", "local_slopes", "monotone", "seed_slope", "upper_rate", "Skipped", "skipped", "skipped_each"]

@@ -14,17 +14,26 @@ from omegaconf import DictConfig, OmegaConf
 
 from hjexp.claims.catalogue import find
 from hjexp.claims.kinds import COLUMNS, Claim
+from hjexp.claims.skips import Skipped
+from hjexp.contract import Contract, ContractError, check_frame, check_run
 from hjexp.errors import UserError
 from hjexp.results import atomic_write, write_csv
 
 
 class RunData:
-    """What a judge may read: the saved config and the CSV tables of one run folder."""
+    """What a judge may read: the saved config and the CSV tables of one run folder.
 
-    def __init__(self, run_dir: Path, cfg: DictConfig | None = None):
+    With a ``contract`` (hjexp/contract.py) it reads only the tables the contract says judge reads, and
+    :meth:`save` writes only the tables it says judge writes for plot.
+    """
+
+    def __init__(self, run_dir: Path, cfg: DictConfig | None = None, contract: Contract | None = None,
+                 experiment: str = "", tables: dict[str, pd.DataFrame] | None = None):
         self.dir = Path(run_dir)
         self.cfg = cfg if cfg is not None else OmegaConf.load(self.dir / "config.yaml")
-        self._tables: dict[str, pd.DataFrame] = {}
+        self.contract = contract
+        self.experiment = experiment
+        self._tables: dict[str, pd.DataFrame] = dict(tables or {})
 
     @property
     def params(self) -> DictConfig:
@@ -37,12 +46,28 @@ class RunData:
 
     def table(self, name: str = "results") -> pd.DataFrame:
         """<run>/<name>.csv, read once."""
+        if self.contract is not None and name not in self.contract.reads:
+            raise ContractError(f"experiment {self.experiment}: judge reads {name}.csv, which its contract does "
+                                f"not list in reads={self.contract.reads}")
         if name not in self._tables:
             path = self.dir / f"{name}.csv"
             if not path.exists():
                 raise UserError(f"{self.dir} has no {name}.csv; it is not a complete run of this experiment")
             self._tables[name] = pd.read_csv(path)
         return self._tables[name]
+
+    def has(self, name: str) -> bool:
+        """Whether this run wrote <name>.csv (tables some profiles or parts do not write)."""
+        return name in self._tables or (self.dir / f"{name}.csv").exists()
+
+    def save(self, name: str, frame: pd.DataFrame) -> None:
+        """Write one of judge's declared tables (fits, lines, intervals) for plot, which draws only what is saved."""
+        if self.contract is not None:
+            if name not in {t.name for t in self.contract.judge}:
+                raise ContractError(f"experiment {self.experiment}: judge writes {name}.csv, which its contract "
+                                    "does not declare among judge's tables")
+            check_frame(self.experiment, self.contract.table(name), frame)
+        write_csv(self.dir / f"{name}.csv", frame)
 
 
 def validate_rules(rules: DictConfig) -> None:
@@ -64,20 +89,32 @@ def validate_rules(rules: DictConfig) -> None:
 
 
 def summarise(module, run: RunData) -> pd.DataFrame:
-    """Call the experiment's ``judge(run)`` and check each row against its catalogue entry."""
+    """Call the experiment's ``judge(run)`` and check each row against its catalogue entry.
+
+    Every catalogue entry must be judged or skipped with a reason (``C.skipped``, hjexp/claims/skips.py); a
+    pattern entry is judged when at least one id matching it is. One missing is one ContractError line.
+    """
     validate_rules(run.rules)
-    claims: list[Claim] = module.judge(run)
     specs = module.CLAIMS
-    seen = set()
-    for c in claims:
+    claims: list[Claim] = []
+    for c in module.judge(run):
         spec = find(specs, c.claim_id)
         if spec is None:
             raise RuntimeError(f"claim {c.claim_id} is not in its experiment's catalogue (CLAIMS)")
-        if spec.kind != c.kind:
+        if isinstance(c, Skipped):
+            c = c.claim(spec)
+        elif spec.kind != c.kind:
             raise RuntimeError(f"claim {c.claim_id} is catalogued as {spec.kind} but judged as {c.kind}")
-        if c.claim_id in seen:
-            raise RuntimeError(f"claim {c.claim_id} emitted twice")
-        seen.add(c.claim_id)
+        claims.append(c)
+    ids = [c.claim_id for c in claims]
+    twice = next((i for i in ids if ids.count(i) > 1), None)
+    if twice is not None:
+        raise RuntimeError(f"claim {twice} emitted twice")
+    for spec in specs:
+        if not any(spec.matches(i) for i in ids):
+            name = run.experiment or module.__name__.rpartition(".")[2].replace("_", "-")
+            raise ContractError(f"experiment {name}: claim {spec.claim_id} is catalogued but neither judged nor "
+                                "skipped with a reason (C.skipped) in this run")
     return pd.DataFrame([c.row() for c in claims], columns=COLUMNS)
 
 
@@ -96,7 +133,13 @@ def judge_dir(module, run_dir: Path, overrides: list[str]) -> pd.DataFrame:
         if isinstance(old, (int, float)) and not isinstance(OmegaConf.select(new, key), (int, float)):
             raise UserError(f"{key}={value} must be a number like {old}")
         cfg = OmegaConf.merge(cfg, new)
-    summary = summarise(module, RunData(run_dir, cfg))
+    name = module.__name__.rpartition(".")[2].replace("_", "-")
+    contract = getattr(module, "CONTRACT", None)
+    if contract is None:
+        raise ContractError(f"experiment {name} declares no CONTRACT: add experiments/{name.replace('-', '_')}/"
+                            "contract.py (the tables measure writes; see hjexp/contract.py) and export CONTRACT")
+    tables = check_run(name, contract, run_dir)  # one line naming table and column, before any judging
+    summary = summarise(module, RunData(run_dir, cfg, contract, name, tables))
     write_csv(run_dir / "summary.csv", summary)
     if overrides:
         atomic_write(run_dir / "config.yaml", OmegaConf.to_yaml(cfg))
