@@ -40,11 +40,29 @@ class ContractError(UserError):
 
 
 class Keys:
-    """A namespace of row-key constants (``class Part(Keys): GIBBS = "gibbs"``); ``values()`` lists them."""
+    """A namespace of row-key constants (``class Part(Keys): GIBBS = "gibbs"``); ``values()`` lists them,
+    inherited ones included, so an experiment's ``Part(RunParts)`` carries the rows every run writes.
+
+    Plain ``str`` constants rather than an Enum: they go into CSV cells and f-strings and compare equal to
+    what pandas reads back, with no ``.value`` anywhere.
+    """
 
     @classmethod
     def values(cls) -> set[str]:
-        return {v for k, v in vars(cls).items() if not k.startswith("_") and isinstance(v, str)}
+        return {v for klass in cls.__mro__ for k, v in vars(klass).items()
+                if not k.startswith("_") and isinstance(v, str)}
+
+
+class RunParts(Keys):
+    """``part`` values written by shared code (hjexp/claims/roundoff.py dtype_row)."""
+
+    DTYPE = "dtype"
+
+
+class RunQuantities(Keys):
+    """``quantity`` values written by shared code."""
+
+    MACHINE_EPS = "machine_eps"
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import pytest
 from hjexp import claims as C
 from hjexp import registry
 from hjexp.claims.judging import RunData, judge_dir, summarise
-from hjexp.contract import FLOAT, INT, STR, Contract, ContractError, Keys, Table, check_frame, check_run
+from hjexp.contract import FLOAT, INT, STR, Contract, ContractError, Keys, RunParts, Table, check_frame, check_run
 
 RESULTS = Table("results", {"part": STR, "value": FLOAT}, optional={"d": INT})
 
@@ -49,6 +49,17 @@ def test_key_columns_hold_only_their_constants():
     check_frame("toy", table, pd.DataFrame({"part": ["gibbs", "lse_ffn"], "value": [0.0, 1.0]}))
     assert "column part holds ['gibs'], not among Part's keys" in _check(
         pd.DataFrame({"part": ["gibs"], "value": [0.0]}), table)
+
+
+def test_keys_inherit_the_rows_shared_code_writes():
+    """dtype_row (hjexp/claims/roundoff.py) writes part=dtype: an experiment's Part(RunParts) must admit it."""
+    class Part(RunParts):
+        BOUND = "bound"
+
+    table = Table("results", {"part": STR, "value": FLOAT}, keys={"part": Part})
+    check_frame("toy", table, pd.DataFrame({"part": ["bound", "dtype"], "value": [0.0, 1.0]}))
+    assert Part.values() == {"bound", "dtype"} and RunParts.values() == {"dtype"}
+    assert "not among Part's keys ['bound', 'dtype']" in _check(pd.DataFrame({"part": ["radius"], "value": [0.0]}), table)
 
 
 def test_run_folder_check_names_a_missing_table_and_an_undeclared_one(tmp_path):

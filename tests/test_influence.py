@@ -27,11 +27,12 @@ def test_influence_smoke_verdicts_and_cost_rule(run_smoke, cli):
 
     def rejudge(power_closed: float, power_brute: float) -> dict:
         N = [2**k for k in range(4, 13)]
-        rows = [dict(method="closed_form", N=n, matmul_flops=0.0, other_elements=3.0 * power_closed(n),
-                     ops_per_query=3.0 * power_closed(n)) for n in N]
-        rows += [dict(method="autograd", N=n, matmul_flops=0.0, other_elements=4.0 * n, ops_per_query=4.0 * n) for n in N]
-        rows += [dict(method="leave_one_out", N=n, matmul_flops=0.0, other_elements=n**power_brute,
-                      ops_per_query=n**power_brute) for n in N]
+        # operation counts are integers (the contract's dtype): the synthetic costs are rounded
+        rows = [dict(method="closed_form", N=n, matmul_flops=0, other_elements=round(3 * power_closed(n)),
+                     ops_per_query=round(3 * power_closed(n))) for n in N]
+        rows += [dict(method="autograd", N=n, matmul_flops=0, other_elements=4 * n, ops_per_query=4 * n) for n in N]
+        rows += [dict(method="leave_one_out", N=n, matmul_flops=0, other_elements=round(n**power_brute),
+                      ops_per_query=round(n**power_brute)) for n in N]
         pd.DataFrame(rows).to_csv(out / "op_counts.csv", index=False)
         assert cli("judge", str(out)).exit_code == 0
         s = pd.read_csv(out / "summary.csv").set_index("claim_id")

@@ -17,6 +17,8 @@ from hjexp.data.manifolds import uniform_box
 from hjexp.engine import closed as L
 from hjexp.engine import init_lse, train
 
+from .contract import Layers, Part, Q
+
 MAX_TIES_DRAWN = 1500
 RATIO_ULPS = 1e6  # gap/bound is used where bound ≥ RATIO_ULPS·u·max(1, |max z|): there the gap's roundoff
                   # (a few u·|z|, u the machine ε) is ≤ ~1e-6 of the bound; below, roundoff over roundoff
@@ -70,12 +72,12 @@ def check_bound(ctx: RunContext, p, kind: str, W, b, eps_per_layer: list[float] 
         gap, bound, delta = gap_and_bound(z, e)  # [R, n]
         usable = bound > RATIO_ULPS * torch.finfo(z.dtype).eps * z.abs().amax(-1).clamp_min(1)
         ratio = (gap / bound)[usable]
-        common = dict(part="bound", layers=kind, eps=e, N=z.shape[-1])
-        rows += [dict(common, quantity="max_excess", value=(gap.abs() - bound).max().item()),
-                 dict(common, quantity="min_gap", value=gap.min().item()),
-                 dict(common, quantity="max_ratio", value=ratio.max().item() if ratio.numel() else math.nan),
-                 dict(common, quantity="median_ratio", value=ratio.median().item() if ratio.numel() else math.nan),
-                 dict(common, quantity="usable_fraction", value=usable.double().mean().item())]
+        common = dict(part=Part.BOUND, layers=kind, eps=e, N=z.shape[-1])
+        rows += [dict(common, quantity=Q.MAX_EXCESS, value=(gap.abs() - bound).max().item()),
+                 dict(common, quantity=Q.MIN_GAP, value=gap.min().item()),
+                 dict(common, quantity=Q.MAX_RATIO, value=ratio.max().item() if ratio.numel() else math.nan),
+                 dict(common, quantity=Q.MEDIAN_RATIO, value=ratio.median().item() if ratio.numel() else math.nan),
+                 dict(common, quantity=Q.USABLE_FRACTION, value=usable.double().mean().item())]
         samples.append(pd.DataFrame(dict(layers=kind, eps=e, N=z.shape[-1], delta_over_eps=(delta[0, pick] / e).tolist(),
                                          gap_over_eps=(gap[0, pick] / e).tolist())))
     return rows, pd.concat(samples, ignore_index=True)
@@ -121,10 +123,10 @@ def check_curvature(ctx: RunContext, p, W, b) -> tuple[list[dict], pd.DataFrame]
         on_grid = (weight_variance(z_grid, W, e) / e).amax(-1)
         predicted = (two_neuron / e).masked_fill(~valid, float("-inf")).amax(-1)
         for r in range(W.shape[0]):
-            common = dict(part="curvature", layers="random", layer=r, eps=e)
-            rows += [dict(common, quantity="peak_on_ties", value=on_ties[r].item()),
-                     dict(common, quantity="peak_on_grid", value=on_grid[r].item()),
-                     dict(common, quantity="two_neuron_limit", value=predicted[r].item())]
+            common = dict(part=Part.CURVATURE, layers=Layers.RANDOM, layer=r, eps=e)
+            rows += [dict(common, quantity=Q.PEAK_ON_TIES, value=on_ties[r].item()),
+                     dict(common, quantity=Q.PEAK_ON_GRID, value=on_grid[r].item()),
+                     dict(common, quantity=Q.TWO_NEURON_LIMIT, value=predicted[r].item())]
     coarse = grid(ctx, p, p.n_map)
     maps = [pd.DataFrame(dict(eps=e, x1=coarse[:, 0].tolist(), x2=coarse[:, 1].tolist(),
                               curvature=(weight_variance(L.logits(coarse, W[:1], b[:1]), W[:1], e)[0] / e).tolist()))
@@ -146,11 +148,11 @@ def check_radius(ctx: RunContext, p, kind: str, W, b, eps_per_layer: list[float]
         sel = slice(None) if eps_per_layer is None else [i for i, v in enumerate(eps_per_layer) if v == e]
         gap = (gap_and_bound(z_all[sel], e)[0] / e)
         outside = dist[sel] > math.sqrt(2 * e * t)
-        common = dict(part="radius", layers=kind, eps=e)
-        rows += [dict(common, quantity="outside_fraction", value=outside.double().mean().item()),
-                 dict(common, quantity="max_gap_over_eps_outside",
+        common = dict(part=Part.RADIUS, layers=kind, eps=e)
+        rows += [dict(common, quantity=Q.OUTSIDE_FRACTION, value=outside.double().mean().item()),
+                 dict(common, quantity=Q.MAX_GAP_OUTSIDE,
                       value=gap[outside].max().item() if outside.any() else math.nan),
-                 dict(common, quantity="max_gap_over_eps_inside",
+                 dict(common, quantity=Q.MAX_GAP_INSIDE,
                       value=gap[~outside].max().item() if (~outside).any() else math.nan)]
     return rows
 
@@ -161,11 +163,11 @@ def measure(ctx: RunContext) -> None:
     with ctx.progress("hallucination checks", 4) as advance:
         Wr, br = random_layers(ctx, p)
         Wt, bt, losses = ctx.cached("trained", lambda: trained_layers(ctx, p))
-        ctx.add_rows([dict(part="training", layers="trained", eps=e, quantity="train_mse", value=v)
+        ctx.add_rows([dict(part=Part.TRAINING, layers=Layers.TRAINED, eps=e, quantity=Q.TRAIN_MSE, value=v)
                       for e, v in zip(p.eps, losses)])
         advance(1)
         samples = []
-        for kind, W, b, own in (("random", Wr, br, None), ("trained", Wt, bt, list(p.eps))):
+        for kind, W, b, own in ((Layers.RANDOM, Wr, br, None), (Layers.TRAINED, Wt, bt, list(p.eps))):
             rows, sample = ctx.cached(f"bound_{kind}", lambda W=W, b=b, kind=kind, own=own: check_bound(ctx, p, kind, W, b, own))
             ctx.add_rows(rows)
             ctx.add_rows(check_radius(ctx, p, kind, W, b, own))
