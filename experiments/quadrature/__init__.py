@@ -3,8 +3,8 @@
 
 from hjexp.errors import UserError
 
-from .integrals import RULES
 from .contract import CONTRACT
+from .integrals import RULES
 from .judge import CLAIMS, judge
 from .measure import measure
 from .plot import plot
