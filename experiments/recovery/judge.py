@@ -12,6 +12,8 @@ import pandas as pd
 
 from hjexp import claims as C
 
+from .contract import Q
+
 SELECTION = "the seed with the lowest training MSE (the authors' selection)"
 
 CLAIMS = (
@@ -69,10 +71,10 @@ def judge(run: C.RunData) -> list[C.Claim]:
                               f"median over {p.seeds} seeds {m.delta_median:.3g}",
                               m.delta_bar, why="a deviation at one ε; the claim is its trend (delta_decreases)",
                               theory="→ 0 as ε → 0"))
-        for column, cid, what in (("delta_bar", "delta_decreases", "δ̄"),
-                                  ("delta_bar_merged", "delta_merged_decreases", "δ̄ with coincident neurons merged")):
+        for column, cid, what in ((Q.DELTA_BAR, "delta_decreases", "δ̄"),
+                                  (Q.DELTA_BAR_MERGED, "delta_merged_decreases", "δ̄ with coincident neurons merged")):
             out.append(_decreases(f"recovery.{setup}.{cid}", what, rows.eps.to_numpy(), rows[column].to_numpy(), t))
-        n_active = int(df[(df.setup == setup) & (df.quantity == "n_active_true")].value.iloc[0])
+        n_active = int(df[(df.setup == setup) & (df.quantity == Q.N_ACTIVE_TRUE)].value.iloc[0])
         out.append(C.info(f"recovery.{setup}.active_atoms",
                           f"true atoms that win somewhere on x ∈ {list(p.x_range)} (t = {t:g}) out of {p.n_atoms}",
                           n_active, why="a property of the target: atoms that never win leave no trace in u_0",

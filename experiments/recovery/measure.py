@@ -15,6 +15,8 @@ from hjexp.context import RunContext
 from hjexp.engine import closed as L
 from hjexp.engine import init_lse, polish_lbfgs, train
 
+from .contract import Kind, Q
+
 
 def true_atoms(ctx: RunContext, p) -> tuple[torch.Tensor, torch.Tensor]:
     """y* [K, 1] evenly spaced, g* = |y*| [K]."""
@@ -89,18 +91,18 @@ def evaluate(ctx: RunContext, p, name: str, t: float, fit: dict, x, u0, y_true, 
     common = dict(setup=name, t=t)
     members = pd.DataFrame(dict(eps=eps.tolist(), seed=seed.tolist(), selected=selected.tolist()))
     rows = []
-    for q, v in (("train_mse", fit["loss"]), ("adam_mse", fit["adam_loss"]), ("max_fit_err", err.abs().amax(-1)),
-                 ("delta_bar", delta), ("delta_bar_merged", delta_merged), ("n_used", used.sum(-1))):
+    for q, v in ((Q.TRAIN_MSE, fit["loss"]), (Q.ADAM_MSE, fit["adam_loss"]), (Q.MAX_FIT_ERR, err.abs().amax(-1)),
+                 (Q.DELTA_BAR, delta), (Q.DELTA_BAR_MERGED, delta_merged), (Q.N_USED, used.sum(-1))):
         rows.append(members.assign(quantity=q, value=v.double().tolist()))
-    rows.append(pd.DataFrame([dict(eps=e, quantity="n_active_true", value=int(active.sum())) for e in p.eps]))
+    rows.append(pd.DataFrame([dict(eps=e, quantity=Q.N_ACTIVE_TRUE, value=int(active.sum())) for e in p.eps]))
     ctx.add_rows(pd.concat(rows, ignore_index=True), **common)
 
     E, N = Y.shape
     neurons = members.loc[members.index.repeat(N)].assign(
-        kind="neuron", j=list(range(N)) * E, y=Y.flatten().tolist(), g=Gn.flatten().tolist(),
+        kind=Kind.NEURON, j=list(range(N)) * E, y=Y.flatten().tolist(), g=Gn.flatten().tolist(),
         usage=usage.flatten().tolist())
     merged = members.loc[members.index.repeat(N)].assign(
-        kind="merged", j=list(range(N)) * E, y=yc.flatten().tolist(), g=gc.flatten().tolist(),
+        kind=Kind.MERGED, j=list(range(N)) * E, y=yc.flatten().tolist(), g=gc.flatten().tolist(),
         usage=uc.flatten().tolist())
     merged = merged[valid.flatten().tolist()]
     per_atom = members.loc[members.index.repeat(K)].assign(

@@ -11,6 +11,8 @@ from omegaconf import OmegaConf
 
 from hjexp import plotting
 
+from .contract import Kind, Q
+
 
 def plot(run_dir: Path) -> None:
     p = OmegaConf.load(run_dir / "config.yaml").params
@@ -32,7 +34,7 @@ def plot(run_dir: Path) -> None:
             act = tru[tru.active]
             ax.plot(tru.y_true, tru.g_true, "kx", ms=6, label="true atoms (y*, g*)")
             ax.plot(act.y_true, act.g_true, "ks", ms=8, mfc="none", label="true atoms that win somewhere")
-            a = atoms[(atoms.setup == setup) & np.isclose(atoms.eps, e) & atoms.selected & (atoms.kind == "merged")]
+            a = atoms[(atoms.setup == setup) & np.isclose(atoms.eps, e) & atoms.selected & (atoms.kind == Kind.MERGED)]
             used = a.usage >= p.min_usage
             ax.scatter(a.y[used], a.g[used], s=20 + 300 * a.usage[used], c="C0", alpha=0.8, zorder=3,
                        label="recovered (y_j, g_j), area ∝ usage")
@@ -47,8 +49,8 @@ def plot(run_dir: Path) -> None:
     df = pd.read_csv(run_dir / "results.csv")
     fig, axes = plotting.figure(len(setups), height=4.4)
     for ax, setup in zip(axes[0], setups):
-        d = df[(df.setup == setup) & (df.quantity.isin(["delta_bar", "delta_bar_merged"]))]
-        for q, c, label in (("delta_bar", "C0", "per neuron"), ("delta_bar_merged", "C3", "coincident merged")):
+        d = df[(df.setup == setup) & (df.quantity.isin([Q.DELTA_BAR, Q.DELTA_BAR_MERGED]))]
+        for q, c, label in ((Q.DELTA_BAR, "C0", "per neuron"), (Q.DELTA_BAR_MERGED, "C3", "coincident merged")):
             s = d[d.quantity == q]
             ax.scatter(s.eps, s.value, s=10, c=c, alpha=0.4, label=f"{label}, all seeds")
             best = s[s.selected.astype(bool)].sort_values("eps")
