@@ -5,6 +5,8 @@ from __future__ import annotations
 from hjexp import claims as C
 from hjexp.claims.roundoff import roundoff_tol
 
+from .contract import Identity, Norm, Part, Q
+
 CLAIMS = (
     C.Spec("attention.gibbs.max_abs_err.d{d}", "exact", "0 (attention = Gibbs average)",
            "softmax(QKᵀ/√d)V vs (autograd ∇_z of ε log Σ exp(z/ε) at z = QKᵀ, ε = √d)·V, and Attn(q, K, K) vs "
@@ -29,17 +31,19 @@ CLAIMS = (
 def judge(run: C.RunData) -> list[C.Claim]:
     df, p, r = run.table(), run.params, run.rules
     tol, note = roundoff_tol(df, float(r.roundoff))
-    err = df[df.quantity == "max_abs_err"]
-    gibbs = err[err.part == "gibbs"]
-    raw, ln = gibbs[gibbs.norm == "raw"], gibbs[gibbs.norm == "layernorm"]
+    err = df[df.quantity == Q.MAX_ABS_ERR]
+    gibbs = err[err.part == Part.GIBBS]
+    raw, ln = gibbs[gibbs.norm == Norm.RAW], gibbs[gibbs.norm == Norm.LAYERNORM]
     out = []
     for d, rows in raw.groupby("d"):
         by = dict(zip(rows.identity, rows.value))
-        scale = df[(df.part == "gibbs") & (df.norm == "raw") & (df.d == d) & (df.quantity == "max_abs_output")].value.max()
+        scale = df[(df.part == Part.GIBBS) & (df.norm == Norm.RAW) & (df.d == d)
+                   & (df.quantity == Q.MAX_ABS_OUTPUT)].value.max()
         out.append(C.exact(f"attention.gibbs.max_abs_err.d{int(d)}",
                            f"d = {int(d)}, {p.n_trials} trials of {p.n_queries} queries × {p.n_keys} keys, d_v = {p.d_v}: "
-                           f"softmax(QKᵀ/√d)V vs autograd-∇_z LSE_√d(QKᵀ)·V (max {by['attn_v']:.3g}) and "
-                           f"Attn(q, K, K) vs autograd-∇_q LSE_√d(q·K) (max {by['grad_q']:.3g}); outputs up to {scale:.3g}{note}",
+                           f"softmax(QKᵀ/√d)V vs autograd-∇_z LSE_√d(QKᵀ)·V (max {by[Identity.ATTN_V]:.3g}) and "
+                           f"Attn(q, K, K) vs autograd-∇_q LSE_√d(q·K) (max {by[Identity.GRAD_Q]:.3g}); "
+                           f"outputs up to {scale:.3g}{note}",
                            rows.value.max(), tol=tol, theory="0 (attention = Gibbs average)",
                            arithmetic="calculus: ∂/∂z_j ε log Σ exp(z/ε) = softmax_j(z/ε), so both identities hold "
                                       "for every input; the rows check roundoff against autograd"))
@@ -47,14 +51,14 @@ def judge(run: C.RunData) -> list[C.Claim]:
                        f"both identities after LayerNorm of Q, K, V (no affine, eps 1e-5), d ∈ {sorted(int(d) for d in ln.d.unique())}, "
                        f"{p.n_trials} trials each{note}", ln.value.max(), tol=tol,
                        arithmetic="the same calculus identity on normalised inputs"))
-    ffn = err[err.part == "lse_ffn"]
+    ffn = err[err.part == Part.LSE_FFN]
     q = p.lse_ffn
     out.append(C.exact("attention.lse_ffn.max_abs_err",
                        f"LSE feed-forward on x = LayerNorm(h): max |f_ε + u_ε − |x|²/4t|, N = {q.n_neurons}, d = {q.d}, "
                        f"ε ∈ {list(q.eps)}, {q.n_layers} random layers × {q.n_points} points, u from (y, g) by distances{note}",
                        ffn.value.max(), tol=tol, theory="0 (f_ε + u_ε = |x|²/4t)",
                        arithmetic="algebra of the atom map y = 2tW, g = −b − t|W|²"))
-    authors = df[df.part == "authors_check"].value.max()
+    authors = df[df.part == Part.AUTHORS_CHECK].value.max()
     out.append(C.info("attention.authors_check.max_abs_diff",
                       "the authors' check: softmax(QKᵀ/√d)V minus softmax(z/ε)V with z = QKᵀ, ε = √d, computed by the "
                       "same floating-point operations; max over every d and trial", authors, theory="0 by construction",

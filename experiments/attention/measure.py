@@ -16,6 +16,9 @@ from hjexp.claims.roundoff import dtype_row
 from hjexp.context import RunContext
 from hjexp.engine import closed as L
 
+from .contract import Identity, Norm, Part
+from .contract import Q as Qty  # Q here is the query matrix
+
 
 def lse_by_hand(z: torch.Tensor, eps: float) -> torch.Tensor:
     """ε log Σ_j exp(z_j/ε) written out.  [..., N] -> [...].
@@ -69,16 +72,17 @@ def check_gibbs(ctx: RunContext, p, d: int) -> list[dict]:
     K = torch.randn(T, p.n_keys, d, **kw)  # [T, k, d]
     V = torch.randn(T, p.n_keys, p.d_v, **kw)  # [T, k, dv]
     rows = []
-    for norm, (q, k, v) in (("raw", (Q, K, V)), ("layernorm", tuple(layer_norm(a) for a in (Q, K, V)))):
+    for norm, (q, k, v) in ((Norm.RAW, (Q, K, V)), (Norm.LAYERNORM, tuple(layer_norm(a) for a in (Q, K, V)))):
         attn = attention(q, k, v)
-        pairs = (("attn_v", attn, gibbs_average(q, k, v)), ("grad_q", attention(q, k, k), query_gradient(q, k)))
+        pairs = ((Identity.ATTN_V, attn, gibbs_average(q, k, v)),
+                 (Identity.GRAD_Q, attention(q, k, k), query_gradient(q, k)))
         for identity, lhs, rhs in pairs:
             err = (lhs - rhs).abs().flatten(1).amax(1)  # per trial  [T]
-            common = dict(part="gibbs", norm=norm, identity=identity, d=d)
-            rows += [dict(common, quantity="max_abs_err", value=err.max().item()),
-                     dict(common, quantity="median_trial_err", value=err.median().item()),
-                     dict(common, quantity="max_abs_output", value=lhs.abs().max().item())]
-    rows.append(dict(part="authors_check", norm="raw", identity="attn_v", d=d, quantity="max_abs_diff",
+            common = dict(part=Part.GIBBS, norm=norm, identity=identity, d=d)
+            rows += [dict(common, quantity=Qty.MAX_ABS_ERR, value=err.max().item()),
+                     dict(common, quantity=Qty.MEDIAN_TRIAL_ERR, value=err.median().item()),
+                     dict(common, quantity=Qty.MAX_ABS_OUTPUT, value=lhs.abs().max().item())]
+    rows.append(dict(part=Part.AUTHORS_CHECK, norm=Norm.RAW, identity=Identity.ATTN_V, d=d, quantity=Qty.MAX_ABS_DIFF,
                      value=authors_paths(Q, K, V).max().item()))
     return rows
 
@@ -100,7 +104,8 @@ def check_lse_ffn(ctx: RunContext, p) -> list[dict]:
     y, g = L.lse_to_atoms(W, b, t)
     u = L.hopf_cole(x, y, g, e, t)  # [RE, n]
     err = (f + u - (x * x).sum(-1) / (4 * t)).abs().reshape(R, E, -1).amax((0, 2))  # [E]
-    return [dict(part="lse_ffn", norm="layernorm", identity="hopf_cole", d=d, eps=ev, quantity="max_abs_err", value=v)
+    return [dict(part=Part.LSE_FFN, norm=Norm.LAYERNORM, identity=Identity.HOPF_COLE, d=d, eps=ev,
+                 quantity=Qty.MAX_ABS_ERR, value=v)
             for ev, v in zip(eps.tolist(), err.tolist())]
 
 
