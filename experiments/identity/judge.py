@@ -7,6 +7,8 @@ import math
 from hjexp import claims as C
 from hjexp.claims.roundoff import roundoff_tol
 
+from .contract import Part, Q
+
 ROUNDOFF_WHY = "float64 roundoff (judge.roundoff)"
 
 CLAIMS = (
@@ -56,33 +58,34 @@ def judge(run: C.RunData) -> list[C.Claim]:
         sel = df[df.part == name]
         return sel if quantity is None else sel[sel.quantity == quantity]
 
-    hc = part("hopf_cole")
+    hc = part(Part.HOPF_COLE)
     out.append(C.exact("identity.hopf_cole.max_abs_err",
                        f"max |f_ε + u_ε − |x|²/4t| over the paper setup and random layers d ≤ {max(p.random.dims)}, "
                        f"u from atoms (y, g) by distances (float64)", hc.value.max(), tol=tol, theory="0 (exact identity)",
                        arithmetic="algebra: with y = 2tW, g = −b − t|W|², −(g_j + |x − y_j|²/4t) = w_j·x + b_j − |x|²/4t, "
                                   "so f_ε + u_ε = |x|²/4t for every input"))
     out.append(C.exact("identity.inverse_map.max_abs_err", "(W,b) -> (y,g) -> (W,b) -> (y,g) round trip, max abs error",
-                       part("inverse_map").value.max(), tol=tol,
+                       part(Part.INVERSE_MAP).value.max(), tol=tol,
                        arithmetic="the two maps are inverse by algebra; the row checks roundoff of the round trip"))
-    worst_abs = part("pde_residual", "max_abs").value.max()
+    worst_abs = part(Part.PDE_RESIDUAL, Q.MAX_ABS).value.max()
     out.append(C.exact("identity.pde_residual.max_rel",
                        f"max |u_t + |∇u|² − εΔu| of u_ε + (εd/2)log(4πεt) by autograd, d ∈ {list(p.pde.dims)}, "
                        f"relative to |u_t|+|∇u|²+ε|Δu| (absolute: {worst_abs:.2g})",
-                       part("pde_residual", "max_rel").value.max(), tol=tol, what="worst relative residual",
+                       part(Part.PDE_RESIDUAL, Q.MAX_REL).value.max(), tol=tol, what="worst relative residual",
                        arithmetic="the Hopf–Cole transform: e^{−u/ε} solves the heat equation, so u solves the viscous HJ "
                                   "equation exactly"))
     for name, cid, scale, theory in (
-            ("softplus_gap", "identity.softplus_gap.max_over_eps_ln2", lambda e: e * math.log(2), "≤ 1 (= 1 at z = 0)"),
-            ("lse_max_gap", "identity.lse_max_gap.within_eps_logN",
+            (Part.SOFTPLUS_GAP, "identity.softplus_gap.max_over_eps_ln2", lambda e: e * math.log(2),
+             "≤ 1 (= 1 at z = 0)"),
+            (Part.LSE_MAX_GAP, "identity.lse_max_gap.within_eps_logN",
              lambda e: e * math.log(p.tropical.lse_neurons), "in [0, 1]")):
-        top, low = part(name, "max"), part(name, "min")
+        top, low = part(name, Q.MAX), part(name, Q.MIN)
         ratio = (top.value / scale(top.eps)).max()
-        what = "(softplus_ε − ReLU)/(ε ln 2)" if name == "softplus_gap" else \
+        what = "(softplus_ε − ReLU)/(ε ln 2)" if name == Part.SOFTPLUS_GAP else \
             f"(LSE_ε − max)/(ε log N), N = {p.tropical.lse_neurons}"
         out.append(_two_sided(cid, f"max over ε of {what}; the gap must never be negative", ratio,
                               low.value.min(), tol, theory))
-    gap = part("two_layer_gap", "sup_with_kinks")
+    gap = part(Part.TWO_LAYER_GAP, Q.SUP_WITH_KINKS)
     est = C.deterministic_slope(gap.eps, gap.value, tol=float(r.stable_tol), toward="small")
     out.append(C.attained_rate("identity.two_layer_relu.slope_in_eps",
                                "log–log slope of sup|softplus net − ReLU net| vs ε as ε → 0 (sup over the "
@@ -90,20 +93,20 @@ def judge(run: C.RunData) -> list[C.Claim]:
                                1.0, est, band=tuple(r.band),
                                arithmetic="0 ≤ softplus_ε − ReLU ≤ ε ln 2 with equality at 0, and a Lipschitz readout "
                                           "carries the gap: sup|difference| = Θ(ε) for any net with a kink in the domain"))
-    relu = part("relu_two_atoms")
-    authors = relu[relu.quantity == "authors_u0_vs_relu"].value.max()
+    relu = part(Part.RELU_TWO_ATOMS)
+    authors = relu[relu.quantity == Q.AUTHORS_U0_VS_RELU].value.max()
     out.append(C.exact("identity.relu_two_atoms.max_abs_err",
                        f"max |max(x,0) − (x²/4t − u_0(x))|, atoms y = (0, 2t), g = (0, −t) on {list(p.tropical.x_range)} "
                        f"(the authors compare u_0 with ReLU directly: off by {authors:.3g})",
-                       relu[relu.quantity == "max_abs_err"].value.max(), tol=tol,
+                       relu[relu.quantity == Q.MAX_ABS_ERR].value.max(), tol=tol,
                        arithmetic="algebra: x²/4t − min(x²/4t, (x − 2t)²/4t − t) = max(0, x)"))
-    hl = part("hopf_lax_semigroup").pivot_table(index="grid", columns="quantity", values="value")
-    ratio = (hl.max_abs_err / hl.bound).max()
+    hl = part(Part.HOPF_LAX_SEMIGROUP).pivot_table(index="grid", columns="quantity", values="value")
+    ratio = (hl[Q.MAX_ABS_ERR] / hl[Q.BOUND]).max()
     out.append(_two_sided("identity.hopf_lax_semigroup.max_over_bound",
                           f"max over grids {[int(g) for g in hl.index]} of error/(h²(1/t+1/s)/16), u_0(·,t+s) vs the grid minimum "
                           f"of u_0(z,t) + |x−z|²/4s (t={p.t}, s={p.semigroup.s}); a grid minimum never undercuts "
-                          "the infimum", ratio, hl.min_signed_err.min(), tol, "≤ 1"))
-    visc = part("viscous_semigroup")
+                          "the infimum", ratio, hl[Q.MIN_SIGNED_ERR].min(), tol, "≤ 1"))
+    visc = part(Part.VISCOUS_SEMIGROUP)
     stol, _ = roundoff_tol(df, float(r.semigroup_tol))
     monotone, finals = True, []
     for _, curve in visc.groupby("eps"):

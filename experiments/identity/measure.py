@@ -13,6 +13,8 @@ from hjexp.claims.roundoff import dtype_row
 from hjexp.context import RunContext
 from hjexp.engine import closed as L
 
+from .contract import Part, Q, Setup
+
 
 def _half_sq(x: torch.Tensor, t: float) -> torch.Tensor:
     return (x * x).sum(-1) / (4.0 * t)
@@ -34,7 +36,7 @@ def check_identity(ctx: RunContext, p) -> None:
     W, b = L.atoms_to_lse(y, g, t)
     x = torch.linspace(*p.paper.x_range, p.paper.n_points, dtype=ctx.dtype, device=ctx.device)[:, None]
     for e, err in zip(eps.tolist(), identity_error(x, W, b, y, g, eps, t).tolist()):
-        rows.append(dict(part="hopf_cole", setup="paper", d=1, eps=e, quantity="max_abs_err", value=err))
+        rows.append(dict(part=Part.HOPF_COLE, setup=Setup.PAPER, d=1, eps=e, quantity=Q.MAX_ABS_ERR, value=err))
     gen, inverse = ctx.generator(1), []
     eps = ctx.tensor(list(p.random.eps))
     E, N = len(eps), p.random.n_neurons
@@ -44,12 +46,12 @@ def check_identity(ctx: RunContext, p) -> None:
         x = torch.randn(p.random.n_points, d, generator=gen, dtype=ctx.dtype, device=ctx.device)
         y, g = L.lse_to_atoms(W, b, t)
         for e, err in zip(eps.tolist(), identity_error(x, W, b, y, g, eps, t).tolist()):
-            rows.append(dict(part="hopf_cole", setup="random", d=d, eps=e, quantity="max_abs_err", value=err))
+            rows.append(dict(part=Part.HOPF_COLE, setup=Setup.RANDOM, d=d, eps=e, quantity=Q.MAX_ABS_ERR, value=err))
         W2, b2 = L.atoms_to_lse(y, g, t)  # (W,b) -> (y,g) -> (W,b)
         y2, g2 = L.lse_to_atoms(W2, b2, t)  # and once more round to (y,g)
         inverse.append(max((W2 - W).abs().max().item(), (b2 - b).abs().max().item(),
                            (y2 - y).abs().max().item(), (g2 - g).abs().max().item()))
-        rows.append(dict(part="inverse_map", setup="random", d=d, quantity="max_abs_err", value=inverse[-1]))
+        rows.append(dict(part=Part.INVERSE_MAP, setup=Setup.RANDOM, d=d, quantity=Q.MAX_ABS_ERR, value=inverse[-1]))
     ctx.add_rows(rows)
 
 
@@ -79,8 +81,8 @@ def check_pde(ctx: RunContext, p) -> None:
         for eps in p.pde.eps:
             res, scale = pde_residual(x, tt, y, g, eps)
             rel = (res.abs() / scale).max().item()
-            rows += [dict(part="pde_residual", d=d, eps=eps, quantity="max_abs", value=res.abs().max().item()),
-                     dict(part="pde_residual", d=d, eps=eps, quantity="max_rel", value=rel)]
+            rows += [dict(part=Part.PDE_RESIDUAL, d=d, eps=eps, quantity=Q.MAX_ABS, value=res.abs().max().item()),
+                     dict(part=Part.PDE_RESIDUAL, d=d, eps=eps, quantity=Q.MAX_REL, value=rel)]
     ctx.add_rows(rows)
 
 
@@ -104,12 +106,13 @@ def check_tropical(ctx: RunContext, p) -> None:
     sp_net = (eps[:, None, None] * torch.logsumexp(sp_net / eps[:, None, None, None], -1)) @ w2  # [E, n]
     net_gap = (sp_net - relu_net).abs()
     for i, e in enumerate(eps.tolist()):
-        rows += [dict(part="softplus_gap", eps=e, quantity="max", value=sp_gap[i].max().item()),
-                 dict(part="softplus_gap", eps=e, quantity="min", value=sp_gap[i].min().item()),
-                 dict(part="lse_max_gap", eps=e, quantity="max", value=lse_gap[i].max().item()),
-                 dict(part="lse_max_gap", eps=e, quantity="min", value=lse_gap[i].min().item()),
-                 dict(part="two_layer_gap", eps=e, quantity="sup_with_kinks", value=net_gap[i].max().item()),
-                 dict(part="two_layer_gap", eps=e, quantity="sup_grid_only", value=net_gap[i, : q.n_points].max().item())]
+        rows += [dict(part=Part.SOFTPLUS_GAP, eps=e, quantity=Q.MAX, value=sp_gap[i].max().item()),
+                 dict(part=Part.SOFTPLUS_GAP, eps=e, quantity=Q.MIN, value=sp_gap[i].min().item()),
+                 dict(part=Part.LSE_MAX_GAP, eps=e, quantity=Q.MAX, value=lse_gap[i].max().item()),
+                 dict(part=Part.LSE_MAX_GAP, eps=e, quantity=Q.MIN, value=lse_gap[i].min().item()),
+                 dict(part=Part.TWO_LAYER_GAP, eps=e, quantity=Q.SUP_WITH_KINKS, value=net_gap[i].max().item()),
+                 dict(part=Part.TWO_LAYER_GAP, eps=e, quantity=Q.SUP_GRID_ONLY,
+                      value=net_gap[i, : q.n_points].max().item())]
     # ReLU is the two-atom Hopf–Lax solution: max(x,0) = x²/4t − u_0 with y = {0, 2t}, g = {0, −t}.
     t = p.t
     xs = grid[:, None]
@@ -118,8 +121,8 @@ def check_tropical(ctx: RunContext, p) -> None:
     u0 = L.hopf_lax(xs, y, g, t)[0]
     relu_err = (xs[:, 0].clamp_min(0) - (_half_sq(xs, t) - u0)).abs().max().item()
     authors = (u0 - xs[:, 0].clamp_min(0)).abs().max().item()
-    rows += [dict(part="relu_two_atoms", quantity="max_abs_err", value=relu_err),
-             dict(part="relu_two_atoms", quantity="authors_u0_vs_relu", value=authors)]
+    rows += [dict(part=Part.RELU_TWO_ATOMS, quantity=Q.MAX_ABS_ERR, value=relu_err),
+             dict(part=Part.RELU_TWO_ATOMS, quantity=Q.AUTHORS_U0_VS_RELU, value=authors)]
     ctx.add_rows(rows)
 
 
@@ -139,9 +142,9 @@ def check_semigroups(ctx: RunContext, p) -> None:
         # The minimiser is the vertex of one quadratic of curvature 1/2t + 1/2s, so the
         # nearest grid point (|δ| ≤ h/2) costs at most h²(1/t + 1/s)/16.
         bound = h * h * (1 / t + 1 / s) / 16
-        rows += [dict(part="hopf_lax_semigroup", grid=G, h=h, quantity="max_abs_err", value=err.abs().max().item()),
-                 dict(part="hopf_lax_semigroup", grid=G, h=h, quantity="min_signed_err", value=err.min().item()),
-                 dict(part="hopf_lax_semigroup", grid=G, h=h, quantity="bound", value=bound)]
+        rows += [dict(part=Part.HOPF_LAX_SEMIGROUP, grid=G, h=h, quantity=Q.MAX_ABS_ERR, value=err.abs().max().item()),
+                 dict(part=Part.HOPF_LAX_SEMIGROUP, grid=G, h=h, quantity=Q.MIN_SIGNED_ERR, value=err.min().item()),
+                 dict(part=Part.HOPF_LAX_SEMIGROUP, grid=G, h=h, quantity=Q.BOUND, value=bound)]
     for G in q.viscous_grid_sizes:
         z = torch.linspace(lo, hi, G, dtype=ctx.dtype, device=ctx.device)
         h = (hi - lo) / (G - 1)
@@ -154,7 +157,7 @@ def check_semigroups(ctx: RunContext, p) -> None:
             log_k = -(x - z) ** 2 / (4 * eps * s) - 0.5 * math.log(4 * math.pi * eps * s)  # [n, G]
             stepped = -eps * torch.logsumexp(torch.log(w) + log_k - clean(z[:, None], t) / eps, -1)
             err = (stepped - clean(x, t + s)).abs().max().item()
-            rows.append(dict(part="viscous_semigroup", grid=G, h=h, eps=eps, quantity="max_abs_err", value=err))
+            rows.append(dict(part=Part.VISCOUS_SEMIGROUP, grid=G, h=h, eps=eps, quantity=Q.MAX_ABS_ERR, value=err))
     ctx.add_rows(rows)
 
 
