@@ -14,7 +14,10 @@ import torch
 from hjexp.claims.roundoff import dtype_row
 from hjexp.context import RunContext
 
+from .contract import Part, Q, Source, What
 from .residual import PARAMS, costate, euler_forward, half_squared_loss, layer, vector_field
+
+GRAD_KEY = {"W1": What.DL_DW1, "b1": What.DL_DB1, "W2": What.DL_DW2, "b2": What.DL_DB2}  # residual.PARAMS -> row key
 
 
 def _shapes(D: int, m: int) -> dict[str, tuple[tuple[int, ...], int]]:
@@ -49,9 +52,9 @@ def check_discrete(ctx: RunContext, p, K: int) -> list[dict]:
     with torch.no_grad():
         hand_xs = euler_forward(x0, theta, h)
         ps, grads = costate(hand_xs, theta, h, (hand_xs[-1] - target) / B)
-    errs = {"p_k": max(max_rel(a, b) for a, b in zip(ps, auto_p))}
-    errs.update({f"dL/d{k}": max_rel(grads[k], leaves[k].grad) for k in PARAMS})
-    return [dict(part="discrete", K=K, h=h, what=w, quantity="max_rel_err", value=v) for w, v in errs.items()]
+    errs = {What.P_K: max(max_rel(a, b) for a, b in zip(ps, auto_p))}
+    errs.update({GRAD_KEY[k]: max_rel(grads[k], leaves[k].grad) for k in PARAMS})
+    return [dict(part=Part.DISCRETE, K=K, h=h, what=w, quantity=Q.MAX_REL_ERR, value=v) for w, v in errs.items()]
 
 
 def smooth_theta(ctx: RunContext, p) -> dict[str, torch.Tensor]:
@@ -126,9 +129,10 @@ def check_convergence(ctx: RunContext, p) -> tuple[list[dict], pd.DataFrame]:
         ref, roundtrip = adjoint_reference(coef, x0, target, T, M)  # [M+1, R, B, D]
         coarse, _ = adjoint_reference(coef, x0, target, T, M // 2)
     scale = ref.abs().max()
-    rows = [dict(part="reference", K=M, quantity="rel_diff_half_steps", value=((coarse - ref[::2]).abs().max() / scale).item()),
-            dict(part="reference", K=M, quantity="x0_roundtrip", value=roundtrip)]
-    curves = [pd.DataFrame(dict(source="reference", K=M, t=torch.linspace(0, T, M + 1, device="cpu").tolist(),
+    rows = [dict(part=Part.REFERENCE, K=M, quantity=Q.REL_DIFF_HALF_STEPS,
+                 value=((coarse - ref[::2]).abs().max() / scale).item()),
+            dict(part=Part.REFERENCE, K=M, quantity=Q.X0_ROUNDTRIP, value=roundtrip)]
+    curves = [pd.DataFrame(dict(source=Source.REFERENCE, K=M, t=torch.linspace(0, T, M + 1, device="cpu").tolist(),
                                 p=ref[:, 0, 0, 0].tolist()))]
     for K in q.depths:
         h = T / K
@@ -138,9 +142,12 @@ def check_convergence(ctx: RunContext, p) -> tuple[list[dict], pd.DataFrame]:
             ps, _ = costate(xs, theta, h, (xs[-1] - target) / xs[-1].shape[-2])
         ps = torch.stack(ps)  # [K+1, R, B, D]
         disc, cont = common_nodes(ps, ref)  # p_k and p(t_k) where both grids have a node
-        rows += [dict(part="convergence", K=K, h=h, quantity="max_rel_err", value=((disc - cont).abs().max() / scale).item()),
-                 dict(part="convergence", K=K, h=h, quantity="p0_rel_err", value=((ps[0] - ref[0]).abs().max() / scale).item())]
-        curves.append(pd.DataFrame(dict(source="discrete", K=K, t=[k * h for k in range(K + 1)], p=ps[:, 0, 0, 0].tolist())))
+        rows += [dict(part=Part.CONVERGENCE, K=K, h=h, quantity=Q.MAX_REL_ERR,
+                      value=((disc - cont).abs().max() / scale).item()),
+                 dict(part=Part.CONVERGENCE, K=K, h=h, quantity=Q.P0_REL_ERR,
+                      value=((ps[0] - ref[0]).abs().max() / scale).item())]
+        curves.append(pd.DataFrame(dict(source=Source.DISCRETE, K=K, t=[k * h for k in range(K + 1)],
+                                        p=ps[:, 0, 0, 0].tolist())))
     return rows, pd.concat(curves, ignore_index=True)
 
 
