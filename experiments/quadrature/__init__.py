@@ -3,7 +3,7 @@
 
 from hjexp.errors import UserError
 
-from .contract import CONTRACT
+from .contract import CONTRACT, Rule
 from .integrals import RULES
 from .judge import CLAIMS, judge
 from .measure import measure
@@ -24,7 +24,7 @@ def validate(p) -> None:
         raise UserError(f"params.domain={list(p.domain)} must be [lo, hi] with lo < hi, and params.x_half > 0")
     if p.t <= 0:
         raise UserError(f"params.t={p.t} must be > 0, e.g. params.t=1.0")
-    if p.mc_repeats < 2 and "montecarlo" in p.rules:
+    if p.mc_repeats < 2 and Rule.MONTECARLO in p.rules:
         raise UserError(f"params.mc_repeats={p.mc_repeats}: Monte Carlo needs ≥ 2 repeats for its interval (8+ advised)")
     for d in p.dims:
         for table in ("grids", "gauss_nodes"):

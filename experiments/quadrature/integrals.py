@@ -17,8 +17,10 @@ import torch
 
 from hjexp import engine
 
-GRID_RULES = ("endpoint", "midpoint", "trapezoid")
-RULES = GRID_RULES + ("montecarlo",)
+from .contract import Rule
+
+GRID_RULES = (Rule.ENDPOINT, Rule.MIDPOINT, Rule.TRAPEZOID)
+RULES = GRID_RULES + (Rule.MONTECARLO,)
 
 
 def axis_rule(rule: str, n: int, lo: float, hi: float, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -30,18 +32,18 @@ def axis_rule(rule: str, n: int, lo: float, hi: float, like: torch.Tensor) -> tu
     gauss     — n Gauss–Legendre nodes on each half-axis, so the kink of |y| at 0 sits on a panel edge
     """
     kw = dict(dtype=like.dtype, device=like.device)
-    if rule == "gauss":
+    if rule == "gauss":  # the reference rule only: never a results.csv row, so no Rule key
         t, w = np.polynomial.legendre.leggauss(n)
         mid = (lo + hi) / 2
         ax = np.concatenate([(lo + mid) / 2 + (mid - lo) / 2 * t, (mid + hi) / 2 + (hi - mid) / 2 * t])
         return torch.tensor(ax, **kw), torch.tensor(np.log(np.concatenate([w, w]) / 4), **kw)
-    if rule == "midpoint":
+    if rule == Rule.MIDPOINT:
         h = (hi - lo) / n
         return lo + h * (torch.arange(n, **kw) + 0.5), torch.full((n,), -math.log(n), **kw)
-    if rule not in ("endpoint", "trapezoid"):
+    if rule not in (Rule.ENDPOINT, Rule.TRAPEZOID):
         raise ValueError(f"unknown rule {rule!r}")
     w = torch.ones(n, **kw)
-    if rule == "trapezoid":
+    if rule == Rule.TRAPEZOID:
         w[0] = w[-1] = 0.5
     return torch.linspace(lo, hi, n, **kw), torch.log(w / w.sum())
 
@@ -135,14 +137,14 @@ def aliasing_term(x: torch.Tensor, rule: str, n: int, eps: float, t: float, lo: 
     """
     a = 0.5 + 1 / (4 * t)
     sigma2 = eps / (2 * a)
-    if rule == "midpoint":
+    if rule == Rule.MIDPOINT:
         h, y0 = (hi - lo) / n, lo + (hi - lo) / (2 * n)
     else:
         h, y0 = (hi - lo) / (n - 1), lo
     amplitude = 2 * math.exp(-2 * math.pi ** 2 * sigma2 / h ** 2)
     m = x / (4 * t * a)
     pred = -eps * (amplitude * torch.cos(2 * math.pi * (m - y0) / h)).sum(-1)
-    if rule == "endpoint":
+    if rule == Rule.ENDPOINT:
         pred = pred + x.shape[-1] * eps * math.log(n / (n - 1))
     return pred, amplitude
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from hjexp import claims as C
 
+from .contract import Case, Rule
 from .integrals import GRID_RULES
 
 CLAIMS = (
@@ -84,29 +85,29 @@ def _dropped(N, keep) -> str:
 
 def lipschitz_rows(df, refs, d, p, r) -> tuple[list[C.Claim], float]:
     a, out = -1 / d, []
-    floor, words = _floor(refs, "lipschitz", d, float(r.floor_factor))
-    lip = df[(df.case == "lipschitz") & (df.d == d)]
+    floor, words = _floor(refs, Case.LIPSCHITZ, d, float(r.floor_factor))
+    lip = df[(df.case == Case.LIPSCHITZ) & (df.d == d)]
     finest = {}
     for rule in (q for q in GRID_RULES if q in p.rules):
         c = lip[lip.rule == rule].sort_values("N")
         keep = _above_floor(c.sup_err.to_numpy(), floor)
         est = _grid_slope(c.N, c.sup_err, keep, words + _dropped(c.N, keep), float(r.stable_tol) * abs(a))
         finest[rule] = (int(c.N.iloc[-1]), c.sup_err.iloc[-1], est.slope)
-        text = {"endpoint": "n nodes with both end points, equal weights 1/n (the authors' rule): the weights are "
+        text = {Rule.ENDPOINT: "n nodes with both end points, equal weights 1/n (the authors' rule): the weights are "
                             "the trapezoid weights times (n−1)/n plus heavier end points, a bias O(dε/n) = O(N^(−1/d))",
-                "midpoint": "n cell centres, equal weights (correctly weighted): the kink of |y| costs O(h²), so "
+                Rule.MIDPOINT: "n cell centres, equal weights (correctly weighted): the kink of |y| costs O(h²), so "
                             "≈ N^(−2/d) is expected, faster than the O(N^(−1/d)) bound (which a bound allows)",
-                "trapezoid": "the endpoint nodes with the end weights halved (correctly weighted): O(h²) ≈ "
+                Rule.TRAPEZOID: "the endpoint nodes with the end weights halved (correctly weighted): O(h²) ≈ "
                              "N^(−2/d) expected; endpoint − trapezoid isolates the endpoint weighting bias"}[rule]
         out.append(C.upper_rate(f"quadrature.slope.d{d}.{rule}",
                                 f"g = |y|, ε = {p.eps}, d = {d}, {text}; sup error {c.sup_err.iloc[-1]:.3g} at "
                                 f"N = {int(c.N.iloc[-1])}", a, est, delta=float(r.delta)))
-    if "endpoint" in finest and "trapezoid" in finest:
-        N, e_end, _ = finest["endpoint"]
+    if Rule.ENDPOINT in finest and Rule.TRAPEZOID in finest:
+        N, e_end, _ = finest[Rule.ENDPOINT]
         out[0] = dataclasses.replace(out[0], description=out[0].description +
-                                     f"; trapezoid weights on the same nodes: {finest['trapezoid'][1]:.3g}, so "
-                                     f"{1 - finest['trapezoid'][1] / e_end:.0%} of it is the weighting bias")
-    mc = lip[lip.rule == "montecarlo"]
+                                     f"; trapezoid weights on the same nodes: {finest[Rule.TRAPEZOID][1]:.3g}, so "
+                                     f"{1 - finest[Rule.TRAPEZOID][1] / e_end:.0%} of it is the weighting bias")
+    mc = lip[lip.rule == Rule.MONTECARLO]
     if len(mc):
         table = mc.pivot_table(index="repeat", columns="N", values="sup_err")  # [R, K]
         keep = _above_floor(table.mean().to_numpy(), floor)
@@ -118,27 +119,27 @@ def lipschitz_rows(df, refs, d, p, r) -> tuple[list[C.Claim], float]:
                                    f"{table.iloc[:, -1].mean():.3g} ± {table.iloc[:, -1].std():.2g} (sd) at "
                                    f"N = {int(table.columns[-1])}; {words}{_dropped(table.columns, keep)}",
                                    -0.5, est, band=tuple(r.band)))
-    return out, finest.get("endpoint", (0, 0, math.nan))[2]
+    return out, finest.get(Rule.ENDPOINT, (0, 0, math.nan))[2]
 
 
 SMOOTH_TERMS = {
-    "endpoint": "d·ε·log(n/(n−1)) (the endpoint weighting bias, ≈ d·N^(−2/d)) + the first aliasing term",
-    "midpoint": "−ε Σ_i 2 exp(−2π²σ²/h²) cos(2π(m_i − y₀)/h), σ² = ε/2a, m = x/4ta, a = 1/2 + 1/4t: "
+    Rule.ENDPOINT: "d·ε·log(n/(n−1)) (the endpoint weighting bias, ≈ d·N^(−2/d)) + the first aliasing term",
+    Rule.MIDPOINT: "−ε Σ_i 2 exp(−2π²σ²/h²) cos(2π(m_i − y₀)/h), σ² = ε/2a, m = x/4ta, a = 1/2 + 1/4t: "
                 "exp(−c·n) with c = π²/(16a), no power law",
-    "trapezoid": "the same first aliasing term on the endpoint nodes (h = 4/(n−1)): exp(−c·n), no power law",
-    "montecarlo": "ε·r, r² = (M₂/M₁² − 1)/N the relative variance of the sample mean (erf closed forms), "
+    Rule.TRAPEZOID: "the same first aliasing term on the endpoint nodes (h = 4/(n−1)): exp(−c·n), no power law",
+    Rule.MONTECARLO: "ε·r, r² = (M₂/M₁² − 1)/N the relative variance of the sample mean (erf closed forms), "
                   "≈ N^(−1/4 − 1/d); the sup over x adds a slowly growing extreme-value factor",
 }
 
 
 def smooth_rows(df, refs, d, p, r) -> list[C.Claim]:
     out = []
-    floor, words = _floor(refs, "smooth", d, float(r.floor_factor))
+    floor, words = _floor(refs, Case.SMOOTH, d, float(r.floor_factor))
     rel_max = float(r.smooth_rel_max)
-    sm = df[(df.case == "smooth") & (df.d == d)]
-    for rule in (q for q in GRID_RULES + ("montecarlo",) if q in p.rules):
+    sm = df[(df.case == Case.SMOOTH) & (df.d == d)]
+    for rule in (q for q in GRID_RULES + (Rule.MONTECARLO,) if q in p.rules):
         c = sm[sm.rule == rule]
-        if rule == "montecarlo":
+        if rule == Rule.MONTECARLO:
             out.append(_smooth_montecarlo(c, d, floor, r))
             continue
         c = c.sort_values("N")
@@ -165,7 +166,7 @@ def _smooth_montecarlo(c, d, floor, r) -> C.Claim:
     est = C.seed_slope(per.pred.to_numpy()[keep], table.to_numpy()[:, keep], level=float(r.level))
     return C.info(f"quadrature.smooth.montecarlo.d{d}",
                   f"g = |y|²/2, ε = N^(−1/d), d = {d}, {table.shape[0]} independent Monte Carlo repeats; predicted "
-                  f"error term: {SMOOTH_TERMS['montecarlo']}; measured is the mean of the per-repeat log–log slopes "
+                  f"error term: {SMOOTH_TERMS[Rule.MONTECARLO]}; measured is the mean of the per-repeat log–log slopes "
                   f"of the sup error against ε·r ({est.method}); measured/predicted "
                   f"{table.iloc[:, -1].mean() / per.pred.iloc[-1]:.3g} at N = {int(table.columns[-1])}",
                   est.slope, ci_low=est.low, ci_high=est.high, theory="1",
@@ -176,8 +177,8 @@ def _smooth_montecarlo(c, d, floor, r) -> C.Claim:
 
 def tight_row(df, refs, d, p, r) -> C.Claim:
     a = -1 / d
-    floor, words = _floor(refs, "tight", d, float(r.floor_factor))
-    c = df[(df.case == "tight") & (df.d == d)].sort_values("N")
+    floor, words = _floor(refs, Case.TIGHT, d, float(r.floor_factor))
+    c = df[(df.case == Case.TIGHT) & (df.d == d)].sort_values("N")
     keep = _above_floor(c.sup_err.to_numpy(), floor)
     est = _grid_slope(c.N, c.sup_err, keep, words + _dropped(c.N, keep), float(r.stable_tol) * abs(a))
     ratio = c.sup_err / c.pred
@@ -193,10 +194,10 @@ def tight_row(df, refs, d, p, r) -> C.Claim:
 
 
 def authors_row(df, refs, d, corrected: float) -> C.Claim | None:
-    c = df[(df.case == "authors") & (df.d == d)].sort_values("N")
+    c = df[(df.case == Case.AUTHORS) & (df.d == d)].sort_values("N")
     if not len(c):
         return None
-    ref = refs[(refs.case == "authors") & (refs.d == d)].iloc[0]
+    ref = refs[(refs.case == Case.AUTHORS) & (refs.d == d)].iloc[0]
     slope = C.seed_slope(c.N.to_numpy(), c.sup_err.to_numpy()).slope
     return C.info(f"quadrature.authors.slope.d{d}",
                   f"the authors' protocol, d = {d}: equal-weight endpoint grids n ∈ {list(c.n_axis)}, g = |y|, "

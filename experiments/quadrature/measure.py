@@ -17,6 +17,7 @@ import torch
 
 from hjexp.context import RunContext
 
+from .contract import Case, Rule
 from .integrals import (
     GRID_RULES,
     aliasing_term,
@@ -55,14 +56,14 @@ def lipschitz(p, d: int, x: torch.Tensor, gen: torch.Generator):
         for n in p.grids[str(d)]:
             Y, lw = grid_nodes(rule, n, d, lo, hi, x)
             err = _sup(layer_u(x, Y, lw, g_lipschitz(Y), p.eps, p.t), ref)[0]
-            rows.append(dict(case="lipschitz", d=d, rule=rule, n_axis=n, N=n**d, eps=p.eps, repeat=0, sup_err=err))
-    if "montecarlo" in p.rules:
+            rows.append(dict(case=Case.LIPSCHITZ, d=d, rule=rule, n_axis=n, N=n**d, eps=p.eps, repeat=0, sup_err=err))
+    if Rule.MONTECARLO in p.rules:
         for n in p.grids[str(d)]:
             Y, lw = random_nodes(p.mc_repeats, n**d, d, lo, hi, gen, x)  # [R, N, d]
             for r, err in enumerate(_sup(layer_u(x, Y, lw, g_lipschitz(Y), p.eps, p.t), ref)):
-                rows.append(dict(case="lipschitz", d=d, rule="montecarlo", n_axis=n, N=n**d, eps=p.eps, repeat=r,
+                rows.append(dict(case=Case.LIPSCHITZ, d=d, rule=Rule.MONTECARLO, n_axis=n, N=n**d, eps=p.eps, repeat=r,
                                  sup_err=err))
-    refs = [dict(case="lipschitz", d=d, reference=f"Gauss–Legendre {p.gauss_nodes[str(d)]} nodes per half-axis",
+    refs = [dict(case=Case.LIPSCHITZ, d=d, reference=f"Gauss–Legendre {p.gauss_nodes[str(d)]} nodes per half-axis",
                  ref_err=ref_err, roundoff=_roundoff(x, ref, p.t))]
     return rows, refs, ref
 
@@ -79,15 +80,15 @@ def smooth(p, d: int, x: torch.Tensor, gen: torch.Generator):
             Y, lw = grid_nodes(rule, n, d, lo, hi, x)
             err = _sup(layer_u(x, Y, lw, g_smooth(Y), eps, p.t), target)[0]
             pred, amplitude = aliasing_term(x, rule, n, eps, p.t, lo, hi)
-            rows.append(dict(case="smooth", d=d, rule=rule, n_axis=n, N=n**d, eps=eps, repeat=0, sup_err=err,
+            rows.append(dict(case=Case.SMOOTH, d=d, rule=rule, n_axis=n, N=n**d, eps=eps, repeat=0, sup_err=err,
                              pred=pred.abs().max().item(), pred_rel=amplitude))
-        if "montecarlo" in p.rules:
+        if Rule.MONTECARLO in p.rules:
             Y, lw = random_nodes(p.mc_repeats, n**d, d, lo, hi, gen, x)
             pred, rel = montecarlo_term(x, n**d, eps, p.t, lo, hi)
             for r, err in enumerate(_sup(layer_u(x, Y, lw, g_smooth(Y), eps, p.t), target)):
-                rows.append(dict(case="smooth", d=d, rule="montecarlo", n_axis=n, N=n**d, eps=eps, repeat=r,
+                rows.append(dict(case=Case.SMOOTH, d=d, rule=Rule.MONTECARLO, n_axis=n, N=n**d, eps=eps, repeat=r,
                                  sup_err=err, pred=pred, pred_rel=rel))
-    return rows, [dict(case="smooth", d=d, reference="closed form (erf per axis)", ref_err=0.0, roundoff=roundoff)]
+    return rows, [dict(case=Case.SMOOTH, d=d, reference="closed form (erf per axis)", ref_err=0.0, roundoff=roundoff)]
 
 
 def tight(p, d: int, x: torch.Tensor):
@@ -95,18 +96,18 @@ def tight(p, d: int, x: torch.Tensor):
     lo, hi = p.domain
     rows, ref_err, roundoff = [], 0.0, 0.0
     for n in p.grids[str(d)]:
-        Y, lw = grid_nodes("midpoint", n, d, lo, hi, x)
+        Y, lw = grid_nodes(Rule.MIDPOINT, n, d, lo, hi, x)
         g = sawtooth(Y, n, lo, hi)  # zero at the nodes, up to roundoff
         target = sawtooth_exact(x, n, lo, hi, p.eps, p.t, p.tight_gl)
         coarse = sawtooth_exact(x, n, lo, hi, p.eps, p.t, max(2, (2 * p.tight_gl) // 3))
         ref_err = max(ref_err, (coarse - target).abs().max().item())
         roundoff = max(roundoff, _roundoff(x, target, p.t))
         h = (hi - lo) / n
-        rows.append(dict(case="tight", d=d, rule="midpoint", n_axis=n, N=n**d, eps=p.eps, repeat=0,
+        rows.append(dict(case=Case.TIGHT, d=d, rule=Rule.MIDPOINT, n_axis=n, N=n**d, eps=p.eps, repeat=0,
                          sup_err=_sup(layer_u(x, Y, lw, g, p.eps, p.t), target)[0], pred=h / 4,
                          g_at_nodes=g.abs().max().item()))
     ref = f"product of 1-D composite Gauss–Legendre integrals, {p.tight_gl} nodes per linear piece"
-    return rows, [dict(case="tight", d=d, reference=ref, ref_err=ref_err, roundoff=roundoff)]
+    return rows, [dict(case=Case.TIGHT, d=d, reference=ref, ref_err=ref_err, roundoff=roundoff)]
 
 
 def authors(p, d: int, x: torch.Tensor, gen: torch.Generator, accurate: torch.Tensor):
@@ -120,16 +121,16 @@ def authors(p, d: int, x: torch.Tensor, gen: torch.Generator, accurate: torch.Te
         Ya, lwa = random_nodes(1, n_ref, d, lo, hi, gen, x)
         reference = f"Monte Carlo, {n_ref} uniform points"
     else:
-        Ya, lwa = grid_nodes("endpoint", n_ref, d, lo, hi, x)
+        Ya, lwa = grid_nodes(Rule.ENDPOINT, n_ref, d, lo, hi, x)
         reference = f"endpoint grid, {n_ref}^{d} points"
     ref = layer_u(x, Ya, lwa, g_lipschitz(Ya), p.eps, p.t)[0]
     rows = []
     for n in p.authors.grids[str(d)]:
-        Y, lw = grid_nodes("endpoint", n, d, lo, hi, x)
-        rows.append(dict(case="authors", d=d, rule="endpoint", n_axis=n, N=n**d, eps=p.eps, repeat=0,
+        Y, lw = grid_nodes(Rule.ENDPOINT, n, d, lo, hi, x)
+        rows.append(dict(case=Case.AUTHORS, d=d, rule=Rule.ENDPOINT, n_axis=n, N=n**d, eps=p.eps, repeat=0,
                          sup_err=_sup(layer_u(x, Y, lw, g_lipschitz(Y), p.eps, p.t), ref)[0]))
     off = (ref - accurate).abs().max().item()
-    return rows, [dict(case="authors", d=d, reference=reference, ref_err=off, roundoff=_roundoff(x, ref, p.t))]
+    return rows, [dict(case=Case.AUTHORS, d=d, reference=reference, ref_err=off, roundoff=_roundoff(x, ref, p.t))]
 
 
 def one_dimension(ctx: RunContext, d: int) -> tuple[list[dict], list[dict]]:

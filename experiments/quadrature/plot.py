@@ -10,13 +10,16 @@ from omegaconf import OmegaConf
 
 from hjexp import plotting
 
-COLOURS = {"endpoint": "C0", "midpoint": "C1", "trapezoid": "C2", "montecarlo": "C3", "sawtooth": "C4"}
+from .contract import Case, Rule
+
+COLOURS = {Rule.ENDPOINT: "C0", Rule.MIDPOINT: "C1", Rule.TRAPEZOID: "C2", Rule.MONTECARLO: "C3",
+           "sawtooth": "C4"}  # the tight case's curve: a colour, not a rule
 
 
 def _curve(ax, c: pd.DataFrame, rule: str, fmt: str, label: str) -> None:
     """One rule's sup errors against N; Monte Carlo as geometric mean ×/÷ geometric sd over repeats
     (errors are positive and spread over decades, so a symmetric ± sd would cross zero)."""
-    if rule != "montecarlo":
+    if rule != Rule.MONTECARLO:
         c = c.sort_values("N")
         ax.plot(c.N, c.sup_err, fmt, ms=3, color=COLOURS[rule], label=label)
         return
@@ -62,17 +65,17 @@ def lipschitz(df, refs, factor, run_dir) -> None:
     dims = sorted(df.d.unique())
     fig, panels, box = _panels(len(dims))
     for ax, d in zip(panels, dims):
-        c = df[(df.case == "lipschitz") & (df.d == d)]
+        c = df[(df.case == Case.LIPSCHITZ) & (df.d == d)]
         for rule, cr in c.groupby("rule"):
             _curve(ax, cr, rule, "o-", rule)
-        saw = df[(df.case == "tight") & (df.d == d)].sort_values("N")
+        saw = df[(df.case == Case.TIGHT) & (df.d == d)].sort_values("N")
         ax.plot(saw.N, saw.sup_err, "s-", ms=3, color=COLOURS["sawtooth"], label="sawtooth input, midpoint grid")
         ax.plot(saw.N, saw.pred, "k:", lw=1.2, label="h/4 = N^(−1/d) (the attained rate)")
         N = np.sort(c.N.unique()).astype(float)
         top = c[c.N == N[0]].sup_err.median()
         ax.plot(N, top * (N / N[0]) ** (-2 / d), "k-.", lw=0.7, alpha=0.6, label="∝ N^(−2/d)")
         ax.plot(N, 0.5 * top * (N / N[0]) ** -0.5, "k--", lw=0.7, alpha=0.6, label="∝ N^(−1/2)")
-        _limits(ax, pd.concat([c.sup_err, saw.sup_err]), _floor(refs, "lipschitz", d, factor))
+        _limits(ax, pd.concat([c.sup_err, saw.sup_err]), _floor(refs, Case.LIPSCHITZ, d, factor))
         ax.set(xscale="log", yscale="log", xlabel="N (atoms)", ylabel="sup_x |ū_N(x) − ū(x)|",
                title=f"g = |y| and sawtooth, ε = 1, d = {int(d)}")
     _legend(panels, box)
@@ -83,8 +86,8 @@ def smooth(df, refs, factor, run_dir) -> None:
     dims = sorted(df.d.unique())
     fig, panels, box = _panels(len(dims))
     for ax, d in zip(panels, dims):
-        c = df[(df.case == "smooth") & (df.d == d)]
-        lo, _ = _limits(ax, c.sup_err, _floor(refs, "smooth", d, factor))
+        c = df[(df.case == Case.SMOOTH) & (df.d == d)]
+        lo, _ = _limits(ax, c.sup_err, _floor(refs, Case.SMOOTH, d, factor))
         for rule, cr in c.groupby("rule"):
             _curve(ax, cr, rule, "o", f"{rule}: measured")
             pred = cr.groupby("N").pred.first()
@@ -97,7 +100,7 @@ def smooth(df, refs, factor, run_dir) -> None:
 
 
 def authors(df, run_dir) -> None:
-    a = df[df.case == "authors"]
+    a = df[df.case == Case.AUTHORS]
     if a.empty:
         return
     dims = sorted(a.d.unique())
@@ -109,7 +112,7 @@ def authors(df, run_dir) -> None:
         ax.plot(c.N, np.exp(icpt) * c.N ** slope, "C0--", lw=1, label="authors: one line through all sizes")
         ax.text(0.97, 0.95, f"their slope {slope:.3f}\ntheory −1/d = {-1 / d:.3g}", transform=ax.transAxes,
                 ha="right", va="top", fontsize=8)
-        ours = df[(df.case == "lipschitz") & (df.d == d) & (df.rule == "endpoint")].sort_values("N")
+        ours = df[(df.case == Case.LIPSCHITZ) & (df.d == d) & (df.rule == Rule.ENDPOINT)].sort_values("N")
         ax.plot(ours.N, ours.sup_err, "x-", ms=4, color="C1", label="corrected: even n, Gauss–Legendre reference")
         ax.set(xscale="log", yscale="log", xlabel="N (atoms)", ylabel="sup_x |ū_N(x) − ū_ref(x)|",
                title=f"endpoint grid, g = |y|, ε = 1, d = {int(d)}")
