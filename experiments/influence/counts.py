@@ -17,6 +17,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from hjexp.engine import closed as L
 
+from .contract import Method
 from .measure import by_autograd, closed_form, leave_one_out
 
 MATMULS = ("aten.mm", "aten.bmm", "aten.addmm", "aten.baddbmm", "aten.matmul")
@@ -52,10 +53,10 @@ def count_costs(p, dtype: torch.dtype) -> pd.DataFrame:
     rows = []
     for N in [2**k for k in range(q.log2_n_min, q.log2_n_max + 1)]:
         W, b, x = torch.empty(N, p.d, **kw), torch.empty(N, **kw), torch.empty(q.n_queries, p.d, **kw)
-        methods = {"closed_form": (lambda: closed_form(x, W[None], b[None], eps), q.n_queries),
-                   "autograd": (lambda: by_autograd(L.logits(x, W[None], b[None]), eps), q.n_queries)}
+        methods = {Method.CLOSED_FORM: (lambda: closed_form(x, W[None], b[None], eps), q.n_queries),
+                   Method.AUTOGRAD: (lambda: by_autograd(L.logits(x, W[None], b[None]), eps), q.n_queries)}
         if N <= 2**q.log2_n_max_brute:  # as timed: the brute force's Python loop over chunks grows like N²
-            methods["leave_one_out"] = (lambda: leave_one_out(L.logits(x[:1], W[None], b[None]), eps), 1)
+            methods[Method.LEAVE_ONE_OUT] = (lambda: leave_one_out(L.logits(x[:1], W[None], b[None]), eps), 1)
         for name, (fn, per_call) in methods.items():
             mm, other = count(fn)
             rows.append(dict(method=name, N=N, matmul_flops=mm / per_call, other_elements=other / per_call,

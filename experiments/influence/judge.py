@@ -9,6 +9,8 @@ import numpy as np
 from hjexp import claims as C
 from hjexp.claims.roundoff import roundoff_tol
 
+from .contract import Clock, Method, Part, Q
+
 CLAIMS = (
     C.Spec("influence.matches_autograd.max_abs_err", "exact", "0 (π_j = ∂f/∂s_j)",
            "closed-form π_j(x) = softmax_j(z/ε) vs autograd of ε log Σ exp((z_j + s_j)/ε) w.r.t. per-atom logit "
@@ -61,9 +63,9 @@ def local_exponent(ops, method: str) -> tuple[float, int]:
 
 
 def _ops_row(ops, slack: float) -> C.Claim:
-    slope, top = local_exponent(ops, "closed_form")
-    auto, _ = local_exponent(ops, "autograd")
-    row = ops[(ops.method == "closed_form") & (ops.N == top)].iloc[0]
+    slope, top = local_exponent(ops, Method.CLOSED_FORM)
+    auto, _ = local_exponent(ops, Method.AUTOGRAD)
+    row = ops[(ops.method == Method.CLOSED_FORM) & (ops.N == top)].iloc[0]
     return C.bound("influence.cost_exponent",
                    f"local exponent of the closed form's operations per query over N ∈ [{top // 2}, {top}]: "
                    f"{row.ops_per_query:.4g} operations at N = {top} ({row.matmul_flops:.4g} matrix-product FLOPs + "
@@ -78,10 +80,10 @@ def _loo_row(run: C.RunData, r) -> C.Claim:
     from scipy.stats import pearsonr, spearmanr
 
     df, loo = run.table(), run.table("loo")
-    v = df[df.part == "loo"].set_index("quantity").value
+    v = df[df.part == Part.LOO].set_index("quantity").value
     rho, pear = float(spearmanr(loo.predicted, loo.actual)[0]), float(pearsonr(loo.predicted, loo.actual)[0])
     per_q = loo.groupby("x_query").apply(lambda s: spearmanr(s.predicted, s.actual)[0], include_groups=False)
-    conv = float(v["max_grad_after_newton"]) <= float(r.loo_grad_tol)
+    conv = float(v[Q.MAX_GRAD_AFTER_NEWTON]) <= float(r.loo_grad_tol)
     hi, lo = float(r.loo_rho), float(r.loo_rho_fail)
     p = run.params.loo
     n, m = loo.removed.nunique(), loo.x_query.nunique()
@@ -89,11 +91,11 @@ def _loo_row(run: C.RunData, r) -> C.Claim:
             f"without it (Hopf–Cole, {p.n_atoms} fixed atoms, ε = {p.eps}, t = {p.t}; all {n + 1} fits batched): "
             f"Spearman ρ = {rho:.4f} over {len(loo)} pairs, Pearson {pear:.4f}, per-test-point ρ median "
             f"{float(per_q.median()):.3g} (min {float(per_q.min()):.3g}); refits' max |∂L/∂g| "
-            f"{float(v['max_grad_after_newton']):.2g}, loss Hessian condition {float(v['hessian_cond']):.3g}, "
-            f"largest relative move of g {float(v['max_rel_param_move']):.3g}")
+            f"{float(v[Q.MAX_GRAD_AFTER_NEWTON]):.2g}, loss Hessian condition {float(v[Q.HESSIAN_COND]):.3g}, "
+            f"largest relative move of g {float(v[Q.MAX_REL_PARAM_MOVE]):.3g}")
     return C.at_least("influence.loo_training_point", desc, {"Spearman ρ": rho}, hi, fail_below=lo,
                       theory="ρ = 1 (π predicts the leave-one-out change)",
-                      requires={f"every refit converged (max |∂L/∂g| {float(v['max_grad_after_newton']):.2g} ≤ "
+                      requires={f"every refit converged (max |∂L/∂g| {float(v[Q.MAX_GRAD_AFTER_NEWTON]):.2g} ≤ "
                                 f"{float(r.loo_grad_tol):g})": conv},
                       note="Both are the tool's thresholds: the influence function is a first-order prediction, "
                            "exact only as n → ∞")
@@ -102,32 +104,32 @@ def _loo_row(run: C.RunData, r) -> C.Claim:
 def judge(run: C.RunData) -> list[C.Claim]:
     df, timings, p, r = run.table(), run.table("timings"), run.params, run.rules
     (tol, note), q = roundoff_tol(df, float(r.roundoff)), p.exactness
-    ident = df[(df.part == "identity") & (df.quantity == "max_abs_err")]
+    ident = df[(df.part == Part.IDENTITY) & (df.quantity == Q.MAX_ABS_ERR)]
     setup = (f"{q.n_layers} random layers, N = {q.n_atoms} atoms, d = {p.d}, {q.n_queries} queries, "
              f"ε ∈ {list(q.eps)}{note}")
     out = [C.exact("influence.matches_autograd.max_abs_err",
                    f"closed-form π_j(x) vs autograd ∂/∂s_j of ε log Σ exp((z_j + s_j)/ε) at s = 0; {setup}",
-                   ident[ident.method == "autograd"].value.max(), tol=tol, theory="0 (π_j = ∂f/∂s_j)"),
+                   ident[ident.method == Method.AUTOGRAD].value.max(), tol=tol, theory="0 (π_j = ∂f/∂s_j)"),
            C.exact("influence.leave_one_out.max_abs_err",
                    f"closed-form π_j(x) vs −expm1(−(f − f_{{−j}})/ε), f_{{−j}} recomputed without atom j; {setup}",
-                   ident[ident.method == "leave_one_out"].value.max(), tol=tol,
+                   ident[ident.method == Method.LEAVE_ONE_OUT].value.max(), tol=tol,
                    theory="0 (f − f_{−j} = −ε log(1 − π_j))")]
     ops = run.table("op_counts")
     out.append(_ops_row(ops, float(r.ops_slack)))
-    slope, lo, hi = fitted_exponent(timings, "closed_form", int(r.cost_fit_octaves))
-    auto, _, _ = fitted_exponent(timings, "autograd", int(r.cost_fit_octaves))
+    slope, lo, hi = fitted_exponent(timings, Method.CLOSED_FORM, int(r.cost_fit_octaves))
+    auto, _, _ = fitted_exponent(timings, Method.AUTOGRAD, int(r.cost_fit_octaves))
     t = timings.set_index(["method", "N"]).seconds_per_query
-    clock = "process CPU-time" if timings.clock.iloc[0] == "process_cpu" else "wall"
+    clock = "process CPU-time" if timings.clock.iloc[0] == Clock.PROCESS_CPU else "wall"
     out.append(C.info("influence.cost_exponent.wall",
                       f"exponent of the closed form's seconds per query ({clock} clock, minimum over {p.timing.reps} "
-                      f"repeats) vs N over N ∈ [{lo}, {hi}] ({t['closed_form', hi] * 1e3:.3g} ms per query at N = {hi}, "
-                      f"d = {p.d}); autograd's exponent over the same range: {auto:.3g}", slope,
+                      f"repeats) vs N over N ∈ [{lo}, {hi}] ({t[Method.CLOSED_FORM, hi] * 1e3:.3g} ms per query "
+                      f"at N = {hi}, d = {p.d}); autograd's exponent over the same range: {auto:.3g}", slope,
                       theory="≤ 1 (O(N) per query)",
                       why="timings on a shared machine move with its load and caches; the operation count is judged"))
     out.append(_loo_row(run, r))
-    brute, blo, bhi = fitted_exponent(timings, "leave_one_out", int(r.brute_fit_octaves))
-    ratio = t["leave_one_out", bhi] / t["closed_form", bhi]
-    b_ops, b_n = local_exponent(ops, "leave_one_out")
+    brute, blo, bhi = fitted_exponent(timings, Method.LEAVE_ONE_OUT, int(r.brute_fit_octaves))
+    ratio = t[Method.LEAVE_ONE_OUT, bhi] / t[Method.CLOSED_FORM, bhi]
+    b_ops, b_n = local_exponent(ops, Method.LEAVE_ONE_OUT)
     out.append(C.info("influence.brute_force.cost_exponent",
                       f"operation-count exponent of the leave-one-atom-out brute force {b_ops:.4g} at N = {b_n}; exponent "
                       f"of its seconds per query over N ∈ [{blo}, {bhi}] {brute:.3g}; at N = {bhi} it is {ratio:.3g}× "

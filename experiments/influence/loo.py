@@ -24,6 +24,8 @@ from torch.func import grad, hessian, vmap
 from hjexp.context import RunContext
 from hjexp.engine import closed as L
 
+from .contract import Part, Q
+
 
 def _u_g(g: Tensor, y: Tensor, x: Tensor, eps: float, t: float) -> Tensor:
     return L.hopf_cole(x, y[None], g[None], eps, t)[0]
@@ -91,11 +93,11 @@ def measure_loo(ctx: RunContext, p) -> tuple[list[dict], pd.DataFrame]:
     predicted = dg @ pi_query.T  # [n, m]
     step = (g[1:] - full).norm(dim=-1) / full.norm()  # how far each refit moved
     eig = torch.linalg.eigvalsh(H)
-    rows = [dict(part="loo", quantity="max_grad_after_newton", value=float(gnorm.max())),
-            dict(part="loo", quantity="hessian_min_eig", value=float(eig[0])),
-            dict(part="loo", quantity="hessian_cond", value=float(eig[-1] / eig[0])),
-            dict(part="loo", quantity="max_rel_param_move", value=float(step.max())),
-            dict(part="loo", quantity="train_mse_full", value=float((r**2).mean()))]
+    rows = [dict(part=Part.LOO, quantity=Q.MAX_GRAD_AFTER_NEWTON, value=float(gnorm.max())),
+            dict(part=Part.LOO, quantity=Q.HESSIAN_MIN_EIG, value=float(eig[0])),
+            dict(part=Part.LOO, quantity=Q.HESSIAN_COND, value=float(eig[-1] / eig[0])),
+            dict(part=Part.LOO, quantity=Q.MAX_REL_PARAM_MOVE, value=float(step.max())),
+            dict(part=Part.LOO, quantity=Q.TRAIN_MSE_FULL, value=float((r**2).mean()))]
     m = len(xq)
     table = pd.DataFrame(dict(removed=torch.arange(n).repeat_interleave(m).tolist(),
                               x_removed=x[:, 0].repeat_interleave(m).tolist(),

@@ -18,6 +18,8 @@ from hjexp.claims.roundoff import dtype_row
 from hjexp.context import RunContext
 from hjexp.engine import closed as L
 
+from .contract import Clock, Method, Part, Q
+
 
 def lse_by_hand(z: torch.Tensor, eps) -> torch.Tensor:
     """ε log Σ_j exp(z_j/ε) written out, max shift detached.  [..., N] -> [...]; ε a float or a
@@ -69,11 +71,11 @@ def check_identities(ctx: RunContext, p) -> list[dict]:
     pi = closed_form(x, W, b, eps.flatten())  # [RE, n, N]
     z = L.logits(x, W, b)
     rows = []
-    for name, other in (("autograd", by_autograd(z, eps)), ("leave_one_out", leave_one_out(z, eps))):
+    for name, other in ((Method.AUTOGRAD, by_autograd(z, eps)), (Method.LEAVE_ONE_OUT, leave_one_out(z, eps))):
         err = (pi - other).abs().reshape(R, E, -1).amax((0, 2))  # [E]
-        rows += [dict(part="identity", method=name, eps=e, quantity="max_abs_err", value=v)
+        rows += [dict(part=Part.IDENTITY, method=name, eps=e, quantity=Q.MAX_ABS_ERR, value=v)
                  for e, v in zip(q.eps, err.tolist())]
-    rows += [dict(part="identity", method="closed_form", eps=e, quantity="max_pi", value=v)
+    rows += [dict(part=Part.IDENTITY, method=Method.CLOSED_FORM, eps=e, quantity=Q.MAX_PI, value=v)
              for e, v in zip(q.eps, pi.reshape(R, E, -1).amax((0, 2)).tolist())]
     return rows
 
@@ -87,7 +89,7 @@ def clock_for(device: torch.device):
     """CPU time of the process on a CPU run: time spent descheduled while other jobs share the
     cores is not counted (cost = work done), so the exponent does not drift with the machine's
     load; wall time with synchronisation on CUDA, where the work is not on the CPU."""
-    return (time.perf_counter, "wall") if device.type == "cuda" else (time.process_time, "process_cpu")
+    return (time.perf_counter, Clock.WALL) if device.type == "cuda" else (time.process_time, Clock.PROCESS_CPU)
 
 
 def time_per_call(fn, device: torch.device, reps: int, min_batch_s: float) -> float:
@@ -122,10 +124,10 @@ def time_costs(ctx: RunContext, p) -> pd.DataFrame:
         for N in sizes:
             W, b = torch.randn(N, p.d, **kw), torch.randn(N, **kw)
             x = torch.randn(q.n_queries, p.d, **kw)  # [n, d]
-            methods = {"closed_form": (lambda: closed_form(x, W[None], b[None], eps), q.n_queries),
-                       "autograd": (lambda: by_autograd(L.logits(x, W[None], b[None]), eps), q.n_queries)}
+            methods = {Method.CLOSED_FORM: (lambda: closed_form(x, W[None], b[None], eps), q.n_queries),
+                       Method.AUTOGRAD: (lambda: by_autograd(L.logits(x, W[None], b[None]), eps), q.n_queries)}
             if N <= 2**q.log2_n_max_brute:
-                methods["leave_one_out"] = (lambda: leave_one_out(L.logits(x[:1], W[None], b[None]), eps), 1)
+                methods[Method.LEAVE_ONE_OUT] = (lambda: leave_one_out(L.logits(x[:1], W[None], b[None]), eps), 1)
             for name, (fn, per_call) in methods.items():
                 seconds = time_per_call(fn, ctx.device, q.reps, q.min_batch_s) / per_call
                 rows.append(dict(method=name, N=N, queries_per_call=per_call, clock=clock_for(ctx.device)[1],
