@@ -9,6 +9,8 @@ from scipy import stats
 
 from hjexp import claims as C
 
+from .contract import Q
+
 CLAIMS = (
     C.Spec("phase.{set}.entropy_limits", "bound", "H → 0 at an atom as ε → 0; H → log N as ε → ∞",
            "H(π) at an atom (the class-0 atom nearest the class-0 centre), every seed, at two ends chosen from that "
@@ -62,23 +64,23 @@ def _mx(a: np.ndarray) -> float:
 
 
 def _limits(name: str, v: dict, tol: float) -> C.Claim:
-    n, log_n = int(v["n_atoms"][0]), float(v["log_n"][0])
-    e_lo, e_hi = v["eps_lo_lim"], v["eps_hi_lim"]
+    n, log_n = int(v[Q.N_ATOMS][0]), float(v[Q.LOG_N][0])
+    e_lo, e_hi = v[Q.EPS_LO_LIM], v[Q.EPS_HI_LIM]
     tie = ~np.isfinite(e_lo)
-    low = v["H_atom_lo_lim"] / log_n  # [S] normalised deviations from the limits at the chosen ends
-    high = 1 - v["H_atom_hi_lim"] / log_n
+    low = v[Q.H_ATOM_LO_LIM] / log_n  # [S] normalised deviations from the limits at the chosen ends
+    high = 1 - v[Q.H_ATOM_HI_LIM] / log_n
     # what the certificates guarantee at the saved ends (recomputed here from the saved gaps)
-    cert_lo = _particle_bound(v["gap_atom"][~tie] / e_lo[~tie], n) / log_n
-    cert_hi = (v["range_atom"] / e_hi) ** 2 / 8 / log_n
+    cert_lo = _particle_bound(v[Q.GAP_ATOM][~tie] / e_lo[~tie], n) / log_n
+    cert_hi = (v[Q.RANGE_ATOM] / e_hi) ** 2 / 8 / log_n
     S = len(low)
     worst = float(max(np.max(low[~tie], initial=0.0), np.max(high)))
     desc = (f"{name}, N = {n}: worst H/log N at ε_lo {_mx(low[~tie]):.3g} (certified ≤ "
             f"{_mx(cert_lo):.3g}), worst 1 − H/log N at ε_hi {np.max(high):.3g} (certified ≤ "
             f"{np.max(cert_hi):.3g}) over {S} seeds ({int(tie.sum())} tied); ends from the logit gaps: ε_lo ∈ "
             f"[{-_mx(-e_lo[~tie]):.3g}, {_mx(e_lo[~tie]):.3g}], ε_hi ∈ "
-            f"[{np.min(e_hi):.3g}, {np.max(e_hi):.3g}]; at the authors' scan ends ε = {v['eps_min'][0]:.3g} and "
-            f"{v['eps_max'][0]:.3g}: worst H/log N {np.max(v['H_atom_eps_min']) / log_n:.3g} and "
-            f"{np.min(v['H_atom_eps_max']) / log_n:.4g}")
+            f"[{np.min(e_hi):.3g}, {np.max(e_hi):.3g}]; at the authors' scan ends ε = {v[Q.EPS_MIN][0]:.3g} and "
+            f"{v[Q.EPS_MAX][0]:.3g}: worst H/log N {np.max(v[Q.H_ATOM_EPS_MIN]) / log_n:.3g} and "
+            f"{np.min(v[Q.H_ATOM_EPS_MAX]) / log_n:.4g}")
     return C.bound(f"phase.{name}.entropy_limits", desc, worst, tol, theory="H → 0 as ε → 0, H → log N as ε → ∞",
                    what="the worst of H(ε_lo)/log N and 1 − H(ε_hi)/log N over the seeds",
                    also={"H(ε_hi) is finite in every seed": bool(np.all(np.isfinite(high)))},
@@ -94,11 +96,11 @@ def _limits(name: str, v: dict, tol: float) -> C.Claim:
 
 
 def _transition(name: str, v: dict, level: float, factor: float) -> list[C.Claim]:
-    cross, star, nn = v["eps_cross"], v["eps_star"][0], v["eps_nn"]
+    cross, star, nn = v[Q.EPS_CROSS], v[Q.EPS_STAR][0], v[Q.EPS_NN]
     cid = f"phase.{name}.transition_eps"
     if not np.isfinite(cross).all():
         missing = int((~np.isfinite(cross)).sum())
-        why = (f"the scan [{v['eps_min'][0]:.3g}, {v['eps_max'][0]:.3g}] does not bracket the crossing of ½ log N "
+        why = (f"the scan [{v[Q.EPS_MIN][0]:.3g}, {v[Q.EPS_MAX][0]:.3g}] does not bracket the crossing of ½ log N "
                f"at the boundary query in {missing}/{len(cross)} seeds")
         none = C.SlopeEstimate(math.nan, math.nan, math.nan, "no ratio: the crossing is not bracketed")
         return [C.attained_rate(cid, f"{name}: {why}", 1.0, none, band=(1 / factor, factor), theory="ε_×/ε* = 1",
@@ -143,15 +145,16 @@ def judge(run: C.RunData) -> list[C.Claim]:
     out, ratios = [], {}
     for name in run.params.sets:
         part = df[df.set == name]
-        if (part.quantity == "skipped").any():
+        if (part.quantity == Q.SKIPPED).any():
             note = str(part.note.dropna().iloc[0]) if "note" in part and part.note.notna().any() else "data missing"
             out += C.skipped_each(CLAIMS, f"{name}'s data are not installed here: {note}", "phase.{set}.", set=name)
             continue
         v = {q: grp.sort_values("seed").value.to_numpy() for q, grp in part.groupby("quantity")}
         out.append(_limits(name, v, float(r.limit_tol)))
         out += _transition(name, v, float(r.level), float(r.transition_factor))
-        if np.isfinite(v["eps_cross"]).all():
-            ratios[name] = tuple(float(np.exp(np.log(v["eps_cross"] / scale).mean())) for scale in (v["eps_star"], v["eps_nn"]))
+        if np.isfinite(v[Q.EPS_CROSS]).all():
+            ratios[name] = tuple(float(np.exp(np.log(v[Q.EPS_CROSS] / scale).mean()))
+                                 for scale in (v[Q.EPS_STAR], v[Q.EPS_NN]))
     if len(ratios) >= 2:
         out.append(_spread(ratios))
     else:

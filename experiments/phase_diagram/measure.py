@@ -18,6 +18,7 @@ from hjexp.context import RunContext
 from hjexp.engine import closed as L
 
 from . import gibbs
+from .contract import Q, Query
 from .sets import QUERIES, AtomSet, DataMissing, build
 
 
@@ -39,15 +40,15 @@ def _scan(ctx: RunContext, s: AtomSet, eps: torch.Tensor, t: float) -> tuple[pd.
     p = ctx.params
     n_cls = len(s.class_names)
     H = gibbs.evaluate(s.queries, s.y, s.g, s.cls, n_cls, eps, t, p.chunk_elements)["H"]  # [K, S, Q]
-    K, S, Q = H.shape
+    K, S, NQ = H.shape  # NQ queries (Q is the quantity keys)
     curves = pd.DataFrame(dict(
-        set=s.name, seed=torch.arange(S, device="cpu").repeat_interleave(Q).repeat(K).numpy(),
-        query=[QUERIES[q] for q in range(Q)] * (K * S),
-        eps=eps.cpu().repeat_interleave(S * Q).numpy(), H=H.reshape(-1).cpu().numpy()))
+        set=s.name, seed=torch.arange(S, device="cpu").repeat_interleave(NQ).repeat(K).numpy(),
+        query=[QUERIES[q] for q in range(NQ)] * (K * S),
+        eps=eps.cpu().repeat_interleave(S * NQ).numpy(), H=H.reshape(-1).cpu().numpy()))
     log_n = math.log(s.n_atoms)
     level = torch.full((S,), 0.5 * log_n, dtype=s.y.dtype, device=s.y.device)
     lo, hi = float(eps[0]), float(eps[-1])
-    boundary, atom = s.queries[:, QUERIES.index("boundary")], s.queries[:, QUERIES.index("atom")]
+    boundary, atom = s.queries[:, QUERIES.index(Query.BOUNDARY)], s.queries[:, QUERIES.index(Query.ATOM)]
     cross = gibbs.crossing_eps(boundary, s.y, s.g, t, level, lo, hi)  # [S]
     gap, spread = gibbs.logit_gap_and_range(atom, s.y, s.g, t)
     ends = gibbs.entropy_at(atom.repeat(2, 1), s.y.repeat(2, 1, 1), s.g.repeat(2, 1),
@@ -57,11 +58,11 @@ def _scan(ctx: RunContext, s: AtomSet, eps: torch.Tensor, t: float) -> tuple[pd.
     safe = torch.where(torch.isnan(e_lo), torch.full_like(e_lo, lo), e_lo)
     lim = gibbs.entropy_at(atom.repeat(2, 1), s.y.repeat(2, 1, 1), s.g.repeat(2, 1), torch.cat([safe, e_hi]), t)
     lim[:S] = torch.where(torch.isnan(e_lo), torch.nan, lim[:S])
-    per_seed = dict(n_atoms=[s.n_atoms] * S, dim=[s.dim] * S, log_n=[log_n] * S, eps_star=[s.eps_star] * S,
-                    eps_nn=s.eps_nn(t).tolist(), eps_cross=cross.tolist(), eps_min=[lo] * S, eps_max=[hi] * S,
-                    H_atom_eps_min=ends[:S].tolist(), H_atom_eps_max=ends[S:].tolist(),
-                    gap_atom=gap.tolist(), range_atom=spread.tolist(), eps_lo_lim=e_lo.tolist(),
-                    eps_hi_lim=e_hi.tolist(), H_atom_lo_lim=lim[:S].tolist(), H_atom_hi_lim=lim[S:].tolist())
+    per_seed = {Q.N_ATOMS: [s.n_atoms] * S, Q.DIM: [s.dim] * S, Q.LOG_N: [log_n] * S, Q.EPS_STAR: [s.eps_star] * S,
+                Q.EPS_NN: s.eps_nn(t).tolist(), Q.EPS_CROSS: cross.tolist(), Q.EPS_MIN: [lo] * S, Q.EPS_MAX: [hi] * S,
+                Q.H_ATOM_EPS_MIN: ends[:S].tolist(), Q.H_ATOM_EPS_MAX: ends[S:].tolist(),
+                Q.GAP_ATOM: gap.tolist(), Q.RANGE_ATOM: spread.tolist(), Q.EPS_LO_LIM: e_lo.tolist(),
+                Q.EPS_HI_LIM: e_hi.tolist(), Q.H_ATOM_LO_LIM: lim[:S].tolist(), Q.H_ATOM_HI_LIM: lim[S:].tolist()}
     rows = [dict(set=s.name, seed=i, quantity=k, value=float(v[i])) for k, v in per_seed.items() for i in range(S)]
     return curves, rows
 
@@ -70,7 +71,7 @@ def _attribution(s: AtomSet, eps_star: float, values, t: float) -> pd.DataFrame:
     """π_j at the boundary query of seed 0 for each bar ε.  One row per (ε, atom)."""
     labels = _eps_list(values, eps_star)
     eps = torch.tensor([e for _, e in labels], dtype=s.y.dtype, device=s.y.device)
-    a = L.atom_logits(s.queries[:1, QUERIES.index("boundary")][:, None], s.y[:1], s.g[:1], t)[0, 0]  # [N]
+    a = L.atom_logits(s.queries[:1, QUERIES.index(Query.BOUNDARY)][:, None], s.y[:1], s.g[:1], t)[0, 0]  # [N]
     pi = torch.softmax(a[None] / eps[:, None], -1)  # [E, N]
     N = s.n_atoms
     return pd.DataFrame(dict(set=s.name, eps_label=[lab for lab, _ in labels for _ in range(N)],
@@ -140,7 +141,7 @@ def measure(ctx: RunContext) -> None:
             except DataMissing as exc:
                 ctx.console.print(f"[yellow]phase-diagram: set {name} skipped: {exc}[/]")
                 ctx.log(f"set {name} skipped: {exc}")
-                ctx.add_rows([dict(set=name, quantity="skipped", value=math.nan, note=str(exc))])
+                ctx.add_rows([dict(set=name, quantity=Q.SKIPPED, value=math.nan, note=str(exc))])
                 advance(1)
                 continue
             ctx.add_rows(part.pop("rows"))

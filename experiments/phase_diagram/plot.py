@@ -10,10 +10,11 @@ import pandas as pd
 
 from hjexp import plotting
 
+from .contract import Q, Query
 from .plot_maps import plot_animation, plot_maps
 
-QUERY_STYLE = {"atom": ("C2", "atom (class 0)"), "class0": ("C0", "class-0 centre"),
-               "boundary": ("C3", "boundary (midpoint)"), "class1": ("C1", "class-1 centre")}
+QUERY_STYLE = {Query.ATOM: ("C2", "atom (class 0)"), Query.CLASS0: ("C0", "class-0 centre"),
+               Query.BOUNDARY: ("C3", "boundary (midpoint)"), Query.CLASS1: ("C1", "class-1 centre")}
 TOP_BARS = 30  # a bar per atom is unreadable for N = 2000: the largest weights only
 
 
@@ -25,7 +26,7 @@ def _scales(results: pd.DataFrame, name: str) -> dict[str, float]:
     def gm(a):
         return float(np.exp(np.nanmean(np.log(a)))) if np.isfinite(a).any() else np.nan
 
-    return dict(cross=gm(v["eps_cross"]), nn=gm(v["eps_nn"]), star=float(v["eps_star"][0]), n=int(v["n_atoms"][0]))
+    return dict(cross=gm(v[Q.EPS_CROSS]), nn=gm(v[Q.EPS_NN]), star=float(v[Q.EPS_STAR][0]), n=int(v[Q.N_ATOMS][0]))
 
 
 def plot_curves(run_dir: Path, curves: pd.DataFrame, results: pd.DataFrame) -> None:

@@ -11,6 +11,8 @@ from matplotlib import colors
 
 from hjexp import plotting
 
+from .contract import Query
+
 ARROWS = 12  # field arrows per axis
 
 
@@ -27,7 +29,7 @@ def _atoms(ax, atoms: pd.DataFrame, q: pd.DataFrame) -> None:
     many = len(atoms) > 200
     ax.scatter(atoms.x1, atoms.x2, c=[f"C{int(c) % 10}" for c in atoms.cls], s=2 if many else 14,
                edgecolors="none" if many else "k", linewidths=0.6, alpha=0.5 if many else 1)
-    b = q[q['query'] == "boundary"]
+    b = q[q['query'] == Query.BOUNDARY]
     ax.plot(b.x1, b.x2, "k+", ms=9, mew=1.5)
 
 

@@ -22,8 +22,10 @@ from hjexp.context import RunContext
 from hjexp.data import images
 from hjexp.errors import UserError
 
-SETS = ("synthetic", "mnist-3v7", "mnist-all")
-QUERIES = ("atom", "class0", "boundary", "class1")
+from .contract import Query, Set
+
+SETS = (Set.SYNTHETIC, Set.MNIST_3V7, Set.MNIST_ALL)
+QUERIES = (Query.ATOM, Query.CLASS0, Query.BOUNDARY, Query.CLASS1)
 
 
 class DataMissing(Exception):
@@ -76,7 +78,7 @@ def synthetic(ctx: RunContext, q, n_seeds: int) -> AtomSet:
     cls = torch.arange(2, device=ctx.device).repeat_interleave(k).expand(n_seeds, -1)  # [S, N]
     g = ctx.tensor(list(q.g))[cls]
     c0, c1 = (centres[i].expand(n_seeds, -1) for i in (0, 1))
-    return AtomSet("synthetic", y, g, cls, ["cluster (−1,−1)", "cluster (1,1)"], _queries(y, cls, c0, c1),
+    return AtomSet(Set.SYNTHETIC, y, g, cls, ["cluster (−1,−1)", "cluster (1,1)"], _queries(y, cls, c0, c1),
                    [list(q.box), list(q.box)])
 
 
@@ -132,19 +134,19 @@ def _mnist_set(ctx, name, pixels, labels, digits, k, g_of_digit, pair, margin, n
 def mnist_3v7(ctx: RunContext, q, n_seeds: int) -> AtomSet:
     pixels, labels = _mnist_train()
     digits = list(q.digits)
-    return _mnist_set(ctx, "mnist-3v7", pixels, labels, digits, q.n_per_class, list(q.g), digits, q.margin,
+    return _mnist_set(ctx, Set.MNIST_3V7, pixels, labels, digits, q.n_per_class, list(q.g), digits, q.margin,
                       n_seeds, 20, [f"digit {d}" for d in digits])
 
 
 def mnist_all(ctx: RunContext, q, n_seeds: int) -> AtomSet:
     pixels, labels = _mnist_train()
     digits = list(range(10))
-    return _mnist_set(ctx, "mnist-all", pixels, labels, digits, q.n_per_class, [q.g] * 10, list(q.pair),
+    return _mnist_set(ctx, Set.MNIST_ALL, pixels, labels, digits, q.n_per_class, [q.g] * 10, list(q.pair),
                       q.margin, n_seeds, 40, [f"digit {d}" for d in digits])
 
 
-BUILDERS = {"synthetic": synthetic, "mnist-3v7": mnist_3v7, "mnist-all": mnist_all}
-KNOBS = {"synthetic": "synthetic", "mnist-3v7": "mnist_3v7", "mnist-all": "mnist_all"}
+BUILDERS = {Set.SYNTHETIC: synthetic, Set.MNIST_3V7: mnist_3v7, Set.MNIST_ALL: mnist_all}
+KNOBS = {Set.SYNTHETIC: "synthetic", Set.MNIST_3V7: "mnist_3v7", Set.MNIST_ALL: "mnist_all"}  # params.<knob>
 
 
 def build(ctx: RunContext, name: str, n_seeds: int) -> AtomSet:
