@@ -25,6 +25,8 @@ from torch import Tensor
 
 from hjexp.engine import closed as L
 
+from .contract import Name
+
 
 def sigmoid_error(x: Tensor, eps: Tensor) -> Tensor:
     """max_x |∂ₓ LSE_ε(x, 0) − sigmoid(x/ε)| per ε.  x [m], eps [E] -> [E]."""
@@ -49,8 +51,10 @@ def gelu(x: Tensor, eps) -> Tensor:
     return 0.5 * x * (1.0 + torch.erf(x / (eps * math.sqrt(2.0))))
 
 
-ACTIVATIONS = {"silu": silu, "gelu": gelu, "sigmoid": lambda x, e: torch.sigmoid(x / e),
-               "tanh": lambda x, e: torch.tanh(x / e), "softplus": lambda x, e: e * torch.nn.functional.softplus(x / e)}
+# keyed by the row keys measure writes into results.name
+ACTIVATIONS = {Name.SILU: silu, Name.GELU: gelu, Name.SIGMOID: lambda x, e: torch.sigmoid(x / e),
+               Name.TANH: lambda x, e: torch.tanh(x / e),
+               Name.SOFTPLUS: lambda x, e: e * torch.nn.functional.softplus(x / e)}
 
 
 def relu_gaps(name: str, x: Tensor, eps: Tensor) -> tuple[Tensor, Tensor]:
@@ -82,10 +86,10 @@ def probit_weights(z: Tensor, sigma: float, nodes: int = 80) -> Tensor:
 
 
 FIELDS = {
-    "softmax": lambda z, e: torch.softmax(z / e, -1),  # ∇ LSE_ε: the control
-    "silu_vector": lambda z, e: z * torch.softmax(z / e, -1),
-    "probit": lambda z, e: probit_weights(z, e / math.sqrt(2.0)),  # ∇ of the Gaussian-smoothed max: control
-    "gelu_vector": lambda z, e: z * probit_weights(z, e / math.sqrt(2.0)),
+    Name.SOFTMAX: lambda z, e: torch.softmax(z / e, -1),  # ∇ LSE_ε: the control
+    Name.SILU_VECTOR: lambda z, e: z * torch.softmax(z / e, -1),
+    Name.PROBIT: lambda z, e: probit_weights(z, e / math.sqrt(2.0)),  # ∇ of the Gaussian-smoothed max: control
+    Name.GELU_VECTOR: lambda z, e: z * probit_weights(z, e / math.sqrt(2.0)),
 }
 
 

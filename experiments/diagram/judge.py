@@ -7,6 +7,8 @@ import numpy as np
 from hjexp import claims as C
 from hjexp.claims.roundoff import roundoff_tol
 
+from .contract import Corner, Edge, How, Name, Part, Q
+
 EVERY = "pass at every profile"
 
 CLAIMS = (
@@ -80,17 +82,18 @@ def judge(run: C.RunData) -> list[C.Claim]:
 
     sizes = f"d ∈ {list(p.dims)}, N ∈ {list(p.widths)}, ε ∈ [{min(p.eps):g}, {max(p.eps):g}]"
     for edge, about, why in (
-            ("network_pde", f"max |f_ε + u_ε − |x|²/4t|, {sizes}", ALG),
-            ("tropical_hopflax", f"max |f_0 + u_0 − |x|²/4t|, {sizes}", ALG),
-            ("tropical_legendre", "max |f_0(x) − φ*(x/2t)|, φ* by the fast Legendre transform on a slope grid, "
-                                  f"d ∈ {list(p.legendre.dims)}", "completing the square: φ*(x/2t) = max_j(w_j·x + b_j)"),
-            ("hopflax_legendre", f"max |u_0(x) − (|x|²/4t − φ*(x/2t))|, d ∈ {list(p.legendre.dims)}",
+            (Edge.NETWORK_PDE, f"max |f_ε + u_ε − |x|²/4t|, {sizes}", ALG),
+            (Edge.TROPICAL_HOPFLAX, f"max |f_0 + u_0 − |x|²/4t|, {sizes}", ALG),
+            (Edge.TROPICAL_LEGENDRE, "max |f_0(x) − φ*(x/2t)|, φ* by the fast Legendre transform on a slope grid, "
+                                     f"d ∈ {list(p.legendre.dims)}",
+             "completing the square: φ*(x/2t) = max_j(w_j·x + b_j)"),
+            (Edge.HOPFLAX_LEGENDRE, f"max |u_0(x) − (|x|²/4t − φ*(x/2t))|, d ∈ {list(p.legendre.dims)}",
              "Hopf–Lax of point data is |x|²/4t minus the conjugate, by algebra")):
-        out.append(C.exact(f"diagram.edge.{edge}.max_abs_err", about + note, part("edge", edge=edge).value.max(),
+        out.append(C.exact(f"diagram.edge.{edge}.max_abs_err", about + note, part(Part.EDGE, edge=edge).value.max(),
                            tol=tol, arithmetic=why))
-    cv = part("convex")
-    solver_tol = float(cv[cv.quantity == "tol"].value.max())
-    hi, lo = cv[cv.quantity == "value_err_max"].value.max(), cv[cv.quantity == "value_err_min"].value.min()
+    cv = part(Part.CONVEX)
+    solver_tol = float(cv[cv.quantity == Q.TOL].value.max())
+    hi, lo = cv[cv.quantity == Q.VALUE_ERR_MAX].value.max(), cv[cv.quantity == Q.VALUE_ERR_MIN].value.min()
     gibbs = ("LSE_ε = max_simplex ⟨p, z⟩ + εH(p) is a theorem for every z; the row checks that an independent "
              "solver reaches it")
     out.append(C.exact("diagram.edge.network_convex.value_err",
@@ -104,28 +107,30 @@ def judge(run: C.RunData) -> list[C.Claim]:
     out.append(C.bound("diagram.edge.network_convex.maximiser_over_pinsker",
                        "max |p_K − ∇_z f_ε|₁ / (2·tol/ε)^{1/2}: the solver's maximiser against the Gibbs weights by "
                        "autograd, over the distance its certificate allows (Pinsker: entropy is 1-strongly concave)",
-                       cv[cv.quantity == "maximiser_over_pinsker"].value.max(), 1.0,
+                       cv[cv.quantity == Q.MAXIMISER_OVER_PINSKER].value.max(), 1.0,
                        arithmetic="strong concavity bounds the distance to the unique maximiser, which is ∇_z LSE_ε"))
-    for corner in ("network", "pde", "convex"):
-        v = part("vertical", corner=corner)
+    for corner in (Corner.NETWORK, Corner.PDE, Corner.CONVEX):
+        v = part(Part.VERTICAL, corner=corner)
         if v.empty:
             continue
-        low_tol = tol + (solver_tol if corner == "convex" else 0.0)
-        what = {"network": "f_ε − f_0", "pde": "u_0 − u_ε", "convex": "F_ε(p_K) − φ*(x/2t) (d ≤ 2)"}[corner]
+        low_tol = tol + (solver_tol if corner == Corner.CONVEX else 0.0)
+        what = {Corner.NETWORK: "f_ε − f_0", Corner.PDE: "u_0 − u_ε",
+                Corner.CONVEX: "F_ε(p_K) − φ*(x/2t) (d ≤ 2)"}[corner]
         why = "LSE_ε − max = ε log Σ_j e^{(z_j − max)/ε} with a sum in [1, N]"
         out.append(C.bound(f"diagram.vertical.{corner}.gap_over_eps_logN", f"max over {sizes} of ({what})/(ε log N)",
-                           v[v.quantity == "max_ratio"].value.max(), 1.0, slack=tol, theory="≤ 1", arithmetic=why))
+                           v[v.quantity == Q.MAX_RATIO].value.max(), 1.0, slack=tol, theory="≤ 1", arithmetic=why))
         out.append(C.bound(f"diagram.vertical.{corner}.negative_gap", f"−min over {sizes} of ({what}): the gap is "
-                           "never negative" + (" (the solver's value is F* − tol at worst)" if corner == "convex" else ""),
-                           -v[v.quantity == "min_gap"].value.min(), low_tol, theory="≤ 0", arithmetic=why))
-    for corner in ("network", "pde"):
-        t = part("tie_tightness", corner=corner)
+                           "never negative"
+                           + (" (the solver's value is F* − tol at worst)" if corner == Corner.CONVEX else ""),
+                           -v[v.quantity == Q.MIN_GAP].value.min(), low_tol, theory="≤ 0", arithmetic=why))
+    for corner in (Corner.NETWORK, Corner.PDE):
+        t = part(Part.TIE_TIGHTNESS, corner=corner)
         out.append(C.info(f"diagram.vertical.{corner}.tie_tightness", "smallest gap/(ε log N) at an N-fold tie over "
                           f"{sizes}: ties make the gap hit ε log N", t.value.min(), ci_high=t.value.max(),
                           why="tightness of the bound, reported"))
     fit = [e for e in p.eps if e <= p.fit_below]
-    for corner in ("network", "pde"):
-        g = part("gap_sup", corner=corner)
+    for corner in (Corner.NETWORK, Corner.PDE):
+        g = part(Part.GAP_SUP, corner=corner)
         g = g[np.isclose(g.eps.to_numpy()[:, None], fit, rtol=1e-6).any(-1)]  # float32 runs store rounded ε
         g = g.pivot_table(index=["d", "N", "replicate"], columns="eps", values="value")
         est = C.seed_slope(g.columns.to_numpy(), g.to_numpy(), level=float(r.level))
@@ -133,18 +138,18 @@ def judge(run: C.RunData) -> list[C.Claim]:
                                    f"slope of the sup gap over tie-set points vs ε ∈ [{min(fit):g}, {max(fit):g}], one "
                                    f"slope per (d, N, seed), {len(g)} in all", 1.0, est, band=tuple(r.band),
                                    arithmetic="at a k-fold tie the gap is ε log(k + Σ e^{−Δ_j/ε}) → ε log k"))
-    c = part("control").pivot_table(index=["N", "replicate"], columns="eps", values="value")
+    c = part(Part.CONTROL).pivot_table(index=["N", "replicate"], columns="eps", values="value")
     est = C.seed_slope(c.columns.to_numpy(), c.to_numpy(), level=float(r.level))
     out.append(C.attained_rate("diagram.gap_order.control.mean_slope",
                                f"negative control: slope of the mean gap over a {p.control.grid}-point grid on "
                                f"{list(p.control.x_range)} (d = 1), which is O(ε²); judged against 1, it must fail",
                                1.0, est, band=tuple(r.band)))
-    lip = part("lipschitz")
+    lip = part(Part.LIPSCHITZ)
     for layers, name in ((1, "single"), (None, "composition")):
         rows = lip[lip.layers == 1] if layers == 1 else lip[lip.layers > 1]
         if rows.empty:
             continue
-        for how in ("sampled", "ascent"):
+        for how in (How.SAMPLED, How.ASCENT):
             h = rows[rows.how == how]
             bound_words = "max_j |w_j|" if layers == 1 else \
                 f"the product of the {p.composition.layers} layers' (Σ_k max_j |w_kj|²)^{{1/2}}"
@@ -157,42 +162,44 @@ def judge(run: C.RunData) -> list[C.Claim]:
                           f"(ci_high: at ε = {best.index.max():g})", best.iloc[0], ci_high=best.iloc[-1],
                           why="how nearly the bound is attained; sup is approached only as |x| → ∞"))
     out.append(C.info("diagram.convex.iterations", "mirror-ascent iterations (largest over sizes)",
-                      cv[cv.quantity == "iterations"].value.max(), why="cost of the convex corner"))
+                      cv[cv.quantity == Q.ITERATIONS].value.max(), why="cost of the convex corner"))
     missing = [d for d in p.dims if d not in p.legendre.dims]
     out.append(C.info("diagram.legendre.not_computed", f"d = {missing}: a slope grid of only 10 points per axis has "
                       f"10^d nodes; the Legendre corner is not computed there", float(max(missing, default=0)),
                       why="infeasible on a grid"))
-    act = part("activation")
-    for name, claim in (("sigmoid", "sigmoid(x/ε) = ∂ₓLSE_ε(x, 0)"), ("tanh", "tanh(x/ε) = π₊ − π₋ for (x, −x)")):
-        err = act[(act.name == name) & (act.quantity == "max_abs_err")].value.max()
+    act = part(Part.ACTIVATION)
+    for name, claim in ((Name.SIGMOID, "sigmoid(x/ε) = ∂ₓLSE_ε(x, 0)"),
+                        (Name.TANH, "tanh(x/ε) = π₊ − π₋ for (x, −x)")):
+        err = act[(act.name == name) & (act.quantity == Q.MAX_ABS_ERR)].value.max()
         out.append(C.exact(f"diagram.activation.{name}.max_abs_err", f"max over ε and x of |{claim}| (autograd vs "
                            "torch's own function)" + note, err, tol=tol, arithmetic="differentiating softplus / the "
                            "two-point softmax by hand gives these functions"))
-    asym = part("asymmetry")
+    asym = part(Part.ASYMMETRY)
 
-    def asym_of(name, q="max"):
+    def asym_of(name, q=Q.MAX):
         return float(asym[(asym.name == name) & (asym.quantity == q)].value.iloc[0])
 
     out.append(C.exact("diagram.activation.softmax.vector_asymmetry", "max |J − Jᵀ|/|J| of softmax(z/ε) (autograd), "
-                       f"z ∈ R^{p.activations.vector_dim}: the curl test's positive control", asym_of("softmax"),
+                       f"z ∈ R^{p.activations.vector_dim}: the curl test's positive control", asym_of(Name.SOFTMAX),
                        tol=tol, arithmetic="the Jacobian of a gradient field is a Hessian"))
-    for name, vec in (("silu", "silu_vector"), ("gelu", "gelu_vector")):
+    for name, vec in ((Name.SILU, Name.SILU_VECTOR), (Name.GELU, Name.GELU_VECTOR)):
         a = act[act.name == name]
-        sup = a[a.quantity == "relu_sup_gap"].sort_values("eps")
+        sup = a[a.quantity == Q.RELU_SUP_GAP].sort_values("eps")
         est = C.deterministic_slope(sup.eps, sup.value, tol=float(r.stable_tol), toward="small")
         out.append(C.attained_rate(f"diagram.activation.{name}.relu_limit_slope", f"slope of sup_x |{name}_ε − ReLU| "
                                    "vs ε as ε → 0", 1.0, est, band=tuple(r.band),
                                    arithmetic="a_ε(x) − ReLU(x) = ε·(a − ReLU)(x/ε), so the sup is exactly ε·const"))
-        l1 = a[a.quantity == "relu_l1_gap"].sort_values("eps")
+        l1 = a[a.quantity == Q.RELU_L1_GAP].sort_values("eps")
         l1 = l1[l1.eps <= p.fit_below * (1 + 1e-6)]
         out.append(C.info(f"diagram.activation.{name}.relu_l1_slope", "slope of ∫|a_ε − ReLU| dx on ε ≤ fit_below",
                           float(np.polyfit(np.log(l1.eps), np.log(l1.value), 1)[0]), why="the L¹ gap is O(ε²)"))
-        dmin = float(a[a.quantity == "min_derivative"].value.iloc[0])
-        ctrl = "probit" if name == "gelu" else "softmax"
+        dmin = float(a[a.quantity == Q.MIN_DERIVATIVE].value.iloc[0])
+        ctrl = Name.PROBIT if name == Name.GELU else Name.SOFTMAX
         out.append(C.info(f"diagram.activation.{name}.open",
                           f"min of {name}′ = {dmin:.4g} (< 0: {name} is not the derivative of any convex potential, "
                           f"so of no LSE-type one); coupled vector form z ⊙ ∇Ψ: Jacobian asymmetry max "
-                          f"{asym_of(vec):.3g}, median {asym_of(vec, 'median'):.3g} (∇Ψ itself: {asym_of(ctrl):.2g}) "
+                          f"{asym_of(vec):.3g}, median {asym_of(vec, Q.MEDIAN):.3g} "
+                          f"(∇Ψ itself: {asym_of(ctrl):.2g}) "
                           "— not a gradient field at all", dmin, ci_high=asym_of(vec),
                           why="the paper marks this row open; these numbers say what can be said"))
     return out

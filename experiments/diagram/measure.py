@@ -17,6 +17,7 @@ from hjexp.engine import closed as L
 from . import activations as A
 from . import corners as K
 from . import legendre, lipschitz, solver
+from .contract import Corner, Edge, How, Name, Part, Q
 
 
 def _grid(lo: float, hi: float, m: int, d: int, dtype, device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -47,22 +48,22 @@ def check_layer(ctx: RunContext, p, d: int, N: int) -> list[dict]:
     half = (x * x).sum(-1) / (4 * t)  # [R, n]
     f, u = K.network(x, W, b, eps), K.pde(x, y, g, eps, t)  # [R, E, n]
     f0, u0 = K.tropical(x, W, b), K.hopf_lax(x, y, g, t)  # [R, n]
-    _per_eps(rows, eps, (f + u - half[:, None]).abs().amax((0, 2)), part="edge", edge="network_pde", **tag)
-    rows.append(dict(part="edge", edge="tropical_hopflax", value=(f0 + u0 - half).abs().max().item(), **tag))
+    _per_eps(rows, eps, (f + u - half[:, None]).abs().amax((0, 2)), part=Part.EDGE, edge=Edge.NETWORK_PDE, **tag)
+    rows.append(dict(part=Part.EDGE, edge=Edge.TROPICAL_HOPFLAX, value=(f0 + u0 - half).abs().max().item(), **tag))
     scale = eps * logN
-    for corner, gap in (("network", f - f0[:, None]), ("pde", u0[:, None] - u)):
-        _per_eps(rows, eps, gap.amax((0, 2)) / scale, part="vertical", corner=corner, quantity="max_ratio", **tag)
-        _per_eps(rows, eps, gap.amin((0, 2)), part="vertical", corner=corner, quantity="min_gap", **tag)
+    for corner, gap in ((Corner.NETWORK, f - f0[:, None]), (Corner.PDE, u0[:, None] - u)):
+        _per_eps(rows, eps, gap.amax((0, 2)) / scale, part=Part.VERTICAL, corner=corner, quantity=Q.MAX_RATIO, **tag)
+        _per_eps(rows, eps, gap.amin((0, 2)), part=Part.VERTICAL, corner=corner, quantity=Q.MIN_GAP, **tag)
 
     # The order in ε: the gap's sup sits on the tie sets, so measure it on points moved onto them.
     xt, tied = K.tie_points(x, W, b)
     ft, ut = K.network(xt, W, b, eps), K.pde(xt, y, g, eps, t)
     f0t, u0t = K.tropical(xt, W, b), K.hopf_lax(xt, y, g, t)
-    for corner, gap in (("network", ft - f0t[:, None]), ("pde", u0t[:, None] - ut)):
+    for corner, gap in ((Corner.NETWORK, ft - f0t[:, None]), (Corner.PDE, u0t[:, None] - ut)):
         sup = gap.masked_fill(~tied[:, None], -math.inf).amax(-1)  # [R, E]
         for r in range(R):
-            _per_eps(rows, eps, sup[r], part="gap_sup", corner=corner, replicate=r, **tag)
-    rows.append(dict(part="gap_sup", quantity="tied_fraction", value=tied.double().mean().item(), **tag))
+            _per_eps(rows, eps, sup[r], part=Part.GAP_SUP, corner=corner, replicate=r, **tag)
+    rows.append(dict(part=Part.GAP_SUP, quantity=Q.TIED_FRACTION, value=tied.double().mean().item(), **tag))
 
     # Tightness: biases that tie all N logits at x0 make the gap ε log N exactly.
     x0 = x[:, 0]
@@ -70,8 +71,8 @@ def check_layer(ctx: RunContext, p, d: int, N: int) -> list[dict]:
     yt, gt = L.lse_to_atoms(W, bt, t)
     tie_f = K.network(x0[:, None], W, bt, eps)[..., 0] - K.tropical(x0[:, None], W, bt)
     tie_u = K.hopf_lax(x0[:, None], yt, gt, t) - K.pde(x0[:, None], yt, gt, eps, t)[..., 0]
-    for corner, gap in (("network", tie_f), ("pde", tie_u)):
-        _per_eps(rows, eps, (gap / scale).amin(0), part="tie_tightness", corner=corner, **tag)
+    for corner, gap in ((Corner.NETWORK, tie_f), (Corner.PDE, tie_u)):
+        _per_eps(rows, eps, (gap / scale).amin(0), part=Part.TIE_TIGHTNESS, corner=corner, **tag)
 
     rows += check_convex(ctx, p, d, N, W, b, y, g, x, eps)
     rows += check_lipschitz(ctx, p, d, N, W, b, x, eps)
@@ -101,12 +102,12 @@ def check_convex(ctx, p, d, N, W, b, y, g, x, eps) -> list[dict]:
     diff = (f.detach() - sol.value).reshape(R, E, -1)
     pinsker = (2 * tol / member_eps).sqrt()[:, None]  # |p − p*|₁ ≤ (2 (F* − F)/ε)^{1/2}, and F* − F ≤ tol
     l1 = ((sol.log_p.exp() - pi).abs().sum(-1) / pinsker).reshape(R, E, -1)
-    _per_eps(rows, eps, diff.amax((0, 2)), part="convex", quantity="value_err_max", **tag)
-    _per_eps(rows, eps, diff.amin((0, 2)), part="convex", quantity="value_err_min", **tag)
-    _per_eps(rows, eps, l1.amax((0, 2)), part="convex", quantity="maximiser_over_pinsker", **tag)
-    _per_eps(rows, eps, sol.gap.reshape(R, E, -1).amax((0, 2)), part="convex", quantity="certificate", **tag)
-    rows += [dict(part="convex", quantity="iterations", value=sol.iterations, **tag),
-             dict(part="convex", quantity="tol", value=tol, **tag)]
+    _per_eps(rows, eps, diff.amax((0, 2)), part=Part.CONVEX, quantity=Q.VALUE_ERR_MAX, **tag)
+    _per_eps(rows, eps, diff.amin((0, 2)), part=Part.CONVEX, quantity=Q.VALUE_ERR_MIN, **tag)
+    _per_eps(rows, eps, l1.amax((0, 2)), part=Part.CONVEX, quantity=Q.MAXIMISER_OVER_PINSKER, **tag)
+    _per_eps(rows, eps, sol.gap.reshape(R, E, -1).amax((0, 2)), part=Part.CONVEX, quantity=Q.CERTIFICATE, **tag)
+    rows += [dict(part=Part.CONVEX, quantity=Q.ITERATIONS, value=sol.iterations, **tag),
+             dict(part=Part.CONVEX, quantity=Q.TOL, value=tol, **tag)]
     if not on_grid:
         return rows
     R = min(R, lg.replicates)  # the direct max on the grid is an [R, m^d, N] table: a few replicates suffice
@@ -120,12 +121,14 @@ def check_convex(ctx, p, d, N, W, b, y, g, x, eps) -> list[dict]:
     gx = grid.expand(R, -1, -1)
     f0, u0 = K.tropical(gx, W, b), K.hopf_lax(gx, y, g, t)
     half = (grid * grid).sum(-1) / (4 * t)
-    rows += [dict(part="edge", edge="tropical_legendre", value=(star - f0).abs().max().item(), grid=len(grid), **tag),
-             dict(part="edge", edge="hopflax_legendre", value=(half - u0 - star).abs().max().item(), grid=len(grid), **tag)]
+    rows += [dict(part=Part.EDGE, edge=Edge.TROPICAL_LEGENDRE, value=(star - f0).abs().max().item(), grid=len(grid),
+                  **tag),
+             dict(part=Part.EDGE, edge=Edge.HOPFLAX_LEGENDRE, value=(half - u0 - star).abs().max().item(),
+                  grid=len(grid), **tag)]
     conv_gap = sol_value - star[:, pick][:, None]  # F_ε(p_K) − φ*(x/2t)  [R, E, n]
-    _per_eps(rows, eps, conv_gap.amax((0, 2)) / (eps * math.log(N)), part="vertical", corner="convex",
-             quantity="max_ratio", **tag)
-    _per_eps(rows, eps, conv_gap.amin((0, 2)), part="vertical", corner="convex", quantity="min_gap", **tag)
+    _per_eps(rows, eps, conv_gap.amax((0, 2)) / (eps * math.log(N)), part=Part.VERTICAL, corner=Corner.CONVEX,
+             quantity=Q.MAX_RATIO, **tag)
+    _per_eps(rows, eps, conv_gap.amin((0, 2)), part=Part.VERTICAL, corner=Corner.CONVEX, quantity=Q.MIN_GAP, **tag)
     return rows
 
 
@@ -143,9 +146,9 @@ def check_lipschitz(ctx, p, d, N, W, b, x, eps) -> list[dict]:
     starts = xm.gather(1, sampled.topk(min(q.starts, xm.shape[1]), dim=-1).indices[..., None].expand(-1, -1, d))
     climbed = lipschitz.ascent(fn, starts, steps=q.steps, step=q.step)
     bound = K.members(W[:R].norm(dim=-1).amax(-1), E)  # [R·E]
-    for how, val in (("sampled", sampled), ("ascent", climbed)):
+    for how, val in ((How.SAMPLED, sampled), (How.ASCENT, climbed)):
         ratio = (val.amax(-1) / bound).reshape(R, E).amax(0)
-        _per_eps(rows, eps, ratio, part="lipschitz", layers=1, how=how, d=d, N=N)
+        _per_eps(rows, eps, ratio, part=Part.LIPSCHITZ, layers=1, how=how, d=d, N=N)
     return rows
 
 
@@ -171,8 +174,8 @@ def check_composition(ctx, p, d: int) -> list[dict]:
     sampled = lipschitz.grad_norms(fn, x)
     starts = x.gather(1, sampled.topk(q.starts, dim=-1).indices[..., None].expand(-1, -1, d))
     climbed = lipschitz.ascent(fn, starts, steps=q.steps, step=q.step)
-    for how, val in (("sampled", sampled), ("ascent", climbed)):
-        _per_eps(rows, eps, (val.amax(-1) / bound).reshape(R, E).amax(0), part="lipschitz", layers=q.layers,
+    for how, val in ((How.SAMPLED, sampled), (How.ASCENT, climbed)):
+        _per_eps(rows, eps, (val.amax(-1) / bound).reshape(R, E).amax(0), part=Part.LIPSCHITZ, layers=q.layers,
                  how=how, d=d, N=q.neurons)
     return rows
 
@@ -187,7 +190,7 @@ def check_control(ctx, p) -> list[dict]:
         for r in range(p.replicates):  # one seed at a time: the grid × N × ε table is the large one here
             Wr, br, gx = W[r : r + 1], b[r : r + 1], grid[None]
             mean = (K.network(gx, Wr, br, eps) - K.tropical(gx, Wr, br)[:, None]).mean(-1)[0]  # [E]
-            _per_eps(rows, eps, mean, part="control", N=N, d=1, replicate=r)
+            _per_eps(rows, eps, mean, part=Part.CONTROL, N=N, d=1, replicate=r)
     return rows
 
 
@@ -196,20 +199,21 @@ def check_activations(ctx, p) -> list[dict]:
     eps = ctx.tensor(list(p.eps))
     pos = torch.logspace(math.log10(q.x_min), math.log10(q.x_max), q.x_points, dtype=ctx.dtype, device=ctx.device)
     x = torch.cat([-pos.flip(0), torch.zeros(1, dtype=ctx.dtype, device=ctx.device), pos])
-    _per_eps(rows, eps, A.sigmoid_error(x, eps), part="activation", name="sigmoid", quantity="max_abs_err")
-    _per_eps(rows, eps, A.tanh_error(x, eps), part="activation", name="tanh", quantity="max_abs_err")
+    _per_eps(rows, eps, A.sigmoid_error(x, eps), part=Part.ACTIVATION, name=Name.SIGMOID, quantity=Q.MAX_ABS_ERR)
+    _per_eps(rows, eps, A.tanh_error(x, eps), part=Part.ACTIVATION, name=Name.TANH, quantity=Q.MAX_ABS_ERR)
     s = torch.linspace(-q.s_range, q.s_range, q.s_points, dtype=ctx.dtype, device=ctx.device)
-    for name in ("silu", "gelu", "softplus", "sigmoid", "tanh"):
+    for name in (Name.SILU, Name.GELU, Name.SOFTPLUS, Name.SIGMOID, Name.TANH):
         sup, l1 = A.relu_gaps(name, x, eps)
-        _per_eps(rows, eps, sup, part="activation", name=name, quantity="relu_sup_gap")
-        _per_eps(rows, eps, l1, part="activation", name=name, quantity="relu_l1_gap")
-        rows.append(dict(part="activation", name=name, quantity="min_derivative", value=A.min_derivative(name, s)))
+        _per_eps(rows, eps, sup, part=Part.ACTIVATION, name=name, quantity=Q.RELU_SUP_GAP)
+        _per_eps(rows, eps, l1, part=Part.ACTIVATION, name=name, quantity=Q.RELU_L1_GAP)
+        rows.append(dict(part=Part.ACTIVATION, name=name, quantity=Q.MIN_DERIVATIVE,
+                         value=A.min_derivative(name, s)))
     z = q.vector_scale * torch.randn(q.vector_points, q.vector_dim, generator=ctx.generator(90_000),
                                      dtype=ctx.dtype, device=ctx.device)
     for field in A.FIELDS:
         asym = A.jacobian_asymmetry(field, z)
-        rows += [dict(part="asymmetry", name=field, quantity="max", value=asym.max().item()),
-                 dict(part="asymmetry", name=field, quantity="median", value=asym.median().item())]
+        rows += [dict(part=Part.ASYMMETRY, name=field, quantity=Q.MAX, value=asym.max().item()),
+                 dict(part=Part.ASYMMETRY, name=field, quantity=Q.MEDIAN, value=asym.median().item())]
     return rows
 
 
