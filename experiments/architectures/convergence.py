@@ -6,30 +6,31 @@ from __future__ import annotations
 import torch
 
 from .adjoint_ode import adjoint_reference, discrete_costates, errors_vs_reference
+from .contract import Arch, Part, Q, Variant
 from .draws import randn, smooth_drive
 from .family import Family
 
 
 def _rows(arch: str, variant: str, K: int, T: float, errs: torch.Tensor) -> list[dict]:
-    return [dict(part="convergence", arch=arch, variant=variant, K=K, h=T / K, net=r, quantity="max_rel_err",
+    return [dict(part=Part.CONVERGENCE, arch=arch, variant=variant, K=K, h=T / K, net=r, quantity=Q.MAX_REL_ERR,
                  value=e) for r, e in enumerate(errs.tolist())]
 
 
 def reference_rows(arch: str, variant: str, ref: torch.Tensor, coarse: torch.Tensor, M: int) -> list[dict]:
     scale = ref.abs().max()
-    return [dict(part="reference", arch=arch, variant=variant, K=M, quantity="rel_diff_half_steps",
+    return [dict(part=Part.REFERENCE, arch=arch, variant=variant, K=M, quantity=Q.REL_DIFF_HALF_STEPS,
                  value=((coarse - ref[::2]).abs().max() / scale).item())]
 
 
 def variants(fam: Family) -> list[tuple[str, float, float, bool]]:
     """(variant, input amplitude of the sin/cos terms, input offset within the step, drop_term)."""
-    out = [("smooth", 0.5, 0.0, False)]
-    if fam.name == "ssm_zoh":
-        out += [("midpoint", 0.5, 0.5, False), ("constant_input", 0.0, 0.0, False)]
-    if fam.name == "ssm_euler":
-        out += [("constant_input", 0.0, 0.0, False)]
-    if fam.name == "rnn":
-        out += [("drop_term", 0.5, 0.0, True)]
+    out = [(Variant.SMOOTH, 0.5, 0.0, False)]
+    if fam.name == Arch.SSM_ZOH:
+        out += [(Variant.MIDPOINT, 0.5, 0.5, False), (Variant.CONSTANT_INPUT, 0.0, 0.0, False)]
+    if fam.name == Arch.SSM_EULER:
+        out += [(Variant.CONSTANT_INPUT, 0.0, 0.0, False)]
+    if fam.name == Arch.RNN:
+        out += [(Variant.DROP_TERM, 0.5, 0.0, True)]
     return out
 
 
@@ -47,7 +48,7 @@ def check_convergence(fam: Family, gen, like, q, B: int, T: float, depths) -> tu
                 coarse = adjoint_reference(drive, s0, y, q.reference_steps // 2)
             refs[key] = (drive, s0, y, ref)
             rows += reference_rows(fam.name, variant, ref, coarse, q.reference_steps)
-            curves.append(dict(arch=fam.name, variant="reference", K=q.reference_steps,
+            curves.append(dict(arch=fam.name, variant=Variant.REFERENCE, K=q.reference_steps,
                                p=ref[:, 0, 0, 0].tolist()))
         drive, s0, y, ref = refs[key]
         for K in depths:

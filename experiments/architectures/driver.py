@@ -10,13 +10,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from .contract import Arch
 from .family import Family
 from .recurrent import LSTM, RNN
 from .residual_mlp import ResMLP
 from .ssm import SSMZOH, SSMEuler
 from .transformer import Transformer
 
-ARCHS = ("resmlp", "rnn", "lstm", "ssm_euler", "ssm_zoh", "transformer")
+ARCHS = (Arch.RESMLP, Arch.RNN, Arch.LSTM, Arch.SSM_EULER, Arch.SSM_ZOH, Arch.TRANSFORMER)  # judge's order
 
 
 def families(sizes) -> dict[str, Family]:

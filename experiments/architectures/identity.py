@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from .contract import Part, Q, What
 from .draws import random_problem
 from .driver import costate, forward, loss, terminal_costate
 from .family import Family
@@ -30,6 +31,6 @@ def check_identity(fam: Family, gen, like, R: int, B: int, K: int, T: float, *, 
         hand_states = forward(fam, s0, theta, xs, dt, K)
         ps, grads = costate(fam, hand_states, theta, xs, dt, K, terminal_costate(fam, hand_states[-1], y),
                             drop_term=drop_term)
-    rows = [dict(what="p_k", value=max(max_rel(a, b) for a, b in zip(ps, auto_p)))]
+    rows = [dict(what=What.P_K, value=max(max_rel(a, b) for a, b in zip(ps, auto_p)))]
     rows += [dict(what=f"dL/d{n}", value=max_rel(grads[n], leaves[n].grad)) for n in theta]
-    return [dict(part="identity", arch=fam.name, K=K, h=dt, quantity="max_rel_err", **r) for r in rows]
+    return [dict(part=Part.IDENTITY, arch=fam.name, K=K, h=dt, quantity=Q.MAX_REL_ERR, **r) for r in rows]

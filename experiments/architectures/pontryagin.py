@@ -7,6 +7,7 @@ from __future__ import annotations
 import torch
 from omegaconf import OmegaConf
 
+from .contract import Part, Q
 from .draws import randn, random_problem
 from .driver import costate, forward, loss, terminal_costate
 from .recurrent import RNN
@@ -53,8 +54,8 @@ def check_pontryagin(gen, like, q, T: float) -> list[dict]:
     scale = _norm(g0)
     rows = []
     for r in range(R):
-        rows += [dict(part="pontryagin", net=r, quantity=qn, value=v) for qn, v in (
-            ("rel_sum_dH_dtheta", (_norm(total)[r] / scale[r]).item()),
-            ("rel_largest_term", (largest[r] / scale[r]).item()),
-            ("loss_init", loss0[r].item()), ("loss_final", loss1[r].item()))]
+        rows += [dict(part=Part.PONTRYAGIN, net=r, quantity=qn, value=v) for qn, v in (
+            (Q.REL_SUM_DH_DTHETA, (_norm(total)[r] / scale[r]).item()),
+            (Q.REL_LARGEST_TERM, (largest[r] / scale[r]).item()),
+            (Q.LOSS_INIT, loss0[r].item()), (Q.LOSS_FINAL, loss1[r].item()))]
     return rows

@@ -12,11 +12,12 @@ import math
 
 import torch
 
+from .contract import Arch
 from .family import Family, mv, outer_sum
 
 
 class RNN(Family):
-    name = "rnn"
+    name = Arch.RNN
     shared = True
     has_input = True
 
@@ -38,7 +39,7 @@ class RNN(Family):
 
 
 class LSTM(Family):
-    name = "lstm"
+    name = Arch.LSTM
     shared = True
     has_input = True
 

@@ -6,11 +6,12 @@ import math
 
 import torch
 
+from .contract import Arch
 from .family import Family, mv, outer_sum
 
 
 class ResMLP(Family):
-    name = "resmlp"
+    name = Arch.RESMLP
 
     @property
     def state_dim(self) -> int:

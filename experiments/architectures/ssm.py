@@ -12,6 +12,7 @@ import math
 
 import torch
 
+from .contract import Arch
 from .family import Family, mv, outer_sum
 
 
@@ -31,7 +32,7 @@ class _SSM(Family):
 
 
 class SSMEuler(_SSM):
-    name = "ssm_euler"
+    name = Arch.SSM_EULER
 
     def field(self, s, th, x, sub, dt):
         return self.continuous_field(s, th, x)
@@ -42,7 +43,7 @@ class SSMEuler(_SSM):
 
 
 class SSMZOH(_SSM):
-    name = "ssm_zoh"
+    name = Arch.SSM_ZOH
 
     @staticmethod
     def _coefficients(nu, dt):

@@ -11,6 +11,7 @@ import math
 
 import torch
 
+from .contract import Arch
 from .family import Family
 
 ATTN, MLP = ("Wq", "Wk", "Wv", "Wo"), ("W1", "b1", "W2", "b2")
@@ -22,7 +23,7 @@ def layer_norm(u):
 
 
 class Transformer(Family):
-    name = "transformer"
+    name = Arch.TRANSFORMER
     substeps = 2
 
     @property

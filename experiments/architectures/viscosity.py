@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from scipy.linalg import solve_banded
 
+from .contract import Part, Q
 from .draws import randn
 
 
@@ -83,7 +84,7 @@ def check_viscosity(gen, like, q, T: float) -> list[dict]:
         fine = pde_value(c, eps, h0, q.grid, q.time_steps, q.half_width)
         half = pde_value(c, eps, h0, (q.grid + 1) // 2, q.time_steps // 2, q.half_width)
         for i, x in enumerate(h0):
-            rows += [dict(part="viscosity", eps=eps, h0=x, quantity=qn, value=float(v)) for qn, v in (
-                ("mc", mc[i]), ("mc_se", se[i]), ("pde", fine[i]), ("pde_self_diff", abs(fine[i] - half[i])),
-                ("inviscid", V0[i]))]
+            rows += [dict(part=Part.VISCOSITY, eps=eps, h0=x, quantity=qn, value=float(v)) for qn, v in (
+                (Q.MC, mc[i]), (Q.MC_SE, se[i]), (Q.PDE, fine[i]), (Q.PDE_SELF_DIFF, abs(fine[i] - half[i])),
+                (Q.INVISCID, V0[i]))]
     return rows
