@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from hjexp import claims as C
 
+from .contract import Family, Model
+
 LIP = "−1/(d+2)"
 SEMI = "−2/(d+4)"
 WINDOW = ("slope = mean of per-seed least-squares slopes (seeds redraw target and data) with a judge.level t-interval, "
@@ -17,53 +19,57 @@ ATTAINED = ("attained_rate: pass iff the interval lies in judge.band (default [0
 
 # (family, model) -> (claim id with {d}, kind)
 CLAIM_ID = {
-    ("hj-solution", "hj"): ("rate.hj.slope.d{d}", "upper_rate"),
-    ("hj-solution", "knn"): ("rate.knn.slope.d{d}", "upper_rate"),
-    ("hj-solution", "nw"): ("rate.nw.slope.d{d}", "upper_rate"),
-    ("lipschitz", "hj"): ("rate.hj_lipschitz.slope.d{d}", "upper_rate"),
-    ("lipschitz", "hj_shrink_t"): ("rate.hj_lipschitz_shrink_t.slope.d{d}", "upper_rate"),
-    ("lipschitz", "knn"): ("rate.knn_lipschitz.slope.d{d}", "upper_rate"),
-    ("lipschitz", "nw"): ("rate.nw_lipschitz.slope.d{d}", "upper_rate"),
-    ("minimax-hard", "hj"): ("rate.minimax.hj.slope.d{d}", "info"),
-    ("minimax-hard", "hj_selected"): ("rate.minimax.hj_selected.slope.d{d}", "info"),
-    ("minimax-hard", "knn"): ("rate.minimax.knn.slope.d{d}", "info"),
-    ("minimax-hard", "nw"): ("rate.minimax.nw.slope.d{d}", "info"),
-    ("minimax-hard", "hj_fixed_t"): ("rate.minimax.hj_fixed_t.slope.d{d}", "info"),
-    ("minimax-hard", "constant"): ("rate.minimax.constant.slope.d{d}", "info"),
-    ("semiconcave-hard", "hj"): ("rate.semiconcave.hj.slope.d{d}", "attained_rate"),
-    ("semiconcave-hard", "hj_selected"): ("rate.semiconcave.hj_selected.slope.d{d}", "attained_rate"),
-    ("semiconcave-hard", "knn"): ("rate.semiconcave.knn.slope.d{d}", "info"),
-    ("semiconcave-hard", "nw"): ("rate.semiconcave.nw.slope.d{d}", "info"),
-    ("semiconcave-hard", "constant"): ("rate.semiconcave.constant.slope.d{d}", "info"),
+    (Family.HJ_SOLUTION, Model.HJ): ("rate.hj.slope.d{d}", "upper_rate"),
+    (Family.HJ_SOLUTION, Model.KNN): ("rate.knn.slope.d{d}", "upper_rate"),
+    (Family.HJ_SOLUTION, Model.NW): ("rate.nw.slope.d{d}", "upper_rate"),
+    (Family.LIPSCHITZ, Model.HJ): ("rate.hj_lipschitz.slope.d{d}", "upper_rate"),
+    (Family.LIPSCHITZ, Model.HJ_SHRINK_T): ("rate.hj_lipschitz_shrink_t.slope.d{d}", "upper_rate"),
+    (Family.LIPSCHITZ, Model.KNN): ("rate.knn_lipschitz.slope.d{d}", "upper_rate"),
+    (Family.LIPSCHITZ, Model.NW): ("rate.nw_lipschitz.slope.d{d}", "upper_rate"),
+    (Family.MINIMAX_HARD, Model.HJ): ("rate.minimax.hj.slope.d{d}", "info"),
+    (Family.MINIMAX_HARD, Model.HJ_SELECTED): ("rate.minimax.hj_selected.slope.d{d}", "info"),
+    (Family.MINIMAX_HARD, Model.KNN): ("rate.minimax.knn.slope.d{d}", "info"),
+    (Family.MINIMAX_HARD, Model.NW): ("rate.minimax.nw.slope.d{d}", "info"),
+    (Family.MINIMAX_HARD, Model.HJ_FIXED_T): ("rate.minimax.hj_fixed_t.slope.d{d}", "info"),
+    (Family.MINIMAX_HARD, Model.CONSTANT): ("rate.minimax.constant.slope.d{d}", "info"),
+    (Family.SEMICONCAVE_HARD, Model.HJ): ("rate.semiconcave.hj.slope.d{d}", "attained_rate"),
+    (Family.SEMICONCAVE_HARD, Model.HJ_SELECTED): ("rate.semiconcave.hj_selected.slope.d{d}", "attained_rate"),
+    (Family.SEMICONCAVE_HARD, Model.KNN): ("rate.semiconcave.knn.slope.d{d}", "info"),
+    (Family.SEMICONCAVE_HARD, Model.NW): ("rate.semiconcave.nw.slope.d{d}", "info"),
+    (Family.SEMICONCAVE_HARD, Model.CONSTANT): ("rate.semiconcave.constant.slope.d{d}", "info"),
 }
 
 # which reading of the paper's statement each family's rows test (appended to every judged row's criterion)
 READING = {
-    "hj-solution": ("Reading tested: an upper rate on one target inside the model class (u*(·, t) at the model's own t); "
-                    "a single target says nothing about the minimax (worst-case) statement."),
-    "lipschitz": ("Reading tested: the Lipschitz reading on one target with convex kinks, outside the class at fixed "
-                  "t: at fixed t the model misses each kink by ≈ L²t/2, a floor no n removes, so a fail at fixed t is "
-                  "that floor, and the shrinking-t row tests the statement with t_n → 0."),
-    "minimax-hard": ("Reading tested: none judged — the Lipschitz class's lower-bound construction at its one critical "
-                     "scale, where every estimator's slope is −1/(d+2); the class statement is judged by rate.worst.*."),
-    "semiconcave-hard": ("Reading tested: the semiconcave-class reading, the one the minimax statement can hold for at "
-                         "fixed t: targets with |D²f| ≤ 1/(2t) (inside the model class at time t), whose minimax rate is "
-                         "the faster n^(−2/(d+4)), on that class's lower-bound construction at its critical scale "
-                         "(a slope test only; a pass is marked foregone where the constant predictor does as well)."),
+    Family.HJ_SOLUTION: ("Reading tested: an upper rate on one target inside the model class (u*(·, t) at the "
+                         "model's own t); a single target says nothing about the minimax (worst-case) statement."),
+    Family.LIPSCHITZ: ("Reading tested: the Lipschitz reading on one target with convex kinks, outside the class at "
+                       "fixed t: at fixed t the model misses each kink by ≈ L²t/2, a floor no n removes, so a fail at "
+                       "fixed t is that floor, and the shrinking-t row tests the statement with t_n → 0."),
+    Family.MINIMAX_HARD: ("Reading tested: none judged — the Lipschitz class's lower-bound construction at its one "
+                          "critical scale, where every estimator's slope is −1/(d+2); the class statement is judged "
+                          "by rate.worst.*."),
+    Family.SEMICONCAVE_HARD: ("Reading tested: the semiconcave-class reading, the one the minimax statement can hold "
+                              "for at fixed t: targets with |D²f| ≤ 1/(2t) (inside the model class at time t), whose "
+                              "minimax rate is the faster n^(−2/(d+4)), on that class's lower-bound construction at "
+                              "its critical scale (a slope test only; a pass is marked foregone where the constant "
+                              "predictor does as well)."),
 }
 
 REFERENCE_WORDS = {
-    "hj-solution": "The target u*(·, t) is in the model class and nearly parametric at t = 0.2 (one quadratic on much "
-                   "of the box), so a decay faster than −1/(d+2) is expected and does not contradict the O(·) claim.",
-    "lipschitz": "Ridge kinks are convex, outside the class at fixed t: a soft minimum of quadratics of curvature "
-                 "1/(2t) misses a kink of slope jump 2a by ≈ t·a²/2, a floor no n removes unless t shrinks.",
-    "minimax-hard": "Minimax-hard family: one pyramid bump of height L·h/2 per cell of side h = c·n^(−1/(d+2)), random "
-                    "signs per seed, noise and bump balanced, so no estimator's RMSE can fall faster than "
-                    "n^(−1/(d+2)); the constant predictor's RMSE (the bumps' RMS) falls exactly that fast, so the "
-                    "constants below say how much an estimator learnt.",
-    "semiconcave-hard": "Semiconcave-hard family: one smooth bump of height h²/(4π²t) (|D²f| ≤ 1/(2t), inside the "
-                        "Hopf–Cole class at time t) per cell of side h = c·n^(−1/(d+4)), random signs per seed: the "
-                        "lower-bound construction for the semiconcave class, minimax rate n^(−2/(d+4)).",
+    Family.HJ_SOLUTION: "The target u*(·, t) is in the model class and nearly parametric at t = 0.2 (one quadratic "
+                        "on much of the box), so a decay faster than −1/(d+2) is expected and does not contradict the "
+                        "O(·) claim.",
+    Family.LIPSCHITZ: "Ridge kinks are convex, outside the class at fixed t: a soft minimum of quadratics of curvature "
+                      "1/(2t) misses a kink of slope jump 2a by ≈ t·a²/2, a floor no n removes unless t shrinks.",
+    Family.MINIMAX_HARD: "Minimax-hard family: one pyramid bump of height L·h/2 per cell of side h = c·n^(−1/(d+2)), "
+                         "random signs per seed, noise and bump balanced, so no estimator's RMSE can fall faster than "
+                         "n^(−1/(d+2)); the constant predictor's RMSE (the bumps' RMS) falls exactly that fast, so "
+                         "the constants below say how much an estimator learnt.",
+    Family.SEMICONCAVE_HARD: "Semiconcave-hard family: one smooth bump of height h²/(4π²t) (|D²f| ≤ 1/(2t), inside "
+                             "the Hopf–Cole class at time t) per cell of side h = c·n^(−1/(d+4)), random signs per "
+                             "seed: the lower-bound construction for the semiconcave class, minimax rate "
+                             "n^(−2/(d+4)).",
 }
 
 
@@ -72,18 +78,21 @@ WORST = (f"upper_rate vs a = {LIP}, δ = judge.delta (0.1), on the per-seed supr
          "slope's interval ≤ (1 − δ)·a; fail iff it lies entirely above; " + WINDOW + ". Reading tested: the "
          "Lipschitz-class minimax statement, sup over the class of the RMSE = O(n^(−1/(d+2)))")
 WORST_MODELS = {
-    "constant": ("the constant predictor (training-label mean), the negative control: its sup is the coarsest bumps' "
-                 "RMS, which no n reduces", "fail for every d (slope ≈ 0: quick −0.0005…−0.002); that fail is the test that the grid discriminates"),
-    "knn": ("kNN, k = ⌈n^(2/(d+2))⌉", "quick: pass d = 1…3 (−0.41, −0.29, −0.21), inconclusive d = 4 (−0.153, "
-                                     "interval straddles −0.15)"),
-    "nw": ("Nadaraya–Watson, bandwidth 0.5·n^(−1/(d+2))", "quick: pass d = 1…3, inconclusive d = 4 (straddles)"),
-    "hj_fixed_t": ("the paper's model: trained Hopf–Cole at the fixed t, N ~ n^(d/(d+2)), ε ~ n^(−1/(d+2)); at fixed t "
-                   "the L²t/2 kink floor predicts a fail once the floor is reached",
-                   "quick: fail d = 1 (the floor: sup 0.051 at n = 4096, flat), inconclusive d = 2 (straddles), "
-                   "d = 3, 4 (steeper than 1.25·a: starts above the constant predictor, an overfit fading)"),
-    "hj_selected": ("trained Hopf–Cole with (N, ε, t) chosen per data set on held-out samples (params.worst.select)",
-                    "quick: pass d = 1 (−0.39; t = 0.05 chosen in 56 % of data sets), inconclusive d = 2 (straddles), "
-                    "d = 3, 4 (steeper than 1.25·a)"),
+    Model.CONSTANT: ("the constant predictor (training-label mean), the negative control: its sup is the coarsest "
+                     "bumps' RMS, which no n reduces",
+                     "fail for every d (slope ≈ 0: quick −0.0005…−0.002); that fail is the test that the grid "
+                     "discriminates"),
+    Model.KNN: ("kNN, k = ⌈n^(2/(d+2))⌉", "quick: pass d = 1…3 (−0.41, −0.29, −0.21), inconclusive d = 4 (−0.153, "
+                                         "interval straddles −0.15)"),
+    Model.NW: ("Nadaraya–Watson, bandwidth 0.5·n^(−1/(d+2))", "quick: pass d = 1…3, inconclusive d = 4 (straddles)"),
+    Model.HJ_FIXED_T: ("the paper's model: trained Hopf–Cole at the fixed t, N ~ n^(d/(d+2)), ε ~ n^(−1/(d+2)); at "
+                       "fixed t the L²t/2 kink floor predicts a fail once the floor is reached",
+                       "quick: fail d = 1 (the floor: sup 0.051 at n = 4096, flat), inconclusive d = 2 (straddles), "
+                       "d = 3, 4 (steeper than 1.25·a: starts above the constant predictor, an overfit fading)"),
+    Model.HJ_SELECTED: ("trained Hopf–Cole with (N, ε, t) chosen per data set on held-out samples "
+                        "(params.worst.select)",
+                        "quick: pass d = 1 (−0.39; t = 0.05 chosen in 56 % of data sets), inconclusive d = 2 "
+                        "(straddles), d = 3, 4 (steeper than 1.25·a)"),
 }
 
 

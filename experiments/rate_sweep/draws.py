@@ -16,6 +16,8 @@ from hjexp.context import RunContext
 from hjexp.data import targets as T
 from hjexp.data.manifolds import uniform_box
 
+from .contract import Family
+
 
 @dataclass
 class Draw:
@@ -53,7 +55,7 @@ def draw(ctx: RunContext, p, family: str, d: int) -> Draw:
     if hs:
         targets = [T.make_target(family, d, t=p.t, lip=p.hard.lip, h=h, batch=(S,), **kw) for h in hs.values()]
     else:
-        spread, pieces = (q.cone_spread, q.n_cones) if family == "hj-solution" else (q.ridge_spread, q.n_ridges)
+        spread, pieces = (q.cone_spread, q.n_cones) if family == Family.HJ_SOLUTION else (q.ridge_spread, q.n_ridges)
         targets = [T.make_target(family, d, t=p.t, lip=q.lip, n_pieces=pieces, spread=spread,
                                  value_range=q.value_range, batch=(S,), **kw)]
     x = uniform_box((S, n_max), d, -1.0, 1.0, **kw)

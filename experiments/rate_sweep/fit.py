@@ -24,6 +24,8 @@ from scipy import stats
 
 from hjexp.claims import SlopeEstimate, seed_slope
 
+from .contract import Family
+
 
 @dataclass(frozen=True)
 class Fit:
@@ -85,7 +87,7 @@ def paired_ratio(a: np.ndarray, b: np.ndarray, level: float) -> tuple[float, flo
 
 def reference_slope(family: str, d: int) -> float:
     """−1/(d+2) (Lipschitz) or −2/(d+4) (semiconcave-hard)."""
-    return -2.0 / (d + 4) if family == "semiconcave-hard" else -1.0 / (d + 2)
+    return -2.0 / (d + 4) if family == Family.SEMICONCAVE_HARD else -1.0 / (d + 2)
 
 
 def rmse_grid(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

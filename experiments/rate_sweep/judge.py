@@ -12,13 +12,14 @@ from hjexp.data.targets import HARD
 from hjexp.errors import UserError
 
 from .catalogue import CLAIM_ID, CLAIMS, READING, REFERENCE_WORDS
+from .contract import Family, Model
 from .fit import Fit, paired_ratio, reference_slope, slope_table
 from .judge_worst import worst_claims
 
-NAMES = {"hj": "trained Hopf–Cole", "hj_fixed_t": "trained Hopf–Cole at the fixed t",
-         "hj_shrink_t": "trained Hopf–Cole with t shrinking as n^(−1/(d+2))",
-         "hj_selected": "trained Hopf–Cole, (N, ε) chosen on held-out samples", "knn": "kNN",
-         "nw": "Nadaraya–Watson", "constant": "the constant predictor (training-label mean)"}
+NAMES = {Model.HJ: "trained Hopf–Cole", Model.HJ_FIXED_T: "trained Hopf–Cole at the fixed t",
+         Model.HJ_SHRINK_T: "trained Hopf–Cole with t shrinking as n^(−1/(d+2))",
+         Model.HJ_SELECTED: "trained Hopf–Cole, (N, ε) chosen on held-out samples", Model.KNN: "kNN",
+         Model.NW: "Nadaraya–Watson", Model.CONSTANT: "the constant predictor (training-label mean)"}
 STEEPER = ("on this lower-bound family no estimator's error can fall faster than the minimax rate for large n, so a "
            "steeper slope says the range is pre-asymptotic (e.g. an overfit that is still fading), not that the rate "
            "is wrong")
@@ -32,9 +33,9 @@ __all__ = ["CLAIMS", "judge"]
 def _model_words(g: pd.DataFrame, p) -> str:
     """N, ε, t ranges and the training outcome of a Hopf–Cole row; k or bandwidth of a baseline."""
     model = g.model.iloc[0]
-    if model == "knn":
+    if model == Model.KNN:
         return f"k = {int(g.k.min())}…{int(g.k.max())}"
-    if model == "nw":
+    if model == Model.NW:
         return f"bandwidth {g.bandwidth.max():.3g}…{g.bandwidth.min():.3g}"
     if not model.startswith("hj"):
         return ""
@@ -69,9 +70,9 @@ def _describe(family: str, model: str, d: int, fit: Fit, g: pd.DataFrame, df: pd
             f"{m.iloc[0]:.3g} (n = {int(m.index[0])}) → {m.iloc[-1]:.3g} (n = {int(m.index[-1])}). "
             f"{REFERENCE_WORDS[family]} The interval contains {' and '.join(inside) if inside else 'neither'} "
             f"of −1/(d+2) = {-1 / (d + 2):.3f}, −2/(d+4) = {-2 / (d + 4):.3f}. ")
-    if family in ("minimax-hard", "semiconcave-hard"):
-        const = df[(df.family == family) & (df.d == d) & (df.model == "constant")]
-        text += _scaled(g, const if model != "constant" else None, d) + ". "
+    if family in (Family.MINIMAX_HARD, Family.SEMICONCAVE_HARD):
+        const = df[(df.family == family) & (df.d == d) & (df.model == Model.CONSTANT)]
+        text += _scaled(g, const if model != Model.CONSTANT else None, d) + ". "
     words = _model_words(g, p)
     return text + (words + ". " if words else "") + "The paper gives no numbers for this experiment."
 
@@ -115,14 +116,14 @@ def _paired(sub: pd.DataFrame, model: str, knn: pd.Series, level: float) -> tupl
 
 
 def _hj_vs_knn(df: pd.DataFrame, d: int, r) -> C.Claim | None:
-    sub = df[(df.family == "minimax-hard") & (df.d == d)]
+    sub = df[(df.family == Family.MINIMAX_HARD) & (df.d == d)]
     top = sub.n.max()
-    knn = sub[(sub.model == "knn") & (sub.n == top)].set_index("seed").rmse
-    ratio, lo, hi, S = _paired(sub, "hj", knn, float(r.level))
+    knn = sub[(sub.model == Model.KNN) & (sub.n == top)].set_index("seed").rmse
+    ratio, lo, hi, S = _paired(sub, Model.HJ, knn, float(r.level))
     if knn.empty or not S:
         return None
     others = []
-    for model in ("hj_fixed_t", "hj_selected", "constant"):
+    for model in (Model.HJ_FIXED_T, Model.HJ_SELECTED, Model.CONSTANT):
         q, q_lo, q_hi, _ = _paired(sub, model, knn, float(r.level))
         if math.isfinite(q):
             others.append(f"{NAMES[model]}: {q:.3g} [{q_lo:.3g}, {q_hi:.3g}]")
@@ -158,11 +159,11 @@ def judge(run: C.RunData) -> list[C.Claim]:
         claim_id, kind = CLAIM_ID[key]
         g = df[(df.family == row.family) & (df.model == row.model) & (df.d == row.d)]
         desc = _describe(row.family, row.model, row.d, row.fit, g, df, p)
-        const = df[(df.family == row.family) & (df.model == "constant") & (df.d == row.d)]
-        why = CRITICAL if row.family == "minimax-hard" else ""
+        const = df[(df.family == row.family) & (df.model == Model.CONSTANT) & (df.d == row.d)]
+        why = CRITICAL if row.family == Family.MINIMAX_HARD else ""
         forced = _foregone(g, const) if kind == "attained_rate" and row.family in HARD else ""
         out.append(_claim(claim_id.format(d=row.d), kind, row.family, row.fit, desc, r, why=why, arithmetic=forced))
-    for d in sorted(np.unique(df[df.family == "minimax-hard"].d)):
+    for d in sorted(np.unique(df[df.family == Family.MINIMAX_HARD].d)):
         c = _hj_vs_knn(df, int(d), r)
         if c is not None:
             out.append(c)
@@ -178,9 +179,9 @@ def _skips(out: list[C.Claim], p) -> list[C.Skipped]:
             continue
         if family not in p.families:
             why = f"params.families = {list(p.families)} leaves out {family}"
-        elif model == "hj_selected" and family not in p.selection.families:
+        elif model == Model.HJ_SELECTED and family not in p.selection.families:
             why = f"params.selection.families = {list(p.selection.families)} leaves out {family}"
-        elif model == "hj_shrink_t" and not p.shrink_t:
+        elif model == Model.HJ_SHRINK_T and not p.shrink_t:
             why = "params.shrink_t is false"
         else:
             continue

@@ -13,9 +13,10 @@ import pandas as pd
 
 from hjexp import claims as C
 
+from .contract import Model
 from .fit import fit_slope
 
-MODELS = ("constant", "knn", "nw", "hj_fixed_t", "hj_selected")
+MODELS = (Model.CONSTANT, Model.KNN, Model.NW, Model.HJ_FIXED_T, Model.HJ_SELECTED)
 READING = ("Reading tested: the Lipschitz-class minimax statement, sup over L-Lipschitz targets of the test RMSE "
            "= O(n^(−1/(d+2))), as a supremum over a stated finite grid of the class's hardest members (a finite grid "
            "can only under-state the supremum). At fixed t the trained Hopf–Cole form is semiconcave with constant "
@@ -36,7 +37,7 @@ def sup_grid(w: pd.DataFrame, model: str, d: int, amps: list[float] | None = Non
 
 
 def _members_words(w: pd.DataFrame, d: int, amps: list[float] | None, q) -> str:
-    g = w[(w.d == d) & (w.model == "constant")]
+    g = w[(w.d == d) & (w.model == Model.CONSTANT)]
     ms = sorted(int(m) for m in g.cells.unique())
     used = sorted(g.amp.unique()) if amps is None else amps
     n_max = int(g.n.max())
@@ -50,12 +51,12 @@ def _members_words(w: pd.DataFrame, d: int, amps: list[float] | None, q) -> str:
 def _model_extra(model: str, top: pd.DataFrame, every: pd.DataFrame, p) -> str:
     from .judge import _model_words  # judge.py imports this module
 
-    if model == "constant":
+    if model == Model.CONSTANT:
         return CONTROL
-    if model in ("knn", "nw"):
+    if model in (Model.KNN, Model.NW):
         return _model_words(top, p)
     text = _model_words(every, p)
-    if model == "hj_selected":
+    if model == Model.HJ_SELECTED:
         cand = sorted({(int(f), float(t)) for f in p.worst.select.width_factors for t in p.worst.select.t})
         share = ", ".join(f"t = {t:g}: {v:.0%}" for t, v in every.t.value_counts(normalize=True).sort_index().items())
         text += (f"; (N, ε, t) chosen per data set on the held-out {p.selection.val_fraction:.0%} of its samples from "
@@ -69,7 +70,7 @@ def worst_claim(w: pd.DataFrame, model: str, d: int, p, r) -> C.Claim | None:
 
     amps = [float(a) for a in p.worst.hj_amplitudes] if model.startswith("hj") else None
     table, top = sup_grid(w, model, d, amps)
-    const, _ = sup_grid(w, "constant", d, amps)
+    const, _ = sup_grid(w, Model.CONSTANT, d, amps)
     if table.shape[1] < 3 or table.shape[0] < 2:
         return None
     ns, Y = table.columns.to_numpy(float), table.to_numpy()
@@ -80,7 +81,7 @@ def worst_claim(w: pd.DataFrame, model: str, d: int, p, r) -> C.Claim | None:
     where = at.groupby(["cells", "amp"]).size().sort_values(ascending=False)
     (m_top, a_top), share = where.index[0], where.iloc[0] / len(at)
     m = table.mean(axis=0)
-    name = "trained Hopf–Cole, (N, ε, t) chosen on held-out samples" if model == "hj_selected" else NAMES[model]
+    name = "trained Hopf–Cole, (N, ε, t) chosen on held-out samples" if model == Model.HJ_SELECTED else NAMES[model]
     desc = (f"worst case over the Lipschitz class, {name}, d = {d}: {_members_words(w, d, amps, p.worst)}. "
             f"Slope of that supremum vs n, {fit.est.method}. sup RMSE {m.iloc[0]:.3g} (n = {int(ns[0])}) → "
             f"{m.iloc[-1]:.3g} (n = {int(ns[-1])}); at n = {int(ns[-1])} attained at m = {int(m_top)}, a = {a_top:g} "

@@ -21,6 +21,7 @@ from torch import Tensor
 from hjexp import baselines, engine
 from hjexp.context import RunContext
 
+from .contract import Kind, Model
 from .draws import Draw, draw
 from .schedules import baseline_schedule, hj_members
 
@@ -89,8 +90,8 @@ def run_baselines(ctx: RunContext, p, dr: Draw, family: str, d: int) -> pd.DataF
         x, y, xt, ft = dr.x[seed, :n], dr.y[li, seed, :n], dr.x_test[seed], dr.f_test[li, seed]
         knn, nw = (_rmse(v, ft).cpu().numpy() for v in baselines.knn_and_nadaraya_watson(x, y, xt, k, bw))
         const = _rmse(y.mean(-1, keepdim=True).expand_as(ft), ft).cpu().numpy()
-        out += [mem.assign(model="knn", rmse=knn, k=k_n), mem.assign(model="nw", rmse=nw, bandwidth=bw_n),
-                mem.assign(model="constant", rmse=const)]
+        out += [mem.assign(model=Model.KNN, rmse=knn, k=k_n), mem.assign(model=Model.NW, rmse=nw, bandwidth=bw_n),
+                mem.assign(model=Model.CONSTANT, rmse=const)]
     return pd.concat(out, ignore_index=True)
 
 
@@ -101,14 +102,14 @@ def curves_d1(ctx: RunContext, p, dr: Draw, model: engine.HopfCole, hj: pd.DataF
     xs, out = grid[:, 0].cpu().numpy(), []
     for n in sorted({ns[0], ns[len(ns) // 2], ns[-1]}):
         truth = dr.target_of(n)(grid[None].expand(p.n_seeds, -1, -1))[0]  # targets carry a seed axis
-        row = hj[(hj.model == "hj") & (hj.n == n) & (hj.seed == 0)].iloc[0]
+        row = hj[(hj.model == Model.HJ) & (hj.n == n) & (hj.seed == 0)].iloc[0]
         fit = engine.predict(model.member(int(row.member)), grid[None] * float(row.scale))[0]
         li = dr.n_index[n] if dr.per_n else 0
         k, _ = baseline_schedule(family, n, 1, p)
         knn = baselines.knn_predict(dr.x[:1, :n], dr.y[li, :1, :n], grid[None], torch.tensor([k], device=ctx.device))[0]
-        for kind, v in (("target", truth), ("hj", fit), ("knn", knn)):
+        for kind, v in ((Kind.TARGET, truth), (Kind.HJ, fit), (Kind.KNN, knn)):
             out.append(pd.DataFrame(dict(family=family, n=n, kind=kind, x=xs, value=v.cpu().numpy())))
-        out.append(pd.DataFrame(dict(family=family, n=n, kind="sample", x=dr.x[0, :n, 0].cpu().numpy(),
+        out.append(pd.DataFrame(dict(family=family, n=n, kind=Kind.SAMPLE, x=dr.x[0, :n, 0].cpu().numpy(),
                                      value=dr.y[li, 0, :n].cpu().numpy())))
     return pd.concat(out, ignore_index=True)
 
@@ -118,7 +119,7 @@ def noiseless_floor(ctx: RunContext, p, dr: Draw, family: str, d: int) -> dict:
     twice the widest schedule width, the smallest schedule ε, trained to the same rule.
     ≈ 0 for a target in the class; a floor no n removes for one outside it."""
     sched = hj_members(p, family, d, {})
-    top = sched[(sched.model == "hj") & (sched.n == max(p.n_grid))].iloc[0]
+    top = sched[(sched.model == Model.HJ) & (sched.n == max(p.n_grid))].iloc[0]
     n_max, N = max(p.n_grid), min(max(p.n_grid), 2 * int(top.N))
     x, truth = dr.x[:1], dr.f_train[0, :1]  # [1, n_max, d], [1, n_max]
     model = engine.HopfCole(x[:, :N].clone(), truth[:, :N].clone(), ctx.tensor([float(top.eps)]), p.t)
@@ -138,9 +139,9 @@ def _unit(ctx: RunContext, p, family: str, d: int) -> dict:
     dr = draw(ctx, p, family, d)
     mem = hj_members(p, family, d, dr.h)
     hj, model = train_hj(ctx, p, dr, mem, f"{family} d={d}")
-    grid = hj[hj.model == "hj_selected"]
+    grid = hj[hj.model == Model.HJ_SELECTED]
     chosen = grid.loc[grid.groupby(["n", "seed"]).val_rmse.idxmin()] if len(grid) else grid
-    picked = pd.concat([hj[hj.model != "hj_selected"], chosen], ignore_index=True)
+    picked = pd.concat([hj[hj.model != Model.HJ_SELECTED], chosen], ignore_index=True)
     rows = pd.concat([picked, run_baselines(ctx, p, dr, family, d)], ignore_index=True)
     rows = rows.assign(family=family, d=d, h=rows.n.map(dr.h).astype(float) if dr.per_n else math.nan)
     selection = grid.assign(family=family, d=d, chosen=grid.member.isin(chosen.member))

@@ -11,15 +11,18 @@ from matplotlib.ticker import NullLocator
 from hjexp import plotting
 from hjexp.contract import read_judged
 
-STYLE = {"hj": ("o-", "C0"), "hj_fixed_t": ("o:", "C9"), "hj_shrink_t": ("D-", "C3"), "hj_selected": ("v-", "C4"),
-         "knn": ("s--", "C1"), "nw": ("^:", "C2"), "constant": (".-", "0.55")}
-SHORT = {"hj": "Hopf–Cole", "hj_fixed_t": "Hopf–Cole, fixed t", "hj_shrink_t": "Hopf–Cole, t shrinking",
-         "hj_selected": "Hopf–Cole, held-out (N, ε)", "knn": "kNN", "nw": "Nadaraya–Watson",
-         "constant": "constant (label mean)"}
+from .contract import Family, Kind, Model
+
+STYLE = {Model.HJ: ("o-", "C0"), Model.HJ_FIXED_T: ("o:", "C9"), Model.HJ_SHRINK_T: ("D-", "C3"),
+         Model.HJ_SELECTED: ("v-", "C4"), Model.KNN: ("s--", "C1"), Model.NW: ("^:", "C2"),
+         Model.CONSTANT: (".-", "0.55")}
+SHORT = {Model.HJ: "Hopf–Cole", Model.HJ_FIXED_T: "Hopf–Cole, fixed t", Model.HJ_SHRINK_T: "Hopf–Cole, t shrinking",
+         Model.HJ_SELECTED: "Hopf–Cole, held-out (N, ε)", Model.KNN: "kNN", Model.NW: "Nadaraya–Watson",
+         Model.CONSTANT: "constant (label mean)"}
 
 
 def _exponent(family: str, d: float) -> float:
-    return -2 / (d + 4) if family == "semiconcave-hard" else -1 / (d + 2)
+    return -2 / (d + 4) if family == Family.SEMICONCAVE_HARD else -1 / (d + 2)
 
 
 def _legend_right(axes) -> None:
@@ -50,7 +53,7 @@ def plot_rmse(df: pd.DataFrame, run_dir: Path) -> None:
         for j, d in enumerate(dims):
             ax, sub = axes[i][j], df[(df.family == fam) & (df.d == d)]
             for model, c in sub.groupby("model", sort=False):
-                if fam in ("hj-solution", "lipschitz") and model == "constant":
+                if fam in (Family.HJ_SOLUTION, Family.LIPSCHITZ) and model == Model.CONSTANT:
                     continue  # a far-off line that would squeeze the others
                 stat = c.groupby("n").rmse.agg(["mean", "std"])
                 ax.errorbar(stat.index, stat["mean"], yerr=stat["std"], fmt=STYLE[model][0], c=STYLE[model][1],
@@ -68,7 +71,7 @@ def plot_rmse(df: pd.DataFrame, run_dir: Path) -> None:
 
 def plot_scaled(df: pd.DataFrame, run_dir: Path) -> None:
     """RMSE·n^(−a) vs n on the bump families: flat where the reference rate is attained."""
-    fams = [f for f in ("minimax-hard", "semiconcave-hard") if f in set(df.family)]
+    fams = [f for f in (Family.MINIMAX_HARD, Family.SEMICONCAVE_HARD) if f in set(df.family)]
     if not fams:
         return
     dims = sorted(df.d.unique())
@@ -81,7 +84,7 @@ def plot_scaled(df: pd.DataFrame, run_dir: Path) -> None:
                 m = c.groupby("n").rmse.mean()
                 ax.plot(m.index, m * m.index.to_numpy(float) ** (-a), STYLE[model][0], c=STYLE[model][1], ms=3, lw=1,
                         label=SHORT[model])
-            power = "1/(d+2)" if fam == "minimax-hard" else "2/(d+4)"
+            power = "1/(d+2)" if fam == Family.MINIMAX_HARD else "2/(d+4)"
             ax.set(yscale="log", xlabel="n (training samples)", ylabel=f"RMSE · n^({power})")
             ax.set_title(f"{fam}, d = {d}", fontsize=9)
             _n_axis(ax, sub.n.unique())
@@ -97,8 +100,8 @@ def plot_slopes(run_dir: Path) -> None:
     fig, axes = plotting.figure(len(families), 1, width=3.6, height=3.4)
     for i, fam in enumerate(families):
         ax, sub = axes[0][i], slopes[slopes.family == fam]
-        if fam in ("hj-solution", "lipschitz"):
-            sub = sub[sub.model != "constant"]  # slope ≈ 0 there: only the bump families' RMS scales with n
+        if fam in (Family.HJ_SOLUTION, Family.LIPSCHITZ):
+            sub = sub[sub.model != Model.CONSTANT]  # slope ≈ 0 there: only the bump families' RMS scales with n
         models = list(dict.fromkeys(sub.model))
         for k, model in enumerate(models):
             c = sub[sub.model == model].sort_values("d")
@@ -127,9 +130,10 @@ def plot_curves(run_dir: Path) -> None:
     for i, fam in enumerate(fams):
         for j, n in enumerate(n_vals):
             ax, c = axes[i][j], cur[(cur.family == fam) & (cur.n == n)]
-            s = c[c.kind == "sample"]
+            s = c[c.kind == Kind.SAMPLE]
             ax.plot(s.x, s.value, ".", c="0.65", ms=2, label="noisy samples")
-            for kind, fmt, lab in (("target", "k-", "target"), ("hj", "C0-", "Hopf–Cole"), ("knn", "C1--", "kNN")):
+            for kind, fmt, lab in ((Kind.TARGET, "k-", "target"), (Kind.HJ, "C0-", "Hopf–Cole"),
+                                   (Kind.KNN, "C1--", "kNN")):
                 k = c[c.kind == kind]
                 ax.plot(k.x, k.value, fmt, lw=1, label=lab)
             ax.set(xlabel="x (d = 1, seed 0)", ylabel="u(x)")
@@ -150,7 +154,7 @@ def plot_worst(run_dir: Path) -> None:
             ax.errorbar(c.n, c.sup_mean, yerr=c.sup_sd, fmt=STYLE[model][0],
                         c=STYLE[model][1], ms=3, capsize=2, lw=1, label=SHORT[model])
         ns = np.array(sorted(w[w.d == d].n.unique()), float)
-        y0 = sup[(sup.d == d) & (sup.model == "knn")].sort_values("n").sup_mean.iloc[0]
+        y0 = sup[(sup.d == d) & (sup.model == Model.KNN)].sort_values("n").sup_mean.iloc[0]
         ax.plot(ns, y0 * (ns / ns[0]) ** (-1 / (d + 2)), "k-", lw=0.7, alpha=0.6, label="reference slope −1/(d+2)")
         ax.set(yscale="log", xlabel="n (training samples)", ylabel="sup of test RMSE over the grid")
         ax.set_title(f"worst case over the Lipschitz class, d = {d}", fontsize=9)

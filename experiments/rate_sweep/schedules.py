@@ -34,9 +34,11 @@ import pandas as pd
 from hjexp import baselines
 from hjexp.data.targets import HARD
 
+from .contract import Family, Model
+
 
 def smoothness(family: str) -> int:
-    return 2 if family == "semiconcave-hard" else 1
+    return 2 if family == Family.SEMICONCAVE_HARD else 1
 
 
 def width(n: int, d: int, s: int, c: float, cap: int) -> int:
@@ -56,20 +58,20 @@ def baseline_schedule(family: str, n: int, d: int, p) -> tuple[int, float]:
 
 
 def variants(p, family: str) -> list[str]:
-    out = ["hj"]
-    if family == "lipschitz" and p.shrink_t:
-        out.append("hj_shrink_t")
-    if family == "minimax-hard":
-        out.append("hj_fixed_t")
+    out = [Model.HJ]
+    if family == Family.LIPSCHITZ and p.shrink_t:
+        out.append(Model.HJ_SHRINK_T)
+    if family == Family.MINIMAX_HARD:
+        out.append(Model.HJ_FIXED_T)
     if family in p.selection.families:
-        out.append("hj_selected")
+        out.append(Model.HJ_SELECTED)
     return out
 
 
 def _time(p, family: str, model: str, n: int, d: int, hs: dict) -> float:
-    if family == "minimax-hard" and model == "hj":
+    if family == Family.MINIMAX_HARD and model == Model.HJ:
         return p.hard.tau * hs[n] / p.hard.lip
-    if model == "hj_shrink_t":
+    if model == Model.HJ_SHRINK_T:
         return p.t * (n / min(p.n_grid)) ** (-1.0 / (d + 2))
     return p.t
 
@@ -81,12 +83,12 @@ def hj_members(p, family: str, d: int, hs: dict) -> pd.DataFrame:
     for model in variants(p, family):
         for n in sorted(set(p.n_grid)):
             t = _time(p, family, model, n, d, hs)
-            if model == "hj_selected":
+            if model == Model.HJ_SELECTED:
                 n_train = max(2, n - math.ceil(q.val_fraction * n))
                 grid = [(N, e) for N in sorted({min(int(N), n_train) for N in q.widths}) for e in q.eps]
-            elif family in HARD and model == "hj":
+            elif family in HARD and model == Model.HJ:
                 n_train = n
-                spacing = p.hard.minimax_spacing if family == "minimax-hard" else p.hard.semiconcave_spacing
+                spacing = p.hard.minimax_spacing if family == Family.MINIMAX_HARD else p.hard.semiconcave_spacing
                 N = min(n, p.hard.max_width, math.ceil((2 / (spacing * hs[n])) ** d))
                 grid = [(N, viscosity(n, d, s, m.eps_const))]
             else:

@@ -28,6 +28,7 @@ from hjexp.context import RunContext
 from hjexp.data import targets as T
 from hjexp.data.manifolds import uniform_box
 
+from .contract import Family, Model
 from .draws import Draw
 from .measure import _rmse, train_hj
 from .schedules import baseline_schedule, viscosity, width
@@ -53,7 +54,7 @@ def family(ctx: RunContext, p, d: int) -> tuple[Draw, pd.DataFrame]:
     x_test = uniform_box((S, w.n_test), d, -1.0, 1.0, **kw)
     ms, amps = scales(w, d), [float(a) for a in w.amplitudes]
     # unit-amplitude pyramids (L-Lipschitz at a = 1), one sign pattern per (scale, seed), scaled by each a
-    bumps = [T.random_bumps("minimax-hard", d, 2.0 / m, lip=w.lip, t=p.t, batch=(S,), **kw) for m in ms]
+    bumps = [T.random_bumps(Family.MINIMAX_HARD, d, 2.0 / m, lip=w.lip, t=p.t, batch=(S,), **kw) for m in ms]
     a = ctx.tensor(amps)[:, None, None, None]  # [A, 1, 1, 1]
     f_train = (a * torch.stack([b(x) for b in bumps])[None]).flatten(0, 1)  # [G = A·M, S, n_max], g = i_a·M + i_m
     f_test = (a * torch.stack([b(x_test) for b in bumps])[None]).flatten(0, 1)
@@ -67,11 +68,12 @@ def run_baselines(ctx: RunContext, p, dr: Draw, members: pd.DataFrame, d: int) -
     S, out = p.worst.n_seeds, []
     y, ft = dr.y.permute(1, 2, 0), dr.f_test.permute(1, 2, 0)  # [S, n_max, G], [S, m, G]
     for n in sorted(set(p.worst.n_grid)):
-        k_n, bw_n = baseline_schedule("minimax-hard", n, d, p)
+        k_n, bw_n = baseline_schedule(Family.MINIMAX_HARD, n, d, p)
         knn, nw = baselines.smoothers_many(dr.x[:, :n], y[:, :n], dr.x_test, torch.full((S,), k_n),
                                            ctx.tensor([bw_n] * S))
         const = y[:, :n].mean(1, keepdim=True).expand_as(ft)
-        for model, pred, extra in (("knn", knn, dict(k=k_n)), ("nw", nw, dict(bandwidth=bw_n)), ("constant", const, {})):
+        for model, pred, extra in ((Model.KNN, knn, dict(k=k_n)), (Model.NW, nw, dict(bandwidth=bw_n)),
+                                   (Model.CONSTANT, const, {})):
             r = _rmse(pred.transpose(1, 2), ft.transpose(1, 2)).cpu().numpy()  # [S, G]
             out.append(pd.DataFrame(dict(model=model, n=n, seed=np.repeat(np.arange(S), len(members)),
                                          label=np.tile(members.label, S), rmse=r.flatten(), **extra)))
@@ -86,12 +88,12 @@ def hj_members(p, d: int, members: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for n in sorted(set(w.n_grid)):
         N, eps = width(n, d, 1, m.c_width, n), viscosity(n, d, 1, m.eps_const)
-        rows.append(dict(model="hj_fixed_t", n=n, n_train=n, N=N, eps=eps, t=float(p.t)))
+        rows.append(dict(model=Model.HJ_FIXED_T, n=n, n_train=n, N=N, eps=eps, t=float(p.t)))
         n_train = max(2, n - math.ceil(p.selection.val_fraction * n))
         for N_f in w.select.width_factors:
             for e_f in w.select.eps_factors:
                 for t in w.select.t:
-                    rows.append(dict(model="hj_selected", n=n, n_train=n_train,
+                    rows.append(dict(model=Model.HJ_SELECTED, n=n, n_train=n_train,
                                      N=int(min(n_train, max(1, round(N_f * width(n, d, 1, m.c_width, n))))),
                                      eps=e_f * eps, t=float(t)))
     grid = pd.DataFrame(rows)
@@ -106,10 +108,10 @@ def unit(ctx: RunContext, p, d: int) -> dict:
     base = run_baselines(ctx, p, dr, members, d)
     mem = hj_members(p, d, members[members.amp.isin([float(a) for a in p.worst.hj_amplitudes])])
     hj = train_hj(ctx, p, dr, mem, f"worst d={d}")[0] if len(mem) else mem
-    if len(hj) and (hj.model == "hj_selected").any():
-        grid = hj[hj.model == "hj_selected"]
+    if len(hj) and (hj.model == Model.HJ_SELECTED).any():
+        grid = hj[hj.model == Model.HJ_SELECTED]
         chosen = grid.loc[grid.groupby(["n", "seed", "label"]).val_rmse.idxmin()]
-        hj = pd.concat([hj[hj.model != "hj_selected"], chosen], ignore_index=True)
+        hj = pd.concat([hj[hj.model != Model.HJ_SELECTED], chosen], ignore_index=True)
     rows = pd.concat([base, hj], ignore_index=True).merge(members, on="label").assign(d=d)
     ctx.log(f"worst d={d}: {len(members)} family members, {len(mem)} Hopf–Cole members, "
             f"{time.perf_counter() - start:.1f} s")
