@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
+from .contract import Type
+
 Potential = Callable[[Tensor, Tensor], Tensor]  # v(x [B, d], lam [B]) -> [B]
 
 
@@ -110,7 +112,7 @@ def classify(hxx: Tensor, rel_tol: float = 1e-9) -> tuple[Tensor, Tensor]:
     return ev, torch.where(degenerate, 3, code)
 
 
-TYPES = ("min", "saddle", "max", "degenerate")
+TYPES = (Type.MIN, Type.SADDLE, Type.MAX, Type.DEGENERATE)  # indexed by classify's codes
 
 
 @dataclass

@@ -10,7 +10,7 @@ import pandas as pd
 
 from hjexp import claims as C
 
-from .contract import dims
+from .contract import Counted, Direction, FoundBy, Method, Timed, Type, dims
 
 CLAIMS = (
     C.Spec("bifurcation.{set}.n_folds", "info", "basins merge in folds as ε grows",
@@ -63,14 +63,15 @@ def judge(run: C.RunData) -> list[C.Claim]:
     out = []
     for name in p.sets:
         f = folds[folds.set == name].sort_values("eps_fold")
-        c = counts[(counts.set == name) & (counts.method == "union")]
-        born = f[f.direction == "born as ε grows"]
+        c = counts[(counts.set == name) & (counts.method == Method.UNION)]
+        born = f[f.direction == Direction.BORN]
+        seeded = int((f.found_by != FoundBy.CONTINUATION).sum())
         out.append(C.info(f"bifurcation.{name}.n_folds",
                           f"{len(f)} folds at ε = {_fmt_list(f.eps_fold)}; {len(f) - len(born)} annihilate a pair as "
-                          f"ε grows, {len(born)} create one; {int((f.found_by != 'continuation').sum())} only on "
+                          f"ε grows, {len(born)} create one; {seeded} only on "
                           "branches seeded from multistart points (pass 2)",
                           len(f), why="a count of events; the claim is qualitative", theory="folds as ε grows"))
-        total = c[c.type == "all"].sort_values("k")
+        total = c[c.type == Counted.ALL].sort_values("k")
         n = total["count"].to_numpy()
         rise = int(np.max(np.diff(n))) if len(n) > 1 else 0
         at = f" (at ε = {_fmt_list(born.eps_fold)})" if len(born) else ""
@@ -95,7 +96,7 @@ def judge(run: C.RunData) -> list[C.Claim]:
 def _last_min(name: str, c: pd.DataFrame, f: pd.DataFrame, atoms: pd.DataFrame) -> C.Claim:
     d = dims(atoms)
     star = len(atoms) ** (-1.0 / d)
-    mins = c[c.type == "min"].sort_values("k")
+    mins = c[c.type == Counted.MIN].sort_values("k")
     have = mins[mins["count"] > 0]
     theory = f"ε* = N^(−1/d) = {star:.3g}"
     cid = f"bifurcation.{name}.last_min_eps"
@@ -107,7 +108,7 @@ def _last_min(name: str, c: pd.DataFrame, f: pd.DataFrame, atoms: pd.DataFrame) 
         return C.info(cid, f"a minimum survives at the largest ε = {mins.eps.max():.3g}", math.nan,
                       why="the last minimum lies beyond the scan", theory=theory)
     e_lo, e_hi = float(mins[mins.k == k_last].eps.iloc[0]), float(mins[mins.k == k_last + 1].eps.iloc[0])
-    cand = f[f.types.str.contains("min") & (f.direction == "annihilate as ε grows") &
+    cand = f[f.types.str.contains(Type.MIN) & (f.direction == Direction.ANNIHILATE) &
              (f.eps_fold > e_lo * (1 - 1e-9)) & (f.eps_fold <= e_hi * (1 + 1e-9))]
     if len(cand):
         e, how = float(cand.eps_fold.max()), f"at the refined fold ({cand.sort_values('eps_fold').types.iloc[-1]})"
@@ -152,16 +153,16 @@ def _eigen_check(name: str, f: pd.DataFrame, tol: float) -> C.Claim:
 
 
 def _methods(name: str, counts: pd.DataFrame, timing: pd.DataFrame, diff: pd.DataFrame) -> C.Claim:
-    wide = counts[counts.type == "all"].pivot_table(index="k", columns="method", values="count")
-    differ = int((wide.multistart != wide.continuation).sum())
+    wide = counts[counts.type == Counted.ALL].pivot_table(index="k", columns="method", values="count")
+    differ = int((wide[Method.MULTISTART] != wide[Method.CONTINUATION]).sum())
     t = timing.set_index("method").wall_s
-    ratio = float(t["multistart"] / t["continuation"])
+    ratio = float(t[Timed.MULTISTART] / t[Timed.CONTINUATION])
     parts = []
     for side, sel in (diff.groupby("side") if len(diff) else []):
         reasons = sel.why.value_counts()
         parts.append(f"{len(sel)} {side} ({'; '.join(f'{n}× {w}' for w, n in reasons.items())})")
     return C.info(f"bifurcation.{name}.methods",
-                  f"wall time (under the machine's load at run time): multistart {t['multistart']:.3g} s, "
-                  f"continuation {t['continuation']:.3g} s (+ pass 2 {t.iloc[-1]:.3g} s); counts differ at "
+                  f"wall time (under the machine's load at run time): multistart {t[Timed.MULTISTART]:.3g} s, "
+                  f"continuation {t[Timed.CONTINUATION]:.3g} s (+ pass 2 {t.iloc[-1]:.3g} s); counts differ at "
                   f"{differ} of {len(wide)} grid ε; " + ("; ".join(parts) if parts else "no point found by one only"),
                   ratio, why="a comparison of methods, not a claim of the paper", theory="")

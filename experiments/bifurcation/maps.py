@@ -12,9 +12,10 @@ import pandas as pd
 
 from hjexp import plotting
 
+from .contract import Type
 from .judge import dims
 
-MARKERS = {"min": "o", "saddle": "^", "max": "s", "degenerate": "x"}
+MARKERS = {Type.MIN: "o", Type.SADDLE: "^", Type.MAX: "s", Type.DEGENERATE: "x"}
 
 
 def entropy_np(x: np.ndarray, y: np.ndarray, g: np.ndarray, t: float, eps: float) -> np.ndarray:

@@ -19,6 +19,7 @@ from . import continuation as C
 from . import landscape as La
 from . import tables as T
 from . import tracking as Tr
+from .contract import FoundBy, Method, Timed
 
 
 def _match_branch(pts: Tr.Points, on: Tr.Points, tol: float) -> torch.Tensor:
@@ -69,16 +70,16 @@ def analyse(ctx: RunContext, p, name: str, y: torch.Tensor, g: torch.Tensor) -> 
     ms_df = T.points_table(D, ms, lams)
     cont_df = T.points_table(D, cont.points, lams)
     union_df = T.points_table(D, union, lams, multistart_found=Tr.covered(union.x, union.k, ms, tol).tolist())
-    union_df["found_by"] = ["continuation" if b < n_first else "multistart seed" for b in union_df.branch]
+    union_df["found_by"] = [FoundBy.CONTINUATION if b < n_first else FoundBy.MULTISTART_SEED for b in union_df.branch]
     branches = T.branch_table(D, traced, n_first)
     fold_df = T.fold_table(D, folds, y, g, t, n_first)
     diff = T.differences(ms_df, cont_df, branches, fold_df, seed_eps, d, tol, traced.end_reason)
-    counts = T.count_table(K, lams, {"multistart": ms_df, "continuation": cont_df, "union": union_df})
+    counts = T.count_table(K, lams, {Method.MULTISTART: ms_df, Method.CONTINUATION: cont_df, Method.UNION: union_df})
     timing = pd.DataFrame([
-        dict(method="multistart", wall_s=t_ms, work=f"{K} ε × {len(starts)} Newton starts"),
-        dict(method="continuation", wall_s=t_cont,
+        dict(method=Timed.MULTISTART, wall_s=t_ms, work=f"{K} ε × {len(starts)} Newton starts"),
+        dict(method=Timed.CONTINUATION, wall_s=t_cont,
              work=f"multistart seeds at {len(seed_k)} of {K} ε, {n_first} branches, {len(cont.traced.z)} points"),
-        dict(method="pass 2 (multistart-only points traced)", wall_s=t_pass2,
+        dict(method=Timed.PASS_2, wall_s=t_pass2,
              work=f"{len(traced.end_reason) - n_first} more branches")])
     ends = pd.DataFrame(dict(branch=range(len(traced.end_reason)), end=traced.end_reason))
     ctx.log(f"{name}: multistart {t_ms:.2f} s, continuation {t_cont:.2f} s, pass 2 {t_pass2:.2f} s; "

@@ -9,10 +9,10 @@ from omegaconf import OmegaConf
 
 from hjexp import plotting
 
-from .contract import dims
+from .contract import Counted, Method, Type, dims
 from .maps import animate, entropy_maps
 
-COLOURS = {"min": "C0", "saddle": "C2", "max": "C3", "degenerate": "0.5"}
+COLOURS = {Type.MIN: "C0", Type.SADDLE: "C2", Type.MAX: "C3", Type.DEGENERATE: "0.5"}
 
 
 def plot(run_dir: Path) -> None:
@@ -45,11 +45,11 @@ def plot(run_dir: Path) -> None:
     fig, axes = plotting.figure(len(sets), width=5.0, height=3.8)
     for ax, name in zip(axes[0], sets):
         c = counts[(counts.set == name)]
-        for method, style in (("union", "k-"), ("continuation", "C1--"), ("multistart", "C4:")):
-            s = c[(c.method == method) & (c.type == "all")].sort_values("eps")
+        for method, style in ((Method.UNION, "k-"), (Method.CONTINUATION, "C1--"), (Method.MULTISTART, "C4:")):
+            s = c[(c.method == method) & (c.type == Counted.ALL)].sort_values("eps")
             ax.step(s.eps, s["count"], style, where="mid", lw=1.4, label=f"all, {method}")
-        for kind in ("min", "saddle", "max"):
-            s = c[(c.method == "union") & (c.type == kind)].sort_values("eps")
+        for kind in (Counted.MIN, Counted.SADDLE, Counted.MAX):
+            s = c[(c.method == Method.UNION) & (c.type == kind)].sort_values("eps")
             if s["count"].any():
                 ax.step(s.eps, s["count"], where="mid", c=COLOURS[kind], lw=0.8, alpha=0.8, label=f"{kind}, union")
         ax.set(xscale="log", xlabel="ε", ylabel="number of critical points", title=name)

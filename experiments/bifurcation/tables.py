@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from . import continuation as C
+from .contract import Counted, Direction, FoundBy, Side
 from .landscape import gibbs_weights
 
 
@@ -41,7 +42,8 @@ def branch_table(D, traced: C.Traced, n_first: int) -> pd.DataFrame:
     info = describe(D, z[:, :-1], z[:, -1])
     return pd.DataFrame(dict(branch=b.tolist(), step=traced.step[order].tolist(), eps=torch.exp(z[:, -1]).tolist(),
                              **_coords(z[:, :-1]), type=info["type"], H=info["H"],
-                             found_by=["continuation" if v < n_first else "multistart seed" for v in b.tolist()]))
+                             found_by=[FoundBy.CONTINUATION if v < n_first else FoundBy.MULTISTART_SEED
+                                       for v in b.tolist()]))
 
 
 def fold_table(D, folds: dict[str, Tensor], y: Tensor, g: Tensor, t: float, n_first: int) -> pd.DataFrame:
@@ -69,19 +71,19 @@ def fold_table(D, folds: dict[str, Tensor], y: Tensor, g: Tensor, t: float, n_fi
     top2 = gibbs_weights(x, y, g, t, torch.exp(lam)).topk(2, dim=-1).indices
     return pd.DataFrame(dict(
         eps_fold=torch.exp(lam).tolist(), lam_fold=lam.tolist(), **_coords(x), types=pair,
-        direction=["born as ε grows" if b else "annihilate as ε grows" for b in born.tolist()], H=at["H"],
+        direction=[Direction.BORN if b else Direction.ANNIHILATE for b in born.tolist()], H=at["H"],
         basins=[f"{i}|{j}" for i, j in top2.tolist()], rel_min_eig=at["rel_min_eig"], rel_other_eig=other.tolist(),
         inertia_changed=(neg_p != neg_n).tolist(), converged=folds["converged"].tolist(),
         eps_secant=torch.exp(folds["z_secant"][:, -1]).tolist(), branch=folds["branch"].tolist(),
-        found_by=["continuation" if v < n_first else "multistart seed" for v in folds["branch"].tolist()]))
+        found_by=[FoundBy.CONTINUATION if v < n_first else FoundBy.MULTISTART_SEED for v in folds["branch"].tolist()]))
 
 
 def count_table(K: int, lams: Tensor, frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Counts per grid ε, per method and type (tidy)."""
     rows = []
     for method, df in frames.items():
-        for kind in ("all", "min", "saddle", "max", "degenerate"):
-            sel = df if kind == "all" else df[df.type == kind]
+        for kind in (Counted.ALL, Counted.MIN, Counted.SADDLE, Counted.MAX, Counted.DEGENERATE):
+            sel = df if kind == Counted.ALL else df[df.type == kind]
             n = sel.groupby("k").size().reindex(range(K), fill_value=0)
             rows += [dict(method=method, type=kind, k=k, eps=math.exp(float(lams[k])), count=int(c))
                      for k, c in n.items()]
@@ -93,7 +95,7 @@ def differences(ms: pd.DataFrame, cont: pd.DataFrame, union_branches: pd.DataFra
     """Points found by one method only at a grid ε, each with the reason it was missed."""
     cols = [f"x{i}" for i in range(d)]
     out = []
-    for side, a, b in (("multistart only", ms, cont), ("continuation only", cont, ms)):
+    for side, a, b in ((Side.MULTISTART_ONLY, ms, cont), (Side.CONTINUATION_ONLY, cont, ms)):
         for k, pa in a.groupby("k"):
             pb = b[b.k == k]
             # host-side bookkeeping on saved positions: explicitly CPU, whatever the run's device
@@ -111,7 +113,7 @@ def differences(ms: pd.DataFrame, cont: pd.DataFrame, union_branches: pd.DataFra
 
 def _why(side, row, branches, folds, seed_eps, reasons) -> tuple[str, str]:
     """(reason, detail) for a point found by one method only."""
-    if side == "continuation only":
+    if side == Side.CONTINUATION_ONLY:
         if len(folds) and (abs(folds.lam_fold - math.log(row.eps))).min() < 0.02:
             return "within 0.02 in log ε of a fold: two close points with a near-singular Hessian", ""
         return f"no Newton start of the grid converged to this {row.type}", ""
