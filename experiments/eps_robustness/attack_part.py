@@ -15,6 +15,7 @@ from hjexp.data import images
 
 from .attacks import LOSSES, NORMS, radius_sweep
 from .classifier import certified_radius, init_classifier, train_classifier
+from .contract import Loss, Norm, Part, Q
 from .curvature import identity_rel_err
 from .peer import peer_rows
 
@@ -54,13 +55,13 @@ def attack_data(ctx: RunContext, data: str, a, root) -> dict:
     ident = identity_rel_err(u_few, W, b, eps.repeat_interleave(N_CLASSES)).view(E, N_CLASSES).amax(-1)
 
     rows, nearest, at_standard = [], torch.full_like(cert, math.inf), {}
-    common = dict(part="attack", data=data)
+    common = dict(part=Part.ATTACK, data=data)
     for e in range(E):
         ev = float(eps[e])
-        rows += [dict(common, eps=ev, quantity="clean_acc", value=float(clean[e].float().mean())),
-                 dict(common, eps=ev, quantity="train_ce", value=float(train_ce[e])),
-                 dict(common, eps=ev, quantity="identity_rel_err", value=float(ident[e])),
-                 dict(common, eps=ev, quantity="certified_median", value=float(cert[e].median()))]
+        rows += [dict(common, eps=ev, quantity=Q.CLEAN_ACC, value=float(clean[e].float().mean())),
+                 dict(common, eps=ev, quantity=Q.TRAIN_CE, value=float(train_ce[e])),
+                 dict(common, eps=ev, quantity=Q.IDENTITY_REL_ERR, value=float(ident[e])),
+                 dict(common, eps=ev, quantity=Q.CERTIFIED_MEDIAN, value=float(cert[e].median()))]
     for norm in NORMS:
         radii = sorted(float(r) for r in a.radii[data][norm])
         per_loss = {}
@@ -70,15 +71,15 @@ def attack_data(ctx: RunContext, data: str, a, root) -> dict:
                                                     restarts=a.pgd.restarts, generator=gen, chunk=a.pgd.chunk)
                 advance(1)
             nearest = torch.minimum(nearest, best)
-        per_loss["both"] = per_loss["ce"] | per_loss["margin"]
+        per_loss[Loss.BOTH] = per_loss[Loss.CE] | per_loss[Loss.MARGIN]
         std = min(range(len(radii)), key=lambda i: abs(radii[i] - float(a.standard[data][norm])))
-        at_standard[norm] = per_loss["both"][std]  # [E, n], broken at the standard radius
+        at_standard[norm] = per_loss[Loss.BOTH][std]  # [E, n], broken at the standard radius
         for loss, broken in per_loss.items():  # broken [R, E, n]
             acc = (~broken).float().mean(-1)  # [R, E]
-            rows += [dict(common, eps=float(eps[e]), norm=norm, loss=loss, radius=r, quantity="robust_acc",
+            rows += [dict(common, eps=float(eps[e]), norm=norm, loss=loss, radius=r, quantity=Q.ROBUST_ACC,
                           value=float(acc[i, e])) for i, r in enumerate(radii) for e in range(E)]
-        if norm == "l2":
-            rows += [dict(common, eps=float(eps[e]), norm="l2", loss="certified", radius=r, quantity="robust_acc",
+        if norm == Norm.L2:
+            rows += [dict(common, eps=float(eps[e]), norm=Norm.L2, loss=Loss.CERTIFIED, radius=r, quantity=Q.ROBUST_ACC,
                           value=float((cert[e] >= r).float().mean())) for r in radii for e in range(E)]
     n_peer = min(int(a.peer.n_images), len(y))
     if n_peer > 0:

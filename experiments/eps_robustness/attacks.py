@@ -24,9 +24,10 @@ from hjexp.engine import pgd as engine_pgd
 from hjexp.engine.pgd import row_norm, start
 
 from .classifier import LSEClassifier
+from .contract import Loss, Norm
 
-LOSSES = ("ce", "margin")
-NORMS = ("linf", "l2")
+LOSSES = (Loss.CE, Loss.MARGIN)
+NORMS = (Norm.LINF, Norm.L2)
 
 
 def margin(z: Tensor, y: Tensor) -> Tensor:
@@ -39,7 +40,7 @@ def margin(z: Tensor, y: Tensor) -> Tensor:
 def _step(xa: Tensor, g: Tensor, x0: Tensor, alpha: Tensor, radius: Tensor, norm: str, lo: Tensor | None,
           hi: Tensor | None, box) -> None:
     """One projected ascent step, in place on xa (g is overwritten)."""
-    if norm == "linf":
+    if norm == Norm.LINF:
         xa.addcmul_(g.sign_(), alpha)
         # The ball ∩ box is a box: [max(x0 − r, 0), min(x0 + r, 1)], one clamp.
         torch.clamp(xa, lo, hi, out=xa)
@@ -85,7 +86,7 @@ def _attack_rows(model: LSEClassifier, x0: Tensor, y: Tensor, member: Tensor, ra
     rows = torch.arange(P, device=x0.device)  # which of the P pairs each live row is
     radius = radius[:, None]
     lo = hi = None
-    if norm == "linf":
+    if norm == Norm.LINF:
         lo, hi = x0 - radius, x0 + radius
         if box is not None:
             lo.clamp_(min=box[0])

@@ -15,6 +15,8 @@ from torch import Tensor
 
 from hjexp.engine import closed as L
 
+from .contract import BOUND_Q, Q
+
 BOUNDS = ("paper", "half_spectral", "range")
 
 
@@ -87,7 +89,7 @@ def curvature_rows(part: str, x: Tensor, W: Tensor, b: Tensor, eps: Tensor, seed
     rows = []
     for e in range(len(eps)):
         common = dict(part=part, seed=int(seed[e]), eps=float(eps[e]))
-        rows.append({**common, "quantity": "hess_max", "value": float(hmax[e])})
-        rows += [{**common, "quantity": f"bound_{k}", "value": float(v[e])} for k, v in bounds.items()]
-        rows.append({**common, "quantity": "identity_rel_err", "value": float(ident[e])})
+        rows.append({**common, "quantity": Q.HESS_MAX, "value": float(hmax[e])})
+        rows += [{**common, "quantity": BOUND_Q[k], "value": float(v[e])} for k, v in bounds.items()]
+        rows.append({**common, "quantity": Q.IDENTITY_REL_ERR, "value": float(ident[e])})
     return rows

@@ -14,7 +14,7 @@ from scipy import stats
 from hjexp import claims as C
 from hjexp.claims.stats import stable_tail
 
-from .contract import REGRESSION
+from .contract import BOUND_Q, REGRESSION, Part, Q
 from .judge_attack import ATTACK_CLAIMS, attack_claims, tag  # noqa: F401  (tag: the ids' ε segment)
 
 ARITHMETIC = ("each bound holds for every weight matrix and every π (a variance of vectors in a ball of radius M "
@@ -147,15 +147,15 @@ def _monotone(part: str, eps: np.ndarray, hess: np.ndarray, r) -> C.Claim:
 
 def regression_claims(df: pd.DataFrame, part: str, r) -> list[C.Claim]:
     sel = df[df.part == part]
-    eps, hess = _matrix(sel, "hess_max")
-    bounds = {k: _matrix(sel, f"bound_{k}")[1] for k in ("paper", "half_spectral", "range")}
+    eps, hess = _matrix(sel, Q.HESS_MAX)
+    bounds = {k: _matrix(sel, q)[1] for k, q in BOUND_Q.items()}  # by bound name: paper, half_spectral, range
     ratios = {k: hess / v for k, v in bounds.items()}
     worst = max(float(v.max()) for v in ratios.values())
     out = [C.bound(f"robust.{part}.bound_holds",
                    f"{part}: max over {len(eps)} ε × {hess.shape[0]} seed(s) and the bounds paper |c|‖W‖²_{{2,∞}}/ε, "
                    f"half-spectral |c|½‖W−1w̄ᵀ‖₂²/ε and range |c|diam(W)²/4ε of (max Hessian norm)/bound",
                    worst, 1.0, slack=float(r.bound_slack), arithmetic=ARITHMETIC)]
-    if part == "random":
+    if part == Part.RANDOM:
         bound_slope = float(np.polyfit(np.log(eps), np.log(bounds["paper"][0]), 1)[0])
         out.append(_random_slope(eps, hess[0], r, bound_slope))
     else:
@@ -167,8 +167,8 @@ def regression_claims(df: pd.DataFrame, part: str, r) -> list[C.Claim]:
                       f"{part}: (max Hessian norm)/bound over ε (mean over seeds), ranges — {text}",
                       float(mean["paper"].min()), why="no claim on tightness; it says how informative the bound is",
                       theory="≤ 1"))
-    if (sel.quantity == "rmse").any():
-        e_r, rmse = _matrix(sel, "rmse")
+    if (sel.quantity == Q.RMSE).any():
+        e_r, rmse = _matrix(sel, Q.RMSE)
         listed = ", ".join(f"ε={a:g}: {b:.3g}" for a, b in zip(e_r, rmse.mean(0)))
         out.append(C.info(f"robust.{part}.fit_rmse", f"{part}: test RMSE (mean over seeds) — {listed}",
                           float(rmse.mean(0).min()), why="fit quality: context for the curvature figures"))
@@ -178,25 +178,25 @@ def regression_claims(df: pd.DataFrame, part: str, r) -> list[C.Claim]:
 def judge(run: C.RunData) -> list[C.Claim]:
     df, p, r = run.table(), run.params, run.rules
     out = []
-    ident = df[df.quantity == "identity_rel_err"]
+    ident = df[df.quantity == Q.IDENTITY_REL_ERR]
     if not ident.empty:
         parts = ", ".join(ident.part.unique())
         out.append(C.exact("robust.hessian_identity.max_rel_err",
                            f"c·Cov_π(W)/ε vs autograd Hessian (float64) on the models of: {parts}",
                            float(ident.value.max()), tol=float(r.roundoff), theory="0",
                            what="max |H_closed − H_autograd| / (|c|‖W‖²_{2,∞}/ε)"))
-    for _, row in df[df.quantity == "skipped"].iterrows():  # a data set not available on this machine
+    for _, row in df[df.quantity == Q.SKIPPED].iterrows():  # a data set not available on this machine
         unit, why = str(row.part), f"{row.part} skipped: {row.note}"
         if unit.startswith("attack-"):
             out += C.skipped_each(CLAIMS, why, "robust.attack.", data=unit.removeprefix("attack-"))
         else:
             out += C.skipped_each(CLAIMS, why, "robust.{part}.", part=unit)
     for part in REGRESSION:
-        if ((df.part == part) & (df.quantity == "hess_max")).any():
+        if ((df.part == part) & (df.quantity == Q.HESS_MAX)).any():
             out += regression_claims(df, part, r)
     certs = run.table("certificates") if (run.dir / "certificates.csv").exists() else None
     attack = attack_claims(df, certs, p, r)
-    if "attack" not in p.parts:
+    if Part.ATTACK not in p.parts:
         attack = C.skipped_each(CLAIMS, "params.parts leaves out attack", "robust.attack.")
     elif not attack:
         attack = [C.skipped(i, "every attack data set was skipped")

@@ -11,7 +11,9 @@ from scipy import stats
 
 from hjexp import claims as C
 
-NORMS = ("linf", "l2")
+from .contract import Loss, Norm, Part, Q
+
+NORMS = (Norm.LINF, Norm.L2)
 INSTALL = "adv-lib not installed; pip install 'hjexp[attacks]'"
 
 ATTACK_CLAIMS = (
@@ -56,7 +58,7 @@ def _standard(p, data: str, norm: str) -> float:
     return float(p.attack.standard[data][norm])
 
 
-def _at_standard(acc: pd.DataFrame, p, data: str, norm: str, loss: str = "both") -> pd.Series:
+def _at_standard(acc: pd.DataFrame, p, data: str, norm: str, loss: str = Loss.BOTH) -> pd.Series:
     """Robust accuracy by ε at the standard radius of one threat model."""
     at = acc[(acc.norm == norm) & (acc.loss == loss) & np.isclose(acc.radius, _standard(p, data, norm))]
     return at.set_index("eps").value.sort_index()
@@ -84,18 +86,18 @@ def eps_effect(data: str, acc: pd.DataFrame, n: int, p, r) -> C.Claim:
 
 def peer_gap(data: str, d: pd.DataFrame, r) -> C.Claim:
     cid, limit = f"robust.attack.peer_gap.{data}", float(r.peer_gap)
-    missing = d[d.quantity == "peer_missing"]
-    if not missing.empty or not (d.quantity == "peer_robust_acc").any():
+    missing = d[d.quantity == Q.PEER_MISSING]
+    if not missing.empty or not (d.quantity == Q.PEER_ROBUST_ACC).any():
         why = missing.note.iloc[0] if not missing.empty else "the peer attack was not run (params.attack.peer.n_images = 0)"
         return C.bound(cid, f"{data}: hjexp PGD vs APGD-CE + APGD-DLR (adv-lib): {why}", math.nan, limit,
                        theory=f"≤ {C.fmt(limit)}", requires={f"the peer attack ran (here: {why})": False})
-    peer = d[(d.quantity == "peer_robust_acc")].set_index(["eps", "norm", "loss"]).value
-    ours = d[d.quantity == "subset_robust_acc"].set_index(["eps", "norm"]).value
-    both = d[d.quantity == "ensemble_robust_acc"].set_index(["eps", "norm"]).value
-    n = int(d[d.quantity == "peer_n_images"].value.iloc[0])
-    gaps = {k: float(ours[k] - peer[(*k, "both")]) for k in ours.index}
-    cells = "; ".join(f"ε={e:g} {nm}: hjexp {ours[(e, nm)]:.3g}, APGD-CE {peer[(e, nm, 'apgd-ce')]:.3g}, APGD-DLR "
-                      f"{peer[(e, nm, 'apgd-dlr')]:.3g}, both {peer[(e, nm, 'both')]:.3g}, union of all "
+    peer = d[(d.quantity == Q.PEER_ROBUST_ACC)].set_index(["eps", "norm", "loss"]).value
+    ours = d[d.quantity == Q.SUBSET_ROBUST_ACC].set_index(["eps", "norm"]).value
+    both = d[d.quantity == Q.ENSEMBLE_ROBUST_ACC].set_index(["eps", "norm"]).value
+    n = int(d[d.quantity == Q.PEER_N_IMAGES].value.iloc[0])
+    gaps = {k: float(ours[k] - peer[(*k, Loss.BOTH)]) for k in ours.index}
+    cells = "; ".join(f"ε={e:g} {nm}: hjexp {ours[(e, nm)]:.3g}, APGD-CE {peer[(e, nm, Loss.APGD_CE)]:.3g}, APGD-DLR "
+                      f"{peer[(e, nm, Loss.APGD_DLR)]:.3g}, both {peer[(e, nm, Loss.BOTH)]:.3g}, union of all "
                       f"{both[(e, nm)]:.3g}" for e, nm in sorted(gaps))
     return C.bound(cid, f"{data}: robust accuracy at the standard radii on the first {n} test images, max over ε and "
                         f"threat model of hjexp PGD − APGD (CE and DLR, adv-lib) — {cells}",
@@ -118,35 +120,36 @@ def _per_eps(data: str, d: pd.DataFrame, acc: pd.DataFrame, p) -> list[C.Claim]:
     out = []
     for e in sorted(d.eps.dropna().unique()):
         de = d[d.eps == e]
-        clean = float(de[de.quantity == "clean_acc"].value.iloc[0])
+        clean = float(de[de.quantity == Q.CLEAN_ACC].value.iloc[0])
         out.append(C.info(f"robust.attack.clean_acc.{data}.eps{tag(e)}", f"{data}, ε={e:g}: clean test accuracy "
-                          f"(train CE {float(de[de.quantity == 'train_ce'].value.iloc[0]):.3g})", clean,
+                          f"(train CE {float(de[de.quantity == Q.TRAIN_CE].value.iloc[0]):.3g})", clean,
                           why="no accuracy is claimed; context for the robust accuracies"))
         for norm in NORMS:
             radius = _standard(p, data, norm)
             at = acc[(acc.eps == e) & (acc.norm == norm) & np.isclose(acc.radius, radius)]
             by = dict(zip(at.loss, at.value))
-            extra = f", certified {by['certified']:.3g}" if "certified" in by else ""
+            extra = f", certified {by[Loss.CERTIFIED]:.3g}" if Loss.CERTIFIED in by else ""
             out.append(C.info(f"robust.attack.robust_acc.{norm}.{data}.eps{tag(e)}",
                               f"{data}, ε={e:g}: accuracy under {norm} PGD at radius {radius:g} "
-                              f"(CE {by.get('ce', math.nan):.3g}, margin {by.get('margin', math.nan):.3g}{extra})",
-                              by.get("both", math.nan), why="the paper asserts robustness but measures none; judged "
+                              f"(CE {by.get(Loss.CE, math.nan):.3g}, "
+                              f"margin {by.get(Loss.MARGIN, math.nan):.3g}{extra})",
+                              by.get(Loss.BOTH, math.nan), why="the paper asserts robustness but measures none; judged "
                               f"across ε in robust.attack.eps_effect.{data}"))
         out.append(C.info(f"robust.attack.certified_median.{data}.eps{tag(e)}",
                           f"{data}, ε={e:g}: median certified ℓ2 radius (margin, gradient, LSE curvature bound)",
-                          float(de[de.quantity == "certified_median"].value.iloc[0]),
+                          float(de[de.quantity == Q.CERTIFIED_MEDIAN].value.iloc[0]),
                           why="a guarantee, not a claim of the paper"))
     return out
 
 
 def attack_claims(df: pd.DataFrame, certs: pd.DataFrame | None, p, r) -> list[C.Claim]:
-    att = df[df.part == "attack"]
+    att = df[df.part == Part.ATTACK]
     out, spearman, sequences = [], [], []
     if att.empty:
         return out
     for data in att.data.dropna().unique():
         d = att[att.data == data]
-        acc = d[d.quantity == "robust_acc"]
+        acc = d[d.quantity == Q.ROBUST_ACC]
         out += _per_eps(data, d, acc, p)
         n = int(p.attack.n_test)
         if certs is not None and "data" in certs:
@@ -156,7 +159,7 @@ def attack_claims(df: pd.DataFrame, certs: pd.DataFrame | None, p, r) -> list[C.
         for norm in NORMS:
             sequences.append(f"{data} {norm}@{_standard(p, data, norm):g}: " +
                              ", ".join(f"{v:.3g}" for v in _at_standard(acc, p, data, norm)))
-            for _, cell in acc[(acc.norm == norm) & (acc.loss == "both")].groupby("radius"):
+            for _, cell in acc[(acc.norm == norm) & (acc.loss == Loss.BOTH)].groupby("radius"):
                 if cell.value.nunique() > 1:
                     spearman.append(stats.spearmanr(cell.eps, cell.value).statistic)
     rho = np.array(spearman)

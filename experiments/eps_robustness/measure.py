@@ -15,10 +15,11 @@ from hjexp.data import images
 from hjexp.errors import UserError
 
 from .attack_part import attack_data
+from .contract import Data, Part, Q
 from .regression import image_part, random_part, trained1d_part
 
-PARTS = ("random", "trained1d", "mnist", "fashion", "cifar10", "attack")
-IMAGE_DATA = {"mnist": "mnist", "fashion": "fashion-mnist", "cifar10": "cifar10"}
+PARTS = (Part.RANDOM, Part.TRAINED1D, Part.MNIST, Part.FASHION, Part.CIFAR10, Part.ATTACK)
+IMAGE_DATA = {Part.MNIST: "mnist", Part.FASHION: "fashion-mnist", Part.CIFAR10: "cifar10"}  # part -> images name
 
 
 def _root(p):
@@ -33,7 +34,7 @@ def problems(p) -> dict[str, str]:
             msg = images.missing(IMAGE_DATA[part], _root(p))
             if msg:
                 out[part] = msg
-        elif part == "attack":
+        elif part == Part.ATTACK:
             for data in p.attack.data:
                 msg = images.missing(data, _root(p))
                 if msg:
@@ -45,7 +46,7 @@ def validate(p) -> None:
     unknown = [x for x in p.parts if x not in PARTS]
     if unknown or not p.parts:
         raise UserError(f"params.parts={list(p.parts)}: choose from {', '.join(PARTS)}, e.g. params.parts=[random,mnist]")
-    bad = [d for d in p.attack.data if d not in ("mnist", "fashion")]
+    bad = [d for d in p.attack.data if d not in (Data.MNIST, Data.FASHION)]
     if bad:
         raise UserError(f"params.attack.data={list(p.attack.data)}: choose from mnist, fashion")
     dims = {**{f"images.pca_dim.{k}": v for k, v in p.images.pca_dim.items()}, "attack.pca_dim": p.attack.pca_dim,
@@ -68,7 +69,7 @@ def validate(p) -> None:
                                 f"standard radius {std} (params.attack.standard.{d}.{norm})")
     missing = problems(p)
     runnable = [x for x in p.parts if x not in missing and
-                (x != "attack" or any(f"attack-{d}" not in missing for d in p.attack.data))]
+                (x != Part.ATTACK or any(f"attack-{d}" not in missing for d in p.attack.data))]
     if not runnable:
         raise UserError(next(iter(missing.values())))
 
@@ -76,7 +77,7 @@ def validate(p) -> None:
 def _skip(ctx: RunContext, unit: str, why: str) -> None:
     ctx.console.print(f"[yellow]eps-robustness: skipping {unit}: {why}[/]")
     ctx.log(f"skipped {unit}: {why}")
-    ctx.add_rows([dict(part=unit, quantity="skipped", value=1.0, note=why)])
+    ctx.add_rows([dict(part=unit, quantity=Q.SKIPPED, value=1.0, note=why)])
 
 
 def _timed(ctx: RunContext, unit: str, fn) -> dict:
@@ -99,9 +100,9 @@ def measure(ctx: RunContext) -> None:
     for part in p.parts:
         if part in missing:
             _skip(ctx, part, missing[part])
-        elif part == "random":
+        elif part == Part.RANDOM:
             keep(_timed(ctx, "random", lambda: random_part(ctx, p.random)))
-        elif part == "trained1d":
+        elif part == Part.TRAINED1D:
             keep(_timed(ctx, "trained1d", lambda: trained1d_part(ctx, p.trained1d)))
         elif part in IMAGE_DATA:
             keep(_timed(ctx, part, lambda part=part: image_part(ctx, part, IMAGE_DATA[part], p.images,

@@ -13,10 +13,12 @@ import torch
 from torch import Tensor, nn
 
 from .classifier import LSEClassifier
+from .contract import Loss, Norm, Q
 
 INSTALL = "adv-lib not installed; pip install 'hjexp[attacks]'"
-LOSSES = ("ce", "dlr")
-NORM_P = {"linf": float("inf"), "l2": 2.0}
+LOSSES = ("ce", "dlr")  # adv-lib's loss_function names
+LOSS_KEY = {"ce": Loss.APGD_CE, "dlr": Loss.APGD_DLR, Loss.BOTH: Loss.BOTH}  # -> results.loss
+NORM_P = {Norm.LINF: float("inf"), Norm.L2: 2.0}
 FEASIBLE = 1e-5  # relative slack on the radius: adv-lib projects in float32
 
 
@@ -43,7 +45,7 @@ def _broken(module: _Member, x: Tensor, y: Tensor, adv: Tensor, norm: str, radiu
     """Images whose returned point is feasible and misclassified.  [n] bool (radius: one, or one per image)."""
     radius = torch.as_tensor(radius, dtype=x.dtype, device=x.device)
     delta = (adv - x).flatten(1)
-    size = delta.abs().amax(1) if norm == "linf" else delta.norm(dim=1)
+    size = delta.abs().amax(1) if norm == Norm.LINF else delta.norm(dim=1)
     inside = (size <= radius * (1 + FEASIBLE)) & (adv >= 0).all(1) & (adv <= 1).all(1)
     with torch.no_grad():
         wrong = module(adv).argmax(1) != y
@@ -78,17 +80,18 @@ def peer_rows(model: LSEClassifier, x: Tensor, y: Tensor, eps: Tensor, hjexp_bro
     (``hjexp_broken[norm]`` [E, n]), under each APGD loss, under both, and under all attacks together."""
     n = len(y)
     if not available():
-        return [dict(common, quantity="peer_missing", value=1.0, note=INSTALL)]
-    rows = [dict(common, quantity="peer_n_images", value=float(n))]
+        return [dict(common, quantity=Q.PEER_MISSING, value=1.0, note=INSTALL)]
+    rows = [dict(common, quantity=Q.PEER_N_IMAGES, value=float(n))]
     for norm in NORM_P:
         r = float(standard[norm])
         peer = apgd_broken(model, x, y, r, norm=norm, n_iter=int(p.n_iter), restarts=int(p.restarts), seed=int(p.seed))
-        peer["both"] = peer["ce"] | peer["dlr"]
+        peer[Loss.BOTH] = peer["ce"] | peer["dlr"]
         ours = hjexp_broken[norm]
         for e in range(len(eps)):
             cell = dict(common, eps=float(eps[e]), norm=norm, radius=r)
-            rows.append(dict(cell, quantity="subset_robust_acc", value=float((~ours[e]).float().mean())))
-            rows.append(dict(cell, quantity="ensemble_robust_acc", value=float((~(ours[e] | peer["both"][e])).float().mean())))
-            rows += [dict(cell, quantity="peer_robust_acc", loss=f"apgd-{k}" if k != "both" else k,
+            rows.append(dict(cell, quantity=Q.SUBSET_ROBUST_ACC, value=float((~ours[e]).float().mean())))
+            rows.append(dict(cell, quantity=Q.ENSEMBLE_ROBUST_ACC,
+                             value=float((~(ours[e] | peer[Loss.BOTH][e])).float().mean())))
+            rows += [dict(cell, quantity=Q.PEER_ROBUST_ACC, loss=LOSS_KEY[k],
                           value=float((~v[e]).float().mean())) for k, v in peer.items()]
     return rows

@@ -10,28 +10,28 @@ from omegaconf import OmegaConf
 
 from hjexp import plotting
 
-from .contract import REGRESSION
+from .contract import REGRESSION, Loss, Norm, Part, Q
 
-BOUND_STYLE = {"paper": ("k--", "paper |c|‖W‖²₂,∞/ε"), "half_spectral": ("C3:", "½|c|‖W−1w̄ᵀ‖₂²/ε"),
-               "range": ("C2-.", "|c|diam(W)²/4ε")}
+BOUND_STYLE = {Q.BOUND_PAPER: ("k--", "paper |c|‖W‖²₂,∞/ε"), Q.BOUND_HALF_SPECTRAL: ("C3:", "½|c|‖W−1w̄ᵀ‖₂²/ε"),
+               Q.BOUND_RANGE: ("C2-.", "|c|diam(W)²/4ε")}
 
 
 def _curvature(df: pd.DataFrame, run_dir: Path) -> None:
-    parts = [p for p in REGRESSION if ((df.part == p) & (df.quantity == "hess_max")).any()]
+    parts = [p for p in REGRESSION if ((df.part == p) & (df.quantity == Q.HESS_MAX)).any()]
     if not parts:
         return
     fig, axes = plotting.figure(len(parts), width=4.2)
     for ax, part in zip(axes[0], parts):
         sel = df[df.part == part]
-        h = sel[sel.quantity == "hess_max"].groupby("eps").value
+        h = sel[sel.quantity == Q.HESS_MAX].groupby("eps").value
         eps = np.asarray(h.mean().index, dtype=float)
         ax.plot(eps, h.mean().to_numpy(), "o-", ms=3, c="C0", label="max_x ‖∇²f‖₂ (measured)")
         if sel.seed.nunique() > 1:
             ax.fill_between(eps, h.min().to_numpy(), h.max().to_numpy(), color="C0", alpha=0.2, label="range over seeds")
-        for k, (style, label) in BOUND_STYLE.items():
-            ax.plot(eps, sel[sel.quantity == f"bound_{k}"].groupby("eps").value.mean().to_numpy(), style, lw=1.2,
+        for q, (style, label) in BOUND_STYLE.items():
+            ax.plot(eps, sel[sel.quantity == q].groupby("eps").value.mean().to_numpy(), style, lw=1.2,
                     label=label)
-        i = -1 if part == "random" else 0  # through the asymptotic end (random) or the smallest ε (trained)
+        i = -1 if part == Part.RANDOM else 0  # through the asymptotic end (random) or the smallest ε (trained)
         anchor = h.mean().to_numpy()[i] * eps[i]
         ax.plot(eps, anchor / eps, c="0.6", lw=3, alpha=0.35, label=f"ε⁻¹ guide through ε={eps[i]:g}")
         ax.set(xscale="log", yscale="log", xlabel="ε", ylabel="max Hessian spectral norm (output/input²)",
@@ -44,15 +44,15 @@ def _accuracy_vs_radius(acc: pd.DataFrame, run_dir: Path) -> None:
     datas = list(acc.data.unique())
     fig, axes = plotting.figure(2, len(datas), width=4.4, height=3.3)
     for row, data in zip(axes, datas):
-        for ax, norm in zip(row, ("linf", "l2")):
+        for ax, norm in zip(row, (Norm.LINF, Norm.L2)):
             d = acc[(acc.data == data) & (acc.norm == norm)]
             for i, (e, c) in enumerate(d.groupby("eps")):
-                both = c[c.loss == "both"].sort_values("radius")
+                both = c[c.loss == Loss.BOTH].sort_values("radius")
                 ax.plot(both.radius, both.value, "o-", ms=3, c=f"C{i}", label=f"ε={e:g} PGD")
-                cert = c[c.loss == "certified"].sort_values("radius")
+                cert = c[c.loss == Loss.CERTIFIED].sort_values("radius")
                 if len(cert):
                     ax.plot(cert.radius, cert.value, "x--", ms=4, c=f"C{i}", lw=0.9, label=f"ε={e:g} certified")
-            name = "ℓ∞" if norm == "linf" else "ℓ2"
+            name = "ℓ∞" if norm == Norm.LINF else "ℓ2"
             ax.set(xlabel=f"{name} radius (pixels in [0, 1])", ylabel="accuracy", ylim=(-0.02, 1.02),
                    title=f"{data}: {name} PGD (CE or margin)")
             ax.legend(fontsize=6, ncol=2, loc="upper right")
@@ -63,18 +63,20 @@ def _clean_vs_robust(df: pd.DataFrame, acc: pd.DataFrame, p, run_dir: Path) -> N
     datas = list(acc.data.unique())
     fig, axes = plotting.figure(len(datas), width=4.4)
     for ax, data in zip(axes[0], datas):
-        att = df[(df.part == "attack") & (df.data == data)]
-        clean = att[att.quantity == "clean_acc"].sort_values("eps")
+        att = df[(df.part == Part.ATTACK) & (df.data == data)]
+        clean = att[att.quantity == Q.CLEAN_ACC].sort_values("eps")
         ax.plot(clean.eps, clean.value, "o-", c="k", label="clean")
         std = p.attack.standard[data]
-        for norm, style in (("linf", "s-"), ("l2", "^-")):
+        for norm, style in ((Norm.LINF, "s-"), (Norm.L2, "^-")):
             r = float(std[norm])
-            for loss, ls in (("both", style), ("ce", ":")):
+            for loss, ls in ((Loss.BOTH, style), (Loss.CE, ":")):
                 c = acc[(acc.data == data) & (acc.norm == norm) & (acc.loss == loss) & np.isclose(acc.radius, r)]
                 c = c.sort_values("eps")
-                name = "ℓ∞" if norm == "linf" else "ℓ2"
-                ax.plot(c.eps, c.value, ls, ms=4, label=f"{name}={r:g}, " + ("CE or margin" if loss == "both" else "CE only"))
-        c = acc[(acc.data == data) & (acc.loss == "certified") & np.isclose(acc.radius, float(std.l2))].sort_values("eps")
+                name = "ℓ∞" if norm == Norm.LINF else "ℓ2"
+                ax.plot(c.eps, c.value, ls, ms=4,
+                        label=f"{name}={r:g}, " + ("CE or margin" if loss == Loss.BOTH else "CE only"))
+        c = acc[(acc.data == data) & (acc.loss == Loss.CERTIFIED) & np.isclose(acc.radius, float(std.l2))]
+        c = c.sort_values("eps")
         ax.plot(c.eps, c.value, "x--", label=f"certified ℓ2={float(std.l2):g}")
         ax.set(xscale="log", xlabel="ε", ylabel="test accuracy", ylim=(-0.02, 1.02), title=f"{data}: clean vs robust")
         ax.legend(fontsize=6, loc="center left")
@@ -101,9 +103,9 @@ def _certified(certs: pd.DataFrame, run_dir: Path) -> None:
 def plot(run_dir: Path) -> None:
     df = pd.read_csv(run_dir / "results.csv")
     _curvature(df, run_dir)
-    if "norm" in df and (df.quantity == "robust_acc").any():
+    if "norm" in df and (df.quantity == Q.ROBUST_ACC).any():
         p = OmegaConf.load(run_dir / "config.yaml").params
-        acc = df[df.quantity == "robust_acc"]
+        acc = df[df.quantity == Q.ROBUST_ACC]
         _accuracy_vs_radius(acc, run_dir)
         _clean_vs_robust(df, acc, p, run_dir)
     if (run_dir / "certificates.csv").exists():

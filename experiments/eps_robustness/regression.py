@@ -14,6 +14,7 @@ from hjexp.context import RunContext
 from hjexp.data import images
 from hjexp.engine import init_lse, predict, train
 
+from .contract import Part, Q
 from .curvature import curvature_rows
 
 
@@ -36,7 +37,7 @@ def random_part(ctx: RunContext, p) -> dict:
     E = len(eps)
     Ws = W.expand(E, -1, -1)
     b = torch.zeros(E, p.n_neurons, dtype=ctx.dtype, device=ctx.device)
-    rows = curvature_rows("random", q, Ws, b, eps, torch.zeros(E, dtype=torch.long, device=ctx.device))
+    rows = curvature_rows(Part.RANDOM, q, Ws, b, eps, torch.zeros(E, dtype=torch.long, device=ctx.device))
     return {"rows": rows}
 
 
@@ -54,8 +55,8 @@ def trained1d_part(ctx: RunContext, p) -> dict:
     x_test = torch.linspace(*p.test_range, p.n_test, dtype=ctx.dtype, device=ctx.device)[:, None]  # [n, 1]
     rmse = (predict(model, x_test) - x_test[:, 0].abs()).pow(2).mean(-1).sqrt()  # [E]
     W, b = model.W, model.b
-    rows = curvature_rows("trained1d", x_test, W, b, eps, seed)
-    rows += [dict(part="trained1d", seed=int(seed[e]), eps=float(eps[e]), quantity="rmse", value=float(rmse[e]))
+    rows = curvature_rows(Part.TRAINED1D, x_test, W, b, eps, seed)
+    rows += [dict(part=Part.TRAINED1D, seed=int(seed[e]), eps=float(eps[e]), quantity=Q.RMSE, value=float(rmse[e]))
              for e in range(E)]
     return {"rows": rows}
 
@@ -86,5 +87,5 @@ def image_part(ctx: RunContext, part: str, data: str, p, k: int, root) -> dict:
     W, b, c = (v.detach() for v in (model.W, model.b, model.c))
     rows = curvature_rows(part, u_test[: p.n_hessian], W, b, eps, seed, readout=c)
     rows += [dict(part=part, seed=int(seed[e]), eps=float(eps[e]), quantity=q, value=float(v[e]))
-             for e in range(E) for q, v in (("rmse", rmse), ("readout_c", c))]
+             for e in range(E) for q, v in ((Q.RMSE, rmse), (Q.READOUT_C, c))]
     return {"rows": rows}
