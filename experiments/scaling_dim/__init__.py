@@ -14,7 +14,7 @@ docs/derivations/scaling_manifold_target.md.
 from hjexp.data.manifolds import EMBEDDINGS
 from hjexp.errors import UserError
 
-from .contract import CONTRACT
+from .contract import CONTRACT, Embedding, EpsMode
 from .judge import CLAIMS, judge
 from .measure import measure
 from .plot import plot
@@ -22,7 +22,7 @@ from .plot import plot
 CLAIM = "test RMSE of a trained width-N layer ∝ N^(−1/d_eff), d_eff the intrinsic dimension of the data"
 COST = "smoke 3 s / quick ~65 s / paper ~8.2 min"  # authors + manifold: quick 51 s, paper 7.1-7.3 min (quiet, threads=2); worst + real parts added: quick ~15 s, paper ~1 min (10 s + 50 s, measured on a loaded machine)
 DEFAULT_DTYPE = "float32"
-EPS_MODES = ("tied", "fixed", "validation")
+EPS_MODES = (EpsMode.TIED, EpsMode.FIXED, EpsMode.VALIDATION)
 
 
 def validate(p) -> None:
@@ -35,7 +35,7 @@ def validate(p) -> None:
     bad = [e for e in p.manifold.embeddings if e not in EMBEDDINGS]
     if bad:
         raise UserError(f"params.manifold.embeddings: unknown {bad}; choose from {list(EMBEDDINGS)}")
-    if "curved" in p.manifold.embeddings and 2 * max(p.manifold.d_int) > min(p.manifold.D):
+    if Embedding.CURVED in p.manifold.embeddings and 2 * max(p.manifold.d_int) > min(p.manifold.D):
         raise UserError(f"params.manifold.D={list(p.manifold.D)} is too small: the curved embedding needs D ≥ 2·d_int")
     for part in (p.authors, p.manifold, p.worst, p.real):
         if part.seeds < 2:

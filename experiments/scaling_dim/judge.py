@@ -14,6 +14,7 @@ import pandas as pd
 from hjexp import claims as C
 
 from . import plotdata
+from .contract import EpsMode, Setup
 from .manifold_judge import DERIVATION, alpha, curves, manifold_rows
 from .real import CLAIMS as REAL_CLAIMS
 from .real import published_rows, real_rows
@@ -82,9 +83,9 @@ def _mean_sd(Y: np.ndarray, k: int) -> str:
 
 
 def _eps_words(mode: str, sub: pd.DataFrame, d_name: str) -> str:
-    if mode == "tied":
+    if mode == EpsMode.TIED:
         return f"ε = N^(−1/{d_name})"
-    if mode == "fixed":
+    if mode == EpsMode.FIXED:
         return f"ε fixed at {sub.eps.iloc[0]:.3g}"
     return f"ε chosen per (width, seed) on validation data from {sorted(sub.eps.unique())}"
 
@@ -104,11 +105,11 @@ def authors_rows(a: pd.DataFrame, p, r) -> list[C.Claim]:
                     f"{Y.shape[0]} seeds (each redraws data and init), N ∈ {[int(w) for w in widths]}; test RMSE "
                     f"{_mean_sd(Y, 0)} at N={int(widths[0])} → {_mean_sd(Y, -1)} at N={int(widths[-1])} "
                     f"(mean ± sd; train {train:.3g})")
-            if mode == "tied":
+            if mode == EpsMode.TIED:
                 eps_last = sub[sub.width == widths[-1]].eps.iloc[0]
                 desc += f"; the LSE–max gap bound ε log N at N={int(widths[-1])}: {eps_last * math.log(widths[-1]):.3g}"
-                if "fixed" in q.eps_modes:
-                    fw, fY = curves(ad[ad.eps_mode == "fixed"])
+                if EpsMode.FIXED in q.eps_modes:
+                    fw, fY = curves(ad[ad.eps_mode == EpsMode.FIXED])
                     fe = alpha(fw[skip:], fY[:, skip:], level)
                     af = fe.slope
                     lo_b, hi_b = r.band[0] / d, r.band[1] / d
@@ -124,13 +125,13 @@ def authors_rows(a: pd.DataFrame, p, r) -> list[C.Claim]:
                 out.append(C.attained_rate(f"scaling.paper.alpha.d{d}", desc, 1 / d, est, band=tuple(r.band),
                                            theory=f"1/d = {1 / d:.4g}"))
             else:
-                cid = "alpha_epsfixed" if mode == "fixed" else "alpha_epsval"
+                cid = "alpha_epsfixed" if mode == EpsMode.FIXED else "alpha_epsval"
                 out.append(C.info(f"scaling.paper.{cid}.d{d}", desc, est.slope, theory=f"1/d = {1 / d:.4g} (not claimed)",
                                   ci_low=est.low, ci_high=est.high,
                                   why="a control: the paper states α = 1/d with ε = N^(−1/d) and claims nothing at "
                                       f"this ε; set beside scaling.paper.alpha.d{d} (interval: {est.method})"))
-        if "tied" in q.eps_modes:
-            out.append(authors_protocol(ad[ad.eps_mode == "tied"], d, q))
+        if EpsMode.TIED in q.eps_modes:
+            out.append(authors_protocol(ad[ad.eps_mode == EpsMode.TIED], d, q))
     return out
 
 
@@ -158,28 +159,28 @@ def judge(run: C.RunData) -> list[C.Claim]:
     res = res.assign(selected=res.selected.astype(bool))
     out = []
     if p.authors.enabled:
-        out += authors_rows(res[res.setup == "authors"], p, r)
-        for mode, cid in (("fixed", "alpha_epsfixed"), ("validation", "alpha_epsval")):
+        out += authors_rows(res[res.setup == Setup.AUTHORS], p, r)
+        for mode, cid in ((EpsMode.FIXED, "alpha_epsfixed"), (EpsMode.VALIDATION, "alpha_epsval")):
             if mode not in p.authors.eps_modes:
                 out.append(C.skipped(f"scaling.paper.{cid}.d{{d}}", f"params.authors.eps_modes = "
                                      f"{list(p.authors.eps_modes)} leaves out the {mode} control"))
-        if "tied" not in p.authors.eps_modes:
+        if EpsMode.TIED not in p.authors.eps_modes:
             out += [C.skipped(i, "params.authors.eps_modes leaves out tied (the paper's ε)")
                     for i in ("scaling.paper.alpha.d{d}", "scaling.paper.authors_protocol.alpha.d{d}")]
     else:
         out += C.skipped_each(CLAIMS, "params.authors.enabled is false", "scaling.paper.")
     if p.manifold.enabled:
-        out += manifold_rows(res[res.setup == "manifold"], run.table("intrinsic_dim"), p, r)
-        run.save("alphas", plotdata.alphas(res[res.setup == "manifold"], p.manifold, r))
+        out += manifold_rows(res[res.setup == Setup.MANIFOLD], run.table("intrinsic_dim"), p, r)
+        run.save("alphas", plotdata.alphas(res[res.setup == Setup.MANIFOLD], p.manifold, r))
     else:
         out += C.skipped_each(CLAIMS, "params.manifold.enabled is false", "scaling.manifold.")
     if "worst" in p and p.worst.enabled:
-        out += worst_rows(res[res.setup == "worst"], p, r)
+        out += worst_rows(res[res.setup == Setup.WORST], p, r)
     else:
         out += C.skipped_each(CLAIMS, "the worst-case part is off in this profile (params.worst.enabled)",
                               "scaling.worst.")
-    if "real" in p and p.real.enabled and (res.setup == "real").any():
-        out += real_rows(res[res.setup == "real"], run.table("real_dims"), p, r)
+    if "real" in p and p.real.enabled and (res.setup == Setup.REAL).any():
+        out += real_rows(res[res.setup == Setup.REAL], run.table("real_dims"), p, r)
     else:
         why = "the MNIST part is off in this profile or its data are not installed (params.real)"
         out += C.skipped_each(CLAIMS, why, "scaling.real.") + C.skipped_each(CLAIMS, why, "scaling.literature.real_")

@@ -30,6 +30,8 @@ from hjexp.data.manifolds import manifold_sample, uniform_box
 from hjexp.data.targets import ConeHopfLax
 from hjexp.intrinsic_dim import levina_bickel, twonn
 
+from .contract import Embedding, EpsMode, Setup
+
 
 def offset(*keys) -> int:
     """A generator offset per named unit (part, setting, seed): stable, and distinct across units."""
@@ -40,7 +42,7 @@ def members(widths, seeds: int, mode: str, d: int, q) -> pd.DataFrame:
     """One row per ensemble member: ε mode, width, seed and ε value."""
     rows = []
     for N in widths:
-        eps_list = {"tied": [q.eps_c * N ** (-1 / d)], "fixed": [q.eps_fixed]}.get(mode, list(q.eps_grid))
+        eps_list = {EpsMode.TIED: [q.eps_c * N ** (-1 / d)], EpsMode.FIXED: [q.eps_fixed]}.get(mode, list(q.eps_grid))
         for eps in eps_list:
             for s in range(seeds):
                 rows.append(dict(eps_mode=mode, width=N, seed=s, eps=eps))
@@ -49,8 +51,8 @@ def members(widths, seeds: int, mode: str, d: int, q) -> pd.DataFrame:
 
 def select_on_validation(tab: pd.DataFrame) -> pd.DataFrame:
     """Validation members: per (ε mode, width, seed) the ε with the lowest validation RMSE is selected."""
-    tab = tab.assign(selected=tab.eps_mode != "validation")
-    v = tab[tab.eps_mode == "validation"]
+    tab = tab.assign(selected=tab.eps_mode != EpsMode.VALIDATION)
+    v = tab[tab.eps_mode == EpsMode.VALIDATION]
     if len(v):
         tab.loc[v.groupby(["width", "seed"]).val_rmse.idxmin(), "selected"] = True
     return tab
@@ -66,7 +68,7 @@ def rmse(model: engine.Model, x: torch.Tensor, y: torch.Tensor) -> list[float]:
 def authors_unit(ctx: RunContext, q, d: int) -> pd.DataFrame:
     """All members for input dimension d: ε modes × widths × seeds, trained for q.steps Adam steps."""
     tab = pd.concat([members(list(q.widths[str(d)]), q.seeds, m, d, q) for m in q.eps_modes], ignore_index=True)
-    n_val = q.n_test if "validation" in q.eps_modes else 0
+    n_val = q.n_test if EpsMode.VALIDATION in q.eps_modes else 0
     n_all = q.n_train + n_val + q.n_test
     x = torch.stack([uniform_box(n_all, d, -2.0, 2.0, ctx.generator(offset("authors", d, s)),
                                  dtype=ctx.dtype, device=ctx.device) for s in range(q.seeds)])  # [S, n, d]
@@ -95,7 +97,7 @@ def authors_unit(ctx: RunContext, q, d: int) -> pd.DataFrame:
 def measure_authors(ctx: RunContext, q) -> None:
     for d in q.dims:
         tab = ctx.cached(f"authors_d{d}", lambda d=d: authors_unit(ctx, q, d))
-        ctx.add_rows(tab, setup="authors", d=d, embedding="box", D=d)
+        ctx.add_rows(tab, setup=Setup.AUTHORS, d=d, embedding=Embedding.BOX, D=d)
 
 
 # --- data on a manifold, in-class non-convex target ------------------------------------------
@@ -157,7 +159,7 @@ def measure_manifold(ctx: RunContext, q) -> None:
         for D in q.D:
             for d in q.d_int:
                 tab, dims = ctx.cached(f"manifold_{kind}_D{D}_dint{d}", lambda k=kind, D=D, d=d: manifold_unit(ctx, q, k, D, d))
-                ctx.add_rows(tab, setup="manifold", d=d, embedding=kind, D=D)
+                ctx.add_rows(tab, setup=Setup.MANIFOLD, d=d, embedding=kind, D=D)
                 dims_rows += [dict(embedding=kind, D=D, d_int=d, **r) for r in dims]
     ctx.save_table("intrinsic_dim", pd.DataFrame(dims_rows))
 

@@ -13,6 +13,8 @@ from omegaconf import OmegaConf
 from hjexp import plotting
 from hjexp.contract import read_judged
 
+from .contract import AlphaEmbedding, EpsMode, Setup
+
 
 def curves(sub: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """(widths [K], test RMSE [seeds, K]) of the selected members of one curve."""
@@ -32,18 +34,18 @@ def _rmse_panels(run_dir: Path, s: pd.DataFrame, setup: str, by: list[str], d_na
         for key, c in sd.groupby(by):
             widths, Y = curves(c)
             key = key if isinstance(key, tuple) else (key,)
-            label = f"ε {key[0]}" if setup == "authors" else f"{key[0]}, D = {key[1]}"
+            label = f"ε {key[0]}" if setup == Setup.AUTHORS else f"{key[0]}, D = {key[1]}"
             gm, gsd = np.exp(np.log(Y).mean(0)), np.exp(np.log(Y).std(0, ddof=1))
             bar = ax.errorbar(widths, gm, yerr=[gm - gm / gsd, gm * gsd - gm], fmt="o-", ms=3, capsize=2, label=label)
             k = len(widths) if windows is None else int(windows[(windows.setup == setup) & (windows.d == d) & (
                 windows.embedding == key[0]) & (windows.D == key[1])].fitted.iloc[0])
             ax.plot(widths[k:], gm[k:], "o", ms=5, mfc="white", c=bar[0].get_color())
-            if setup == "authors" and c.eps_mode.iloc[0] == "tied":
+            if setup == Setup.AUTHORS and c.eps_mode.iloc[0] == EpsMode.TIED:
                 ax.plot(widths, Y.min(0), "x:", c="grey", label="tied, best seed on test data")
         N = np.sort(sd.width.unique()).astype(float)
         y0 = np.exp(np.log(sd[sd.selected & (sd.width == N[0])].test_rmse).mean())
         ax.plot(N, y0 * (N / N[0]) ** (-1 / d), "k--", lw=0.8, label=f"∝ N^(−1/{int(d)})")
-        if setup != "authors":
+        if setup != Setup.AUTHORS:
             ax.plot(N, y0 * (N / N[0]) ** (-2 / d), "k:", lw=0.8, label=f"∝ N^(−2/{int(d)})")
         ax.set(xscale="log", yscale="log", xlabel="width N (neurons / atoms)",
                ylabel="test RMSE (geometric mean over seeds)",
@@ -61,17 +63,18 @@ def _alpha_figure(run_dir: Path, m: pd.DataFrame, dims: pd.DataFrame, cfg) -> No
     ds = sorted(m.d.unique())
     fits = read_judged(run_dir, "alphas")  # judge's α̂ per setting and pooled, each over its window
     first = fits[fits.d == ds[0]]
-    keys = [(e, D) for e, D in zip(first.embedding, first.D) if e != "pooled"] + ["pooled"]
+    pooled = AlphaEmbedding.POOLED
+    keys = [(e, D) for e, D in zip(first.embedding, first.D) if e != pooled] + [pooled]
     shift = np.linspace(-0.02, 0.02, len(keys))  # side by side at each 1/d_int
     for i, key in enumerate(keys):
-        emb, D = ("pooled", 0) if key == "pooled" else key
+        emb, D = (pooled, 0) if key == pooled else key
         est = fits[(fits.embedding == emb) & (fits.D == D)].set_index("d").loc[ds]
         x = 1 / np.array(ds, dtype=float)
         a, lo, hi = (est[k].to_numpy(float) for k in ("alpha", "low", "high"))
-        label = "pooled" if key == "pooled" else f"{key[0]}, D = {key[1]}"
-        style = dict(fmt="s", ms=6, c="k") if key == "pooled" else dict(fmt="o", ms=4)
+        label = "pooled" if key == pooled else f"{key[0]}, D = {key[1]}"
+        style = dict(fmt="s", ms=6, c="k") if key == pooled else dict(fmt="o", ms=4)
         ax1.errorbar(x + shift[i], a, yerr=[a - lo, hi - a], capsize=2, label=label, **style)
-        if key == "pooled":
+        if key == pooled:
             tw = np.array([dims[dims.d_int == d].twonn.mean() for d in ds])
             deff = np.where(a > 0, 1 / np.clip(a, 1e-9, None), np.nan)
             ax2.errorbar(tw, deff, yerr=[deff - 1 / np.clip(hi, 1e-9, None), 1 / np.clip(lo, 1e-9, None) - deff],
@@ -96,13 +99,13 @@ def plot(run_dir: Path) -> None:
     cfg = OmegaConf.load(run_dir / "config.yaml")
     res = pd.read_csv(run_dir / "results.csv")
     res = res.assign(selected=res.selected.astype(bool))
-    a = res[res.setup == "authors"]
+    a = res[res.setup == Setup.AUTHORS]
     if len(a):
-        _rmse_panels(run_dir, a, "authors", ["eps_mode"], "d")
-    m = res[res.setup == "manifold"]
+        _rmse_panels(run_dir, a, Setup.AUTHORS, ["eps_mode"], "d")
+    m = res[res.setup == Setup.MANIFOLD]
     if len(m):
-        _rmse_panels(run_dir, m, "manifold", ["embedding", "D"], "d_int", read_judged(run_dir, "windows"))
+        _rmse_panels(run_dir, m, Setup.MANIFOLD, ["embedding", "D"], "d_int", read_judged(run_dir, "windows"))
         _alpha_figure(run_dir, m, pd.read_csv(run_dir / "intrinsic_dim.csv"), cfg)
-    w = res[res.setup == "worst"]
+    w = res[res.setup == Setup.WORST]
     if len(w):  # the sawtooth family, hollow beyond the fit window
-        _rmse_panels(run_dir, w, "worst", ["embedding", "D"], "d_int", read_judged(run_dir, "windows"))
+        _rmse_panels(run_dir, w, Setup.WORST, ["embedding", "D"], "d_int", read_judged(run_dir, "windows"))

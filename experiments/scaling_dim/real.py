@@ -22,6 +22,7 @@ from hjexp.data import images
 from hjexp.data.targets import ConeHopfLax
 from hjexp.intrinsic_dim import twonn
 
+from .contract import Setup
 from .manifold_judge import SK, alpha, curves
 from .window import rule_words, window
 
@@ -98,7 +99,8 @@ def measure_real(ctx: RunContext, q, offset) -> None:
         ctx.log(f"real-data case skipped: {problem}")
         return
     tab, dims = ctx.cached(f"real_mnist{q.digit}", lambda: real_unit(ctx, q, offset))
-    ctx.add_rows(tab, setup="real", d=q.pca_dims, embedding=f"mnist{q.digit}", D=q.pca_dims)
+    # embedding: Embedding.MNIST<digit>, built from the config's digit
+    ctx.add_rows(tab, setup=Setup.REAL, d=q.pca_dims, embedding=f"mnist{q.digit}", D=q.pca_dims)
     ctx.save_table("real_dims", pd.DataFrame(dims))
 
 

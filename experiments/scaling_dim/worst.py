@@ -29,6 +29,7 @@ from hjexp import engine
 from hjexp.context import RunContext
 from hjexp.data.manifolds import manifold_sample
 
+from .contract import Setup
 from .manifold_judge import curves, pooled_estimate, replicate_slopes
 from .window import rule_words, window
 
@@ -92,7 +93,7 @@ def worst_unit(ctx: RunContext, q, d: int, offset) -> pd.DataFrame:
 def measure_worst(ctx: RunContext, q, offset) -> None:
     for d in q.d_int:
         tab = ctx.cached(f"worst_dint{d}", lambda d=d: worst_unit(ctx, q, d, offset))
-        ctx.add_rows(tab, setup="worst", d=d, embedding=q.embedding, D=q.D)
+        ctx.add_rows(tab, setup=Setup.WORST, d=d, embedding=q.embedding, D=q.D)
 
 
 def worst_rows(wd: pd.DataFrame, p, r) -> list[C.Claim]:
