@@ -1,6 +1,17 @@
 """Same answers on every backend: each experiment at smoke on engine=c and on engine=torch gives the same
 verdicts, and its measured values agree within a tolerance stated per kind of quantity (below).
 
+Models trained in float32 (the default dtype for training) carry each pass's roundoff into Adam's trajectory,
+and how far that moves a trained value depends on the CPU (the C pass's exp, the torch pass's chunk size from
+the L2): recovery's δ at ε = 0.04 at smoke was 2 % apart on one machine and 7.6 % on another (0.01577 vs
+0.01701, AMD EPYC), with the same verdicts. So trained experiments compare verdicts in float32 and values in
+float64, where the two passes must agree to 1e-6 (they agree to ~1e-11 there): that checks the passes compute
+the same thing on any machine, without a tolerance sized to one machine's trajectory. Even in float64, Adam
+amplifies roundoff where atoms sit far from every training point: rate-sweep's minimax-hard members at d = 2
+end with training losses 8.7e-7 apart but test RMSEs up to 3.6e-3 apart, and on a like problem a 1e-15
+relative change of the initial atoms moves the test RMS by 1.5e-4 on one pass alone. Those members feed info
+rows only (rate.minimax.*.slope.d2), so in float64 judged rows are compared at 1e-6 and info rows by verdict.
+
 Two experiments run in the default suite (the ones that train the most at smoke); every experiment runs
 with --runslow (make test-full), and recovery also at quick, where its trajectory-dependent rows must not
 change verdict."""
@@ -22,27 +33,28 @@ DEFAULT = {"recovery", "scaling-dim"}
 # Tolerances on `measured`, by kind of quantity (relative unless said):
 ROUNDOFF = 1e-10  # both values below this in size: identity errors at roundoff, not compared further
 DETERMINISTIC = 1e-6  # no training: the passes differ by float roundoff only
-TRAINED = 5e-2  # values of models trained by Adam: the roundoff of the pass moves the trajectory
 TRAINING = {"recovery", "rate-sweep", "scaling-dim", "eps-robustness"}
 TIMINGS = {"bifurcation.three_atoms.methods", "bifurcation.clusters_1d.methods", "influence.cost_exponent.wall"}
 TRAJECTORY = "follows the training trajectory"  # rows that say so in their description: verdicts only
 
 
-def _summary(cli, out: Path, name: str, engine: str, profile: str) -> pd.DataFrame:
-    result = cli("run", name, f"profile={profile}", f"engine={engine}", "threads=1", f"out={out / engine}")
+def _summary(cli, out: Path, name: str, engine: str, profile: str, *extra: str) -> pd.DataFrame:
+    result = cli("run", name, f"profile={profile}", f"engine={engine}", "threads=1", f"out={out / engine}", *extra)
     assert result.exit_code == 0, result.output
     return pd.read_csv(out / engine / "summary.csv").set_index("claim_id")
 
 
-def differences(c: pd.DataFrame, t: pd.DataFrame, experiment: str) -> list[str]:
-    """What the torch pass's summary does differently from the C pass's, one line each."""
+def differences(c: pd.DataFrame, t: pd.DataFrame, experiment: str, *, float64: bool = False) -> list[str]:
+    """What the torch pass's summary does differently from the C pass's, one line each. Values of trained
+    experiments are compared only in float64 (``float64=True``) and only on judged rows (module docstring)."""
     out = [f"{cid}: rows differ" for cid in set(c.index) ^ set(t.index)]
-    tol = TRAINED if experiment in TRAINING else DETERMINISTIC
+    tol = DETERMINISTIC
     for cid in c.index.intersection(t.index):
         a, b = c.loc[cid], t.loc[cid]
         if a.verdict != b.verdict:
             out.append(f"{cid}: verdict {a.verdict} (c) vs {b.verdict} (torch)")
-        if cid in TIMINGS or TRAJECTORY in str(a.description):
+        if cid in TIMINGS or (experiment in TRAINING and (not float64 or a.verdict == "info")) \
+                or not float64 and TRAJECTORY in str(a.description):
             continue
         x, y = pd.to_numeric(a.measured, errors="coerce"), pd.to_numeric(b.measured, errors="coerce")
         if math.isnan(x) and math.isnan(y) or max(abs(x), abs(y)) <= ROUNDOFF:
@@ -59,6 +71,7 @@ def test_differences_sees_a_changed_verdict_and_value():
     t = c.copy()
     t.loc["a.x", "verdict"], t.loc["a.y", "measured"] = "fail", 2.1
     assert len(differences(c, t, "identity")) == 2 and len(differences(c, c, "identity")) == 0
+    assert len(differences(c, t, "recovery")) == 1 and len(differences(c, t, "recovery", float64=True)) == 2
 
 
 @pytest.mark.parametrize("name", [pytest.param(e, marks=() if e in DEFAULT else pytest.mark.slow) for e in EXPERIMENTS])
@@ -67,6 +80,15 @@ def test_c_and_torch_passes_agree_at_smoke(name, cli, tmp_path):
         pytest.skip(f"the C pass cannot run here ({native.availability()[1]})")
     c, t = (_summary(cli, tmp_path, name, engine, "smoke") for engine in ("c", "torch"))
     assert not differences(c, t, name)
+
+
+@pytest.mark.parametrize("name", [pytest.param(e, marks=() if e == "recovery" else pytest.mark.slow)
+                                  for e in sorted(TRAINING)])
+def test_trained_values_agree_in_float64(name, cli, tmp_path):
+    if not native.availability()[0]:
+        pytest.skip(f"the C pass cannot run here ({native.availability()[1]})")
+    c, t = (_summary(cli, tmp_path, name, engine, "smoke", "dtype=float64") for engine in ("c", "torch"))
+    assert not differences(c, t, name, float64=True)
 
 
 @pytest.mark.slow

@@ -159,3 +159,22 @@ def test_judge_dir_checks_before_judging(tmp_path):
     pd.DataFrame({"part": ["a"]}).to_csv(tmp_path / "results.csv", index=False)
     with pytest.raises(ContractError, match="column value is declared but missing"):
         judge_dir(module, tmp_path, [])
+
+
+def test_row_keys_are_declared_once_and_never_spelled_out():
+    """Typed row keys: every declared table with a part or quantity column names its Keys class, and no
+    experiment module selects or writes those columns with a string literal (a renamed key would otherwise
+    leave a judge selecting nothing)."""
+    literal = re.compile(r"""\b(part|quantity)\s*(==|!=|=)\s*f?["']""")
+    root = Path(registry.EXPERIMENTS_DIR)
+    for name, exp in registry.experiments().items():
+        assert exp.module is not None, f"{name} does not import: {exp.error}"
+        for table in exp.module.CONTRACT.measure + exp.module.CONTRACT.judge:
+            for col in ("part", "quantity"):
+                if col in table.dtypes:
+                    assert col in table.keys, f"{name}: table {table.name} declares {col} without a Keys class"
+        for path in (root / name.replace("-", "_")).glob("*.py"):
+            if path.name == "contract.py":
+                continue
+            for number, line in enumerate(path.read_text().splitlines(), 1):
+                assert not literal.search(line), f"{path.relative_to(root)}:{number} spells a row key: {line.strip()}"
