@@ -1,10 +1,12 @@
-"""The continuous adjoint ṗ = −(∂F/∂s)ᵀp solved independently by RK4 on a fine grid (vector–Jacobian
-products by autograd of the continuous field), and the discrete co-state compared with it."""
+"""The continuous adjoint ṗ = −(∂F/∂s)ᵀp of each family's continuous field, solved independently by RK4 on a
+fine grid (hjexp/adjoint.py), and the discrete co-state compared with it."""
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor
+
+from hjexp.adjoint import common_nodes, rk4_adjoint
 
 from .draws import Drive
 from .driver import costate, forward, layer, terminal_costate
@@ -19,31 +21,7 @@ def adjoint_reference(drive: Drive, s0: Tensor, target: Tensor, M: int) -> Tenso
     def field(s, j):
         return fam.continuous_field(s, layer(fam, th_nodes, j), None if x_nodes is None else x_nodes[:, j])
 
-    def both(state, j):
-        s, p = state
-        with torch.enable_grad():
-            sg = s.detach().requires_grad_(True)
-            f = field(sg, j)
-            (vjp,) = torch.autograd.grad(f, sg, grad_outputs=p)
-        return [f.detach(), -vjp]
-
-    def rk4(state, j, sign, fn):
-        h = sign * dt
-        k1 = fn(state, j)
-        k2 = fn([s + h / 2 * k for s, k in zip(state, k1)], j + sign)
-        k3 = fn([s + h / 2 * k for s, k in zip(state, k2)], j + sign)
-        k4 = fn([s + h * k for s, k in zip(state, k3)], j + 2 * sign)
-        return [s + h / 6 * (a + 2 * b + 2 * c + d) for s, a, b, c, d in zip(state, k1, k2, k3, k4)]
-
-    state = [s0]
-    for i in range(M):
-        state = rk4(state, 2 * i, 1, lambda st, j: [field(st[0], j)])
-    state = [state[0], terminal_costate(fam, state[0], target)]
-    out = [state[1]]
-    for i in range(M, 0, -1):
-        state = rk4(state, 2 * i, -1, both)
-        out.append(state[1])
-    return torch.stack(out[::-1])
+    return rk4_adjoint(field, s0, lambda s: terminal_costate(fam, s, target), dt, M)[0]
 
 
 def per_net_rel(a: Tensor, b: Tensor, scale: Tensor) -> Tensor:
@@ -64,6 +42,5 @@ def discrete_costates(drive: Drive, s0: Tensor, target: Tensor, K: int, *, offse
 
 def errors_vs_reference(ps: Tensor, ref: Tensor) -> Tensor:
     """Per-net sup_k |p_k − p(t_k)| / sup|p| at the nodes both grids hold (K, M powers of two)  [R]."""
-    K, M = ps.shape[0] - 1, ref.shape[0] - 1
-    disc, cont = (ps, ref[:: M // K]) if K <= M else (ps[:: K // M], ref)
+    disc, cont = common_nodes(ps, ref)
     return per_net_rel(disc, cont, ref.abs().transpose(0, 1).flatten(1).max(1).values)

@@ -11,6 +11,7 @@ import math
 import pandas as pd
 import torch
 
+from hjexp.adjoint import common_nodes, rk4_adjoint
 from hjexp.claims.roundoff import dtype_row
 from hjexp.context import RunContext
 
@@ -74,50 +75,14 @@ def theta_at(coef: dict[str, torch.Tensor], t: torch.Tensor, T: float) -> dict[s
 
 
 def adjoint_reference(coef, x0, target, T: float, M: int) -> tuple[torch.Tensor, float]:
-    """p(t) at the M + 1 nodes t_i = iT/M [M + 1, R, B, D]: RK4 forward for x, then RK4 backward for
-    (x, p) with ṗ = −(∂F/∂x)ᵀp as an autograd vector–Jacobian product. Also max |x(0) − x_0| after the
-    backward sweep (x is integrated back rather than stored: a check on the reference itself)."""
+    """p(t) at the M + 1 nodes t_i = iT/M [M + 1, R, B, D] by RK4 (hjexp/adjoint.py), with p(T) = ∂L/∂x(T);
+    also max |x(0) − x_0| after the backward sweep (a check on the reference itself)."""
     dt = T / M
     halves = torch.arange(2 * M + 1, dtype=x0.dtype, device=x0.device) * (dt / 2)
     theta = theta_at(coef, halves, T)  # θ at every half step, once  [R, 2M+1, ...]
-
-    def field(x, j):
-        return vector_field(x, layer(theta, j))
-
-    def rhs(state, j):
-        x, p = state
-        with torch.enable_grad():
-            xg = x.detach().requires_grad_(True)
-            f = field(xg, j)
-            (vjp,) = torch.autograd.grad(f, xg, grad_outputs=p)
-        return [f.detach(), -vjp]
-
-    def rk4(state, j, sign, fn):
-        """One RK4 step of size sign·dt from half-step index j."""
-        step = sign * dt
-        k1 = fn(state, j)
-        k2 = fn([s + step / 2 * k for s, k in zip(state, k1)], j + sign)
-        k3 = fn([s + step / 2 * k for s, k in zip(state, k2)], j + sign)
-        k4 = fn([s + step * k for s, k in zip(state, k3)], j + 2 * sign)
-        return [s + step / 6 * (a + 2 * b + 2 * c + d) for s, a, b, c, d in zip(state, k1, k2, k3, k4)]
-
-    state = [x0]
-    for i in range(M):
-        state = rk4(state, 2 * i, 1, lambda s, j: [field(s[0], j)])
-    x = state[0]
-    state = [x, (x - target) / x.shape[-2]]  # p(T) = ∂L/∂x(T)
-    out = [state[1]]
-    for i in range(M, 0, -1):
-        state = rk4(state, 2 * i, -1, rhs)
-        out.append(state[1])
-    return torch.stack(out[::-1]), (state[0] - x0).abs().max().item()
-
-
-def common_nodes(ps: torch.Tensor, ref: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The discrete co-states [K+1, ...] and the reference [M+1, ...] at the times both grids hold
-    (K and M powers of two: every node of the coarser grid)."""
-    K, M = ps.shape[0] - 1, ref.shape[0] - 1
-    return (ps, ref[:: M // K]) if K <= M else (ps[:: K // M], ref)
+    ps, x_back = rk4_adjoint(lambda x, j: vector_field(x, layer(theta, j)), x0,
+                             lambda x: (x - target) / x.shape[-2], dt, M)
+    return ps, (x_back - x0).abs().max().item()
 
 
 def check_convergence(ctx: RunContext, p) -> tuple[list[dict], pd.DataFrame]:
