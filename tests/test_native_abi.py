@@ -103,3 +103,11 @@ def test_status_codes_match_alloc_h():
     text = (build.HERE / "alloc.h").read_text()
     assert dict((k, int(v)) for k, v in re.findall(r"#define (HJ_\w+) (\d+)", text)) == abi.STATUS
     assert set(abi.MESSAGES) == set(abi.STATUS.values()) - {0}
+
+
+def test_vector_width_is_the_targets_register(lib):
+    """simd.h's vector is one register: 64 bytes where -march=native enables AVX-512F, else 32 (64-byte
+    vectors on AVX2 split each accumulator of the register tiles in two and spill); the PGD layout pads to it."""
+    cc = build.compiler()
+    avx512 = re.search(r"-mavx512f\s+\[enabled\]", build.target_options(cc)) is not None
+    assert native.vec_bytes() == (64 if avx512 else 32)

@@ -58,7 +58,7 @@ def native_layout(model: LSEClassifier) -> dict | None:
     dtype, dev = model.W.dtype, model.W.device
     if not backend.active().c or dev.type != "cpu" or dtype not in native.TYPES or C > 64 or C < 2:
         return None
-    lanes = 64 // model.W.element_size()  # one 64-byte vector; the products' tiles are 4 vectors wide
+    lanes = native.vec_bytes() // model.W.element_size()  # one vector; the products' tiles are 4 vectors wide
     (D, _), tile = model.comps.shape, 4 * lanes
     kp, Dp, CNp = -(-k // tile) * tile, -(-D // tile) * tile, -(-C * N // lanes) * lanes
     W = model.W.detach().reshape(E, C * N, k)

@@ -9,7 +9,7 @@
  * [K, N, V] and summed over lanes once per member. Wide rows (K > 9), where the two products are
  * nearly all the work, take wide.h's register-blocked ones instead: a super-block's logits at once,
  * and gradient tiles summed over lanes as they finish. Members run in parallel (OpenMP).
- * Written with GCC vector extensions (one vector of VL lanes = 64 bytes), so the same source becomes
+ * Written with GCC vector extensions (one vector of VL lanes = VEC_BYTES, simd.h: 64 with AVX-512, else 32), so the same source becomes
  * AVX-512, AVX2 or SSE code under -march=native; exp is inlined (range reduction and a polynomial,
  * ≤ 2 ulp on the clamped range), log runs once per row. Compiled twice by hjexp/engine/native_build.py
  * (REAL = float with 32-bit lane integers, double with 64-bit ones).
@@ -40,7 +40,7 @@
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
-#define VL ((int)(64 / sizeof(REAL)))  /* lanes = data rows per block */
+#define VL ((int)(VEC_BYTES / sizeof(REAL)))  /* lanes = data rows per block */
 #define KMAX 72  /* largest K = d+1 (native.py keeps to the torch path above it) */
 #define FLOOR ((REAL)-80)  /* e^−80 ≈ 2e−35 is below the resolution of a row sum ≥ 1 */
 #define CULL_RB 4  /* blocks per super-block when culling: 4·VL rows share one bounding box */

@@ -68,6 +68,14 @@ def library() -> ctypes.CDLL | None:
     return _state["lib"]
 
 
+def vec_bytes() -> int:
+    """Bytes in one of the kernels' vectors (simd.h: 64 with AVX-512, else 32); callers pad layouts to it."""
+    lib = library()
+    if lib is None:
+        raise NativeError("the C kernels are not loaded (hjexp.engine.native.availability() says why)")
+    return ctypes.c_int.in_dll(lib, "hj_vec_bytes").value
+
+
 def _bind(lib: ctypes.CDLL) -> None:
     for entry in abi.ALL:  # argtypes from the one declaration (engine/native_abi.py)
         entry.bind(lib)

@@ -1,13 +1,23 @@
-/* SIMD pieces shared by the C kernels (fused.c, attack.c): a vector of 64 bytes in GCC vector
- * extensions, lane-wise max, and an inlined exp. Included after REAL, IREAL, BIAS, MANT and DOUBLE
+/* SIMD pieces shared by the C kernels (fused.c, attack.c): a vector of one register (VEC_BYTES) in GCC
+ * vector extensions, lane-wise max, and an inlined exp. Included after REAL, IREAL, BIAS, MANT and DOUBLE
  * are defined (native.py passes them per precision). */
 #ifndef HJ_SIMD_H
 #define HJ_SIMD_H
 #include <immintrin.h>
 #include <stdint.h>
 
-typedef REAL vec __attribute__((vector_size(64)));
-typedef IREAL ivec __attribute__((vector_size(64)));
+/* A vector is one machine register: 64 bytes with AVX-512, else 32 (AVX2). The register-blocked tiles
+   (wide.h, attack.c) hold 8–16 accumulators: as 64-byte vectors on a 16-register AVX2 machine each is two
+   registers and the tiles spill (attack.c's PGD step was 8.7× slower on an AMD EPYC than at 32 bytes). */
+#if defined(__AVX512F__)
+#define VEC_BYTES 64
+#else
+#define VEC_BYTES 32
+#endif
+typedef REAL vec __attribute__((vector_size(VEC_BYTES)));
+typedef IREAL ivec __attribute__((vector_size(VEC_BYTES)));
+/* read by Python (engine/native.py vec_bytes) to pad the PGD layout; the same in every object file */
+const int hj_vec_bytes __attribute__((weak)) = VEC_BYTES;
 
 /* ln 2 = LN2_HI + LN2_LO, LN2_HI with few significant bits: k·LN2_HI is exact for the k of exp and log */
 #define LN2_HI ((REAL)0.693145751953125)
