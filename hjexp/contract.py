@@ -8,7 +8,7 @@ Each experiment declares, in experiments/<name>/contract.py, a :class:`Contract`
         judge=(Table("plotdata", {"curve": STR, "x": FLOAT, "y": FLOAT}),),  # what judge writes for plot
     )
 
-``hjexp run`` and ``hjexp judge`` check the run folder against it before judging (:func:`check`): a
+``hjexp run`` and ``hjexp judge`` check the run folder against it before judging (:func:`check_run`): a
 missing table or column, a column of the wrong dtype, or a CSV nobody declared is one error line naming
 the experiment, the table and the column. Row keys (the strings in ``part``/``quantity`` columns) are
 constants in the same file, shared by measure, judge and plot; a table may list the key classes its

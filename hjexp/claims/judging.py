@@ -6,6 +6,7 @@ saved run (e.g. with another tolerance) without recomputing anything.
 
 from __future__ import annotations
 
+from collections import Counter
 from functools import cached_property
 from pathlib import Path
 
@@ -88,6 +89,11 @@ def validate_rules(rules: DictConfig) -> None:
         raise UserError(f"judge.stable_tol={rules.stable_tol} must be > 0, e.g. judge.stable_tol=0.1")
 
 
+def experiment_name(module) -> str:
+    """The CLI name of an experiment package (experiments/phase_diagram -> phase-diagram)."""
+    return module.__name__.rpartition(".")[2].replace("_", "-")
+
+
 def summarise(module, run: RunData) -> pd.DataFrame:
     """Call the experiment's ``judge(run)`` and check each row against its catalogue entry.
 
@@ -106,15 +112,14 @@ def summarise(module, run: RunData) -> pd.DataFrame:
         elif spec.kind != c.kind:
             raise RuntimeError(f"claim {c.claim_id} is catalogued as {spec.kind} but judged as {c.kind}")
         claims.append(c)
-    ids = [c.claim_id for c in claims]
-    twice = next((i for i in ids if ids.count(i) > 1), None)
+    ids = Counter(c.claim_id for c in claims)
+    twice = next((i for i, n in ids.items() if n > 1), None)
     if twice is not None:
         raise RuntimeError(f"claim {twice} emitted twice")
     for spec in specs:
         if not any(spec.matches(i) for i in ids):
-            name = run.experiment or module.__name__.rpartition(".")[2].replace("_", "-")
-            raise ContractError(f"experiment {name}: claim {spec.claim_id} is catalogued but neither judged nor "
-                                "skipped with a reason (C.skipped) in this run")
+            raise ContractError(f"experiment {run.experiment or experiment_name(module)}: claim {spec.claim_id} is "
+                                "catalogued but neither judged nor skipped with a reason (C.skipped) in this run")
     return pd.DataFrame([c.row() for c in claims], columns=COLUMNS)
 
 
@@ -133,7 +138,7 @@ def judge_dir(module, run_dir: Path, overrides: list[str]) -> pd.DataFrame:
         if isinstance(old, (int, float)) and not isinstance(OmegaConf.select(new, key), (int, float)):
             raise UserError(f"{key}={value} must be a number like {old}")
         cfg = OmegaConf.merge(cfg, new)
-    name = module.__name__.rpartition(".")[2].replace("_", "-")
+    name = experiment_name(module)
     contract = getattr(module, "CONTRACT", None)
     if contract is None:
         raise ContractError(f"experiment {name} declares no CONTRACT: add experiments/{name.replace('-', '_')}/"

@@ -30,7 +30,6 @@
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
-#define VL ((int)(VEC_BYTES / sizeof(REAL)))
 #define RB 6      /* rows per block: P is read from cache once per RB rows */
 #define KG 4      /* vectors per row in the products' register tiles: RB·KG accumulators */
 #define CMAX 64   /* classes */

@@ -40,7 +40,6 @@
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
-#define VL ((int)(VEC_BYTES / sizeof(REAL)))  /* lanes = data rows per block */
 #define KMAX 72  /* largest K = d+1 (native.py keeps to the torch path above it) */
 #define FLOOR ((REAL)-80)  /* e^−80 ≈ 2e−35 is below the resolution of a row sum ≥ 1 */
 #define CULL_RB 4  /* blocks per super-block when culling: 4·VL rows share one bounding box */

@@ -14,6 +14,7 @@
 #else
 #define VEC_BYTES 32
 #endif
+#define VL (VEC_BYTES / (DOUBLE ? 8 : 4))  /* lanes per vector (a preprocessor constant: wide.h picks tables by it) */
 typedef REAL vec __attribute__((vector_size(VEC_BYTES)));
 typedef IREAL ivec __attribute__((vector_size(VEC_BYTES)));
 /* read by Python (engine/native.py vec_bytes) to pad the PGD layout; the same in every object file */

@@ -67,11 +67,11 @@ static void wide_logits(const vec *A, int64_t nb, int64_t K, const REAL *T, int6
    lanes: the low h lanes of a group take u's two halves of that group summed, the high h take w's;
    FOLD_LO[level] picks the low halves (an index ≥ VL means w's lane), FOLD_LO + h the high ones.
    The tree leaves v[i]'s sum in lane bitrev(i), so it is fed the vectors in that order. */
-#if VEC_BYTES / (DOUBLE ? 8 : 4) == 4  /* 32-byte vectors of doubles (AVX2) */
+#if VL == 4  /* 32-byte vectors of doubles (AVX2) */
 #define LEVELS 2
 static const ivec FOLD_LO[LEVELS] = {{0, 1, 4, 5}, {0, 4, 2, 6}};
 static const int BITREV[VL] = {0, 2, 1, 3};
-#elif VEC_BYTES / (DOUBLE ? 8 : 4) == 8  /* 64-byte doubles (AVX-512) or 32-byte floats (AVX2) */
+#elif VL == 8  /* 64-byte doubles (AVX-512) or 32-byte floats (AVX2) */
 #define LEVELS 3
 static const ivec FOLD_LO[LEVELS] = {{0, 1, 2, 3, 8, 9, 10, 11}, {0, 1, 8, 9, 4, 5, 12, 13}, {0, 8, 2, 10, 4, 12, 6, 14}};
 static const int BITREV[VL] = {0, 4, 2, 6, 1, 5, 3, 7};
