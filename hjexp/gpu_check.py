@@ -6,10 +6,11 @@
 1. Correctness on the device (float32, the torch pass) against float64 references on the CPU from the
    same initial values: one fused pass (loss, gradient, prediction) at d = 2, 16, 64 against autograd of
    the closed forms; full-batch training and minibatch training (the same CPU draws) against
-   torch.optim.Adam; cross-entropy training of classifiers; one PGD restart (engine.pgd).
+   torch.optim.Adam, eager and compiled (engine=compiled, where torch.compile runs); cross-entropy training
+   of classifiers; one PGD restart (engine.pgd).
 2. Launches and host syncs per steady-state step of the bench's four workloads: recorded with
-   engine.opcount everywhere, and on CUDA also the GPU kernels torch.profiler sees and the syncs
-   torch.cuda.set_sync_debug_mode reports.
+   engine.opcount everywhere, and on CUDA also the GPU kernels torch.profiler sees, the syncs
+   torch.cuda.set_sync_debug_mode reports and ms per step, eager and (training workloads) compiled.
 3. `hjexp bench device=…` (quick profile only) and two experiments at the profile on the device, with wall
    times and peak memory.
 Everything goes into one summary file, DIR/gpu-check.json (and the same as text on the console).
@@ -33,7 +34,7 @@ import torch
 
 from hjexp import engine
 from hjexp.draws import CpuDraws
-from hjexp.engine import backend, pgd
+from hjexp.engine import backend, compiled, pgd
 
 # float32 on the device against float64 on the CPU: relative tolerances of the comparisons (the tool's
 # choices, a few hundred float32 roundoffs after a few dozen steps; each result row states its own)
@@ -75,20 +76,28 @@ def check_pass(device) -> list[dict]:
     return rows
 
 
+def torch_engines(device) -> list[str]:
+    """The torch pass's engines to check here: eager, and compiled where torch.compile can generate code."""
+    return ["torch"] + (["compiled"] if compiled.available(device)[0] else [])
+
+
 def check_training(device) -> list[dict]:
-    """Full-batch and minibatch Adam on the device against torch.optim.Adam in float64 on the CPU."""
+    """Full-batch and minibatch Adam on the device against torch.optim.Adam in float64 on the CPU, on the
+    torch pass eager and compiled (engine=compiled)."""
     rows = []
-    for name, batch in (("train", None), ("minibatch", 256)):
-        model, x, y = _sweep(2, seed=1)
-        ref, dev = model.clone(), model.to(torch.float32, device)
-        ref_loss = engine.train_autograd(ref, x, y, steps=40, lr=0.01, batch_size=batch,
-                                         generator=torch.Generator().manual_seed(7))
-        with backend.use("torch"):
-            fit = engine.train(dev, x.float().to(device), y.float().to(device), max_steps=40, lr=0.01, batch_size=batch,
-                               generator=torch.Generator().manual_seed(7))
-        m = model.neuron_mask
-        err = max(_rel(fit.loss, ref_loss), _rel(dev.W[m.to(device)], ref.W.detach()[m]))
-        rows.append(dict(check=f"{name} (40 Adam steps, d=2)", max_rel_err=err, tol=TOL[name], ok=err <= TOL[name]))
+    for engine_name in torch_engines(device):
+        for name, batch in (("train", None), ("minibatch", 256)):
+            model, x, y = _sweep(2, seed=1)
+            ref, dev = model.clone(), model.to(torch.float32, device)
+            ref_loss = engine.train_autograd(ref, x, y, steps=40, lr=0.01, batch_size=batch,
+                                             generator=torch.Generator().manual_seed(7))
+            with backend.use(backend.resolve(engine_name, device)):
+                fit = engine.train(dev, x.float().to(device), y.float().to(device), max_steps=40, lr=0.01,
+                                   batch_size=batch, generator=torch.Generator().manual_seed(7))
+            m = model.neuron_mask
+            err = max(_rel(fit.loss, ref_loss), _rel(dev.W[m.to(device)], ref.W.detach()[m]))
+            rows.append(dict(check=f"{name} (40 Adam steps, d=2), engine={engine_name}", max_rel_err=err,
+                             tol=TOL[name], ok=err <= TOL[name]))
     return rows
 
 
@@ -173,19 +182,27 @@ def counts(device, smoke: bool = False) -> list[dict]:
         loads = bench._torch_loads(device)
         for row in rows:
             row.update(_cuda_counts(loads[row["workload"]][0], row["workload"]))
+            if "compiled" in torch_engines(device) and not row["workload"].startswith("PGD"):
+                found = _cuda_counts(loads[row["workload"]][0], row["workload"], engine_name="compiled")
+                row.update({f"compiled_{k}": v for k, v in found.items()})
     return rows
 
 
-def _cuda_counts(train, name: str, steps: int = 6) -> dict:
+def _cuda_counts(train, name: str, steps: int = 6, engine_name: str = "torch") -> dict:
+    """GPU kernels, sync warnings and ms per step of ``train`` on ``engine_name`` (the torch pass eager or compiled)."""
     from torch.profiler import ProfilerActivity, profile
 
-    with backend.use("torch"):
+    with backend.use(engine_name):
         train(3, lambda _k: None)  # warm-up: allocations, plans
         torch.cuda.synchronize()
         with profile(activities=[ProfilerActivity.CUDA]) as prof:
             train(steps, lambda _k: None)
             torch.cuda.synchronize()
         kernels = sum(e.count for e in prof.key_averages() if e.device_type.name == "CUDA")
+        t = time.perf_counter()
+        train(steps, lambda _k: None)
+        torch.cuda.synchronize()
+        step_ms = (time.perf_counter() - t) * 1e3
         torch.cuda.set_sync_debug_mode("warn")
         try:
             with warnings.catch_warnings(record=True) as caught:
@@ -194,7 +211,7 @@ def _cuda_counts(train, name: str, steps: int = 6) -> dict:
         finally:
             torch.cuda.set_sync_debug_mode("default")
     per = steps + 1 if name == "PGD" else steps
-    return dict(gpu_kernels_per_step=kernels / per, sync_warnings_per_step=len(caught) / per)
+    return dict(gpu_kernels_per_step=kernels / per, sync_warnings_per_step=len(caught) / per, ms_per_step=step_ms / per)
 
 
 def experiments(device, profile: str, out: Path) -> list[dict]:

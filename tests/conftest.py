@@ -124,17 +124,20 @@ def one_thread():
 
 @pytest.fixture
 def engine_pass():
-    """``engine_pass("c" | "torch")`` makes that backend (engine/backend.py) the active one until the test
-    ends; "c" skips the test where the C kernel cannot be built here."""
+    """``engine_pass("c" | "torch" | "compiled")`` makes that backend (engine/backend.py) the active one until
+    the test ends; "c" skips the test where the C kernel cannot be built here, "compiled" where
+    torch.compile cannot generate code."""
     from contextlib import ExitStack
 
-    from hjexp.engine import backend, native
+    from hjexp.engine import backend, compiled, native
 
     stack = ExitStack()
 
     def select(name: str) -> None:
         if name == "c" and not native.availability()[0]:
             pytest.skip(f"the C pass cannot run here ({native.availability()[1]})")
+        if name == "compiled" and not compiled.available(torch.device("cpu"))[0]:
+            pytest.skip(compiled.available(torch.device("cpu"))[1])
         stack.enter_context(backend.use(name))
 
     with stack:

@@ -1,5 +1,5 @@
-"""Same answers on every backend: each experiment at smoke on engine=c and on engine=torch gives the same
-verdicts, and its measured values agree within a tolerance stated per kind of quantity (below).
+"""Same answers on every backend: each experiment at smoke on engine=c and on engine=torch (eager, and
+compiled: engine=compiled) gives the same verdicts, and its measured values agree within a tolerance stated per kind of quantity (below).
 
 Models trained in float32 (the default dtype for training) carry each pass's roundoff into Adam's trajectory,
 and how far that moves a trained value depends on the CPU (the C pass's exp, the torch pass's chunk size from
@@ -44,15 +44,16 @@ def _summary(cli, out: Path, name: str, engine: str, profile: str, *extra: str) 
     return pd.read_csv(out / engine / "summary.csv").set_index("claim_id")
 
 
-def differences(c: pd.DataFrame, t: pd.DataFrame, experiment: str, *, float64: bool = False) -> list[str]:
-    """What the torch pass's summary does differently from the C pass's, one line each. Values of trained
+def differences(c: pd.DataFrame, t: pd.DataFrame, experiment: str, *, float64: bool = False,
+                other: str = "torch") -> list[str]:
+    """What the ``other`` pass's summary does differently from the C pass's, one line each. Values of trained
     experiments are compared only in float64 (``float64=True``) and only on judged rows (module docstring)."""
     out = [f"{cid}: rows differ" for cid in set(c.index) ^ set(t.index)]
     tol = DETERMINISTIC
     for cid in c.index.intersection(t.index):
         a, b = c.loc[cid], t.loc[cid]
         if a.verdict != b.verdict:
-            out.append(f"{cid}: verdict {a.verdict} (c) vs {b.verdict} (torch)")
+            out.append(f"{cid}: verdict {a.verdict} (c) vs {b.verdict} ({other})")
         if cid in TIMINGS or (experiment in TRAINING and (not float64 or a.verdict == "info")) \
                 or not float64 and TRAJECTORY in str(a.description):
             continue
@@ -60,7 +61,7 @@ def differences(c: pd.DataFrame, t: pd.DataFrame, experiment: str, *, float64: b
         if math.isnan(x) and math.isnan(y) or max(abs(x), abs(y)) <= ROUNDOFF:
             continue
         if not abs(x - y) <= tol * max(abs(x), abs(y)):
-            out.append(f"{cid}: measured {x:.6g} (c) vs {y:.6g} (torch), beyond {tol:g} relative")
+            out.append(f"{cid}: measured {x:.6g} (c) vs {y:.6g} ({other}), beyond {tol:g} relative")
     return out
 
 
@@ -74,21 +75,24 @@ def test_differences_sees_a_changed_verdict_and_value():
     assert len(differences(c, t, "recovery")) == 1 and len(differences(c, t, "recovery", float64=True)) == 2
 
 
+@pytest.mark.parametrize("other", ["torch", "compiled"])
 @pytest.mark.parametrize("name", [pytest.param(e, marks=() if e in DEFAULT else pytest.mark.slow) for e in EXPERIMENTS])
-def test_c_and_torch_passes_agree_at_smoke(name, cli, tmp_path):
+def test_c_and_torch_passes_agree_at_smoke(name, other, cli, tmp_path):
+    """``other``: the torch pass, eager or compiled (engine=compiled)."""
     if not native.availability()[0]:
         pytest.skip(f"the C pass cannot run here ({native.availability()[1]})")
-    c, t = (_summary(cli, tmp_path, name, engine, "smoke") for engine in ("c", "torch"))
-    assert not differences(c, t, name)
+    c, t = (_summary(cli, tmp_path, name, engine, "smoke") for engine in ("c", other))
+    assert not differences(c, t, name, other=other)
 
 
 @pytest.mark.parametrize("name", [pytest.param(e, marks=() if e == "recovery" else pytest.mark.slow)
                                   for e in sorted(TRAINING)])
-def test_trained_values_agree_in_float64(name, cli, tmp_path):
+@pytest.mark.parametrize("other", ["torch", "compiled"])
+def test_trained_values_agree_in_float64(name, other, cli, tmp_path):
     if not native.availability()[0]:
         pytest.skip(f"the C pass cannot run here ({native.availability()[1]})")
-    c, t = (_summary(cli, tmp_path, name, engine, "smoke", "dtype=float64") for engine in ("c", "torch"))
-    assert not differences(c, t, name, float64=True)
+    c, t = (_summary(cli, tmp_path, name, engine, "smoke", "dtype=float64") for engine in ("c", other))
+    assert not differences(c, t, name, float64=True, other=other)
 
 
 @pytest.mark.slow

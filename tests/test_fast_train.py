@@ -60,12 +60,12 @@ CASES = [
 ]
 
 
-def _path(engine_pass, use_c: bool) -> None:
-    """Select the C pass or the torch pass of engine.kernel (skip where the C pass cannot be built)."""
-    engine_pass("c" if use_c else "torch")
+def _path(engine_pass, use_c: bool | str) -> None:
+    """Select the C pass, the torch pass or (a str) that backend (skip where it cannot run here)."""
+    engine_pass(use_c if isinstance(use_c, str) else "c" if use_c else "torch")
 
 
-@pytest.mark.parametrize("use_c", [True, False], ids=["c", "torch"])
+@pytest.mark.parametrize("use_c", [True, False, "compiled"], ids=["c", "torch", "compiled"])
 @pytest.mark.parametrize("form,mask_kind,readout,per_member_x,weighted", CASES)
 def test_fused_trainer_equals_autograd_adam_float64(form, mask_kind, readout, per_member_x, weighted, use_c,
                                                      monkeypatch, engine_pass):
@@ -285,7 +285,7 @@ def test_a_diverging_member_is_frozen_flagged_and_harms_no_other():
     assert not ref.diverged.any()
 
 
-@pytest.mark.parametrize("use_c", [True, False], ids=["c", "torch"])
+@pytest.mark.parametrize("use_c", [True, False, "compiled"], ids=["c", "torch", "compiled"])
 def test_minibatch_training_equals_autograd_adam_on_the_same_draws(use_c, engine_pass):
     """engine.train with batch_size draws the same rows as train_autograd (one randint per step
     from the same generator), so the two trajectories agree to roundoff: readout, prefix masks."""

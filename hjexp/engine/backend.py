@@ -10,6 +10,8 @@ global. Outside a run (a script, a test) the active backend is ``auto``'s, resol
   pass serves the rest (wider inputs, other dtypes). A machine where the kernel cannot build stops the
   run with one line.
 - ``torch``: the torch pass everywhere (the GPU's pass; on a CPU, the reference the C pass is tested on).
+- ``compiled``: the torch pass with each chunk and Adam's update compiled by torch.compile
+  (engine/compiled.py): C++ on a CPU, Triton on a GPU; the first step of each shape variant compiles.
 - ``auto``: ``c`` on a CPU where the kernel builds, ``torch`` otherwise (CUDA, no compiler, a build error);
   the choice and its reason are printed and logged.
 
@@ -29,7 +31,7 @@ from pathlib import Path
 
 import torch
 
-from hjexp.engine import native
+from hjexp.engine import compiled, native
 from hjexp.errors import UserError
 
 
@@ -39,6 +41,7 @@ class Engine(Enum):
     auto = 0
     c = 1
     torch = 2
+    compiled = 3
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,11 @@ class Backend:
     @property
     def c(self) -> bool:
         return self.name == "c"
+
+    @property
+    def compiled(self) -> bool:
+        """The torch pass with its chunk and Adam update compiled (engine/compiled.py)."""
+        return self.name == "compiled"
 
     def describe(self) -> str:
         return f"engine={self.requested} -> the {self.name} pass ({self.reason})"
@@ -88,6 +96,11 @@ def resolve(requested: str | Engine, device: torch.device | str = "cpu") -> Back
     device = torch.device(device)
     if requested == "torch":
         return Backend("torch", requested, "asked for")
+    if requested == "compiled":
+        ok, why = compiled.available(device)
+        if not ok:
+            raise UserError(f"engine=compiled cannot run here: {why}; use engine=torch or engine=auto")
+        return Backend("compiled", requested, why)
     if device.type != "cpu":
         if requested == "c":
             raise UserError(f"engine=c runs on the CPU only, but device={device.type}; use engine=torch or device=cpu")

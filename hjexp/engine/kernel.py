@@ -51,6 +51,7 @@ class Group:
                  weight: Tensor | None, general_mask: bool, use_c: bool = False, order_rows: bool = True,
                  plan: torch_pass.TorchPlan | None = None) -> None:
         self.model, self.idx, self.t, self.use_c = model, idx, float(model.t), use_c
+        self.compiled = not use_c and backend.active().compiled  # the torch pass on engine.compiled's chunk
         # C pass with prefix masks: one group, each member loops over its own first widths[e] neurons
         self.widths = None
         if use_c and model.neuron_mask is not None and not general_mask:
@@ -99,7 +100,8 @@ class Group:
         self.off = None if self.off is None else self.off.contiguous()
         self.target = None if self.target is None else self.target.contiguous()
         self.w = None if self.w is None else self.w.contiguous()
-        chunk = CHUNK_ELEMENTS if use_c else (plan or torch_pass.TorchPlan.for_device(x.device, x.dtype)).chunk
+        chunk = CHUNK_ELEMENTS if use_c else (plan or torch_pass.TorchPlan.for_device(
+            x.device, x.dtype, compiled=self.compiled)).chunk
         self.rows = max(1, chunk // max(1, E * width))
         # the parameter step in C (engine/param.c) where the pass is C's: θ and Adam's moments then
         # live as [E_g, d+1, N_g] (θ below is a view), the next pass's network is written by the
@@ -378,7 +380,7 @@ def groups(model: Model, x: Tensor, target: Tensor | None = None, weight: Tensor
     if use_c:
         return [Group(model, idx, int(width[idx].max()), x, target, weight, False, True, order_rows)
                 for idx in _merged_buckets(width, x.shape[-2], weight, model.dim + 1)]
-    plan = plan or torch_pass.TorchPlan.for_device(x.device, x.dtype)
+    plan = plan or torch_pass.TorchPlan.for_device(x.device, x.dtype, compiled=backend.active().compiled)
     return [Group(model, idx.to(x.device), w, x, target, weight, masked, False, order_rows, plan)
             for idx, w, masked in torch_pass.merge_widths(width, x.shape[-2], plan)]
 

@@ -31,11 +31,14 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from hjexp.engine import compiled
+
 SYNC_EVERY = 50  # steps between the host's reads of which groups still run (the loop's only sync)
 CPU_GROUP_COST = 1 << 17  # a group's fixed cost per step in element-steps on a CPU (~40 ops ≈ 0.2 ms)
 GPU_GROUP_COST = 1 << 26  # ... on a GPU (~45 launches ≈ 0.3 ms ≈ 6e7 elements at ~2e11 element-steps/s)
 GPU_MEMORY_SHARE = 0.25  # share of the free device memory a chunk's logits may take
 GPU_MAX_CHUNK = 1 << 28  # elements: beyond this one chunk gains nothing
+COMPILED_CPU_CHUNK = 1 << 20  # elements per compiled chunk on a CPU (measured in compiled.py's docstring)
 
 
 @dataclass(frozen=True)
@@ -48,13 +51,16 @@ class TorchPlan:
 
     @staticmethod
     def for_device(device: torch.device | str, dtype: torch.dtype = torch.float32,
-                   free_bytes: int | None = None) -> TorchPlan:
+                   free_bytes: int | None = None, compiled: bool = False) -> TorchPlan:
         """The plan a device gets. ``free_bytes`` stands in for the free memory of a CUDA device
-        (so a CPU can build, and tests can check, the plan a GPU would run)."""
+        (so a CPU can build, and tests can check, the plan a GPU would run). ``compiled``: the chunk of
+        engine.compiled, whose call costs ~0.1 ms on a CPU (guards, wrapper), so its chunks are larger."""
         from hjexp.engine import kernel
 
         device = torch.device(device)
         size = torch.empty((), dtype=dtype).element_size()
+        if device.type == "cpu" and compiled:
+            return TorchPlan(max(1, min(COMPILED_CPU_CHUNK, kernel.CHUNK_ELEMENTS << 2)), CPU_GROUP_COST)
         if device.type == "cpu":  # half the L2, at most kernel.CHUNK_ELEMENTS (which tests lower for many chunks)
             return TorchPlan(max(1, min(kernel.CHUNK_ELEMENTS, _l2_bytes() // (2 * size))), CPU_GROUP_COST)
         if free_bytes is None:
@@ -105,8 +111,9 @@ class Clock:
     """Adam's step count and bias corrections as device tensors, so a step reads nothing and a
     captured step replays with the right count."""
 
-    def __init__(self, lr: float, betas: tuple[float, float], eps: float, device: torch.device) -> None:
-        self.lr, self.betas, self.eps = lr, betas, eps
+    def __init__(self, lr: float, betas: tuple[float, float], eps: float, device: torch.device,
+                 fused: bool = False) -> None:
+        self.lr, self.betas, self.eps, self.fused = lr, betas, eps, fused  # fused: engine.compiled's update
         dt = torch.float64 if device.type in ("cpu", "cuda") else torch.float32
         self.count = torch.zeros((), dtype=dt, device=device)
         self.lr_hat = torch.zeros((), dtype=dt, device=device)  # −lr / (1 − β1^k)
@@ -122,6 +129,9 @@ class Clock:
     def step_(self, p: Tensor, g: Tensor, m: Tensor, v: Tensor, live: Tensor | None) -> None:
         """torch.optim.Adam's update of p in place (m, v its moments); ``live`` [E] 0/1 freezes members."""
         b1, b2 = self.betas
+        if self.fused:
+            compiled.adam_fn()(p, g, m, v, self.lr_hat, self.root, live, b1, b2, self.eps)
+            return
         m.lerp_(g, 1 - b1)  # torch.optim.Adam's form of m ← β1·m + (1 − β1)·g
         v.mul_(b2).addcmul_(g, g, value=1 - b2)
         denom = v.sqrt().mul_(self.root).add_(self.eps)
@@ -145,6 +155,8 @@ def run(gr, thT: Tensor, mode: str, given: Tensor | None) -> tuple[Tensor, Tenso
     if grad:  # q = fac·(weighted residual or given dL/dpred)/Σ exp: dL/dz = q·exp (the 1/ε and ε cancel)
         rn, srn = _two_over_norm(gr) if given is None else (1.0, gr.model.sign)
         fac = srn if c is None else c[:, None] if given is not None else c[:, None] * rn
+    if gr.compiled and mode != "predict":
+        return _run_compiled(gr, thT, grad, given, coef, fac if grad else None, eps)
     out = torch.empty(E, n, dtype=thT.dtype, device=thT.device) if mode == "predict" and rows < n else None
     g_thT = g_c = None
     for s in range(0, n, rows):
@@ -189,6 +201,35 @@ def run(gr, thT: Tensor, mode: str, given: Tensor | None) -> tuple[Tensor, Tenso
     return out, g_thT, g_c
 
 
+def _run_compiled(gr, thT: Tensor, grad: bool, given: Tensor | None, coef: Tensor, fac, eps: Tensor):
+    """``run``'s loss and gradient modes on engine.compiled's chunk (one generated program per chunk)."""
+    E, n, rows, c = thT.shape[0], gr.xa.shape[-2], gr.rows, gr.c
+    kw = dict(dtype=thT.dtype, device=thT.device)
+    if grad and not isinstance(fac, Tensor):  # the compiled chunk takes tensors only (no float guards)
+        fac = torch.full((E, 1), float(fac), **kw)
+    cfac = None
+    if grad and c is not None:
+        cfac = torch.ones((E, 1), **kw) if given is not None else _two_over_norm(gr)[0]
+    chunk = compiled.chunk_fn()
+    out = g_thT = g_c = None
+    for s in range(0, n, rows):
+        sl = slice(s, min(n, s + rows))
+        part, pc, pg = chunk(gr.xa[..., sl, :], thT, gr.keep, None if given is not None else gr.base[:, sl],
+                             None if given is None else given[:, sl], None if gr.w is None else gr.w[:, sl],
+                             coef, fac, cfac)
+        if part is not None:
+            out = part if out is None else out.add_(part)
+        if pc is not None:
+            g_c = pc if g_c is None else g_c.add_(pc)
+        if pg is not None:
+            g_thT = pg if g_thT is None else g_thT.add_(pg)
+    if out is None:  # given: no loss
+        out = torch.zeros(E, **kw)
+    if g_c is not None:
+        g_c = g_c * eps[:, 0]
+    return out, g_thT, g_c
+
+
 def _two_over_norm(gr) -> tuple[Tensor, Tensor]:
     """(2/norm, sign·2/norm) [E_g, 1], computed again only when the group's norm tensor changes."""
     if gr.rn_cache is None or gr.rn_cache[0] is not gr.norm:
@@ -224,7 +265,7 @@ def train(grs, E: int, x: Tensor, *, lr: float, max_steps: int, rel_tol: float, 
     steps. Returns (steps [E] long, converged [E] bool, diverged [E] bool)."""
     dev, n = x.device, x.shape[-2]
     batched = batch_size is not None and batch_size < n
-    clock = Clock(lr, betas, adam_eps, dev)
+    clock = Clock(lr, betas, adam_eps, dev, fused=bool(grs) and grs[0].compiled)
     live = [torch.ones(len(gr.idx), dtype=x.dtype, device=dev) for gr in grs]  # [E_g] 0/1
     taken = [torch.zeros_like(v) for v in live]  # Adam steps applied per member
     conv = [torch.zeros_like(v) for v in live]
