@@ -1,4 +1,4 @@
-"""The engine's backend (engine/backend.py): the run key engine=auto|c|torch, resolved once, active while
+"""The engine's backend (engine/backend.py): the run key engine=auto|c|torch|compiled, resolved once, active while
 measure runs, recorded in meta.json and compared by --skip-done."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def test_resolution_and_its_one_line_refusals(monkeypatch):
     assert auto_gpu.name == "torch" and "cuda" in auto_gpu.reason
     with pytest.raises(UserError, match="engine=c runs on the CPU only"):
         backend.resolve("c", "cuda")
-    with pytest.raises(UserError, match="engine=fast is not valid; choose one of: auto, c, torch"):
+    with pytest.raises(UserError, match="engine=fast is not valid; choose one of: auto, c, torch, compiled"):
         backend.resolve("fast")
     monkeypatch.setattr(native, "availability", lambda: (False, "no C compiler (set CC or install gcc)"))
     fallback = backend.resolve("auto")
@@ -27,6 +27,20 @@ def test_resolution_and_its_one_line_refusals(monkeypatch):
     with pytest.raises(UserError) as err:
         backend.resolve("c")
     assert "\n" not in str(err.value) and "no C compiler" in str(err.value)
+
+
+def test_engine_compiled_resolves_and_refuses_without_a_cpp_compiler(monkeypatch):
+    import shutil
+
+    with monkeypatch.context() as m:
+        m.setattr(shutil, "which", lambda _name: None)
+        with pytest.raises(UserError) as err:
+            backend.resolve("compiled")
+    assert "\n" not in str(err.value) and "no C++ compiler" in str(err.value)
+    if shutil.which("g++") is None and shutil.which("c++") is None:
+        pytest.skip("no C++ compiler here: engine=compiled cannot resolve")
+    chosen = backend.resolve("compiled")
+    assert chosen.compiled and not chosen.c and "torch.compile" in chosen.reason
 
 
 def test_use_selects_the_pass_and_restores_the_previous_one():
