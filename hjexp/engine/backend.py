@@ -1,6 +1,6 @@
 """Which pass the engine runs, chosen once per run and recorded.
 
-The run key ``engine=auto|c|torch`` is resolved once (``resolve``) into a ``Backend`` — the pass's name,
+The run key ``engine=auto|c|torch|compiled`` is resolved once (``resolve``) into a ``Backend`` — the pass's name,
 what was asked for and why this pass was chosen — which the runner hands to the experiment as
 ``ctx.engine`` and makes the active backend while ``measure(ctx)`` runs (``use``). ``engine.train``,
 ``predict``, ``loss``, classifier training and PGD take the active backend's pass; nothing flips a module

@@ -1,7 +1,8 @@
 """The torch pass, shaped for a GPU: sized from the device, lean in launches, no host sync in a step.
 
-The torch pass (engine.kernel's fallback: CUDA, HJEXP_NATIVE=0, no compiler) runs the fused
-forward/backward of engine/kernel.py in torch ops. On a GPU every op is a kernel launch (5–10 µs)
+The torch pass (engine=torch, and engine.kernel's fallback: CUDA, no compiler) runs the fused
+forward/backward of engine/kernel.py in torch ops; engine=compiled runs each chunk and Adam's update
+through torch.compile instead (engine/compiled.py, ``_run_compiled``), with larger chunks on a CPU. On a GPU every op is a kernel launch (5–10 µs)
 and every read of a device value a host–device sync that drains the queue, so a step here:
 
 - takes its row chunk from the device (``TorchPlan``): on CUDA a memory budget (a quarter of the
