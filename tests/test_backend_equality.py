@@ -39,6 +39,16 @@ TIMINGS = {"bifurcation.three_atoms.methods", "bifurcation.clusters_1d.methods",
 TRAJECTORY = "follows the training trajectory"  # rows that say so in their description: verdicts only
 
 
+def _skip_without(engine: str) -> None:
+    """Skip where engine=compiled cannot run (no C++ compiler for torch.compile)."""
+    import torch
+
+    from hjexp.engine import compiled
+
+    if engine == "compiled" and not compiled.available(torch.device("cpu"))[0]:
+        pytest.skip(compiled.available(torch.device("cpu"))[1])
+
+
 def _summary(cli, out: Path, name: str, engine: str, profile: str, *extra: str) -> pd.DataFrame:
     result = cli("run", name, f"profile={profile}", f"engine={engine}", "threads=1", f"out={out / engine}", *extra)
     assert result.exit_code == 0, result.output
@@ -84,6 +94,7 @@ def test_c_and_torch_passes_agree_at_smoke(name, other, cli, tmp_path):
     compile of each graph costs seconds on a cold cache)."""
     if not native.availability()[0]:
         pytest.skip(f"the C pass cannot run here ({native.availability()[1]})")
+    _skip_without(other)
     c, t = (_summary(cli, tmp_path, name, engine, "smoke") for engine in ("c", other))
     assert not differences(c, t, name, other=other)
 
@@ -94,6 +105,7 @@ def test_c_and_torch_passes_agree_at_smoke(name, other, cli, tmp_path):
 def test_trained_values_agree_in_float64(name, other, cli, tmp_path):
     if not native.availability()[0]:
         pytest.skip(f"the C pass cannot run here ({native.availability()[1]})")
+    _skip_without(other)
     c, t = (_summary(cli, tmp_path, name, engine, "smoke", "dtype=float64") for engine in ("c", other))
     assert not differences(c, t, name, float64=True, other=other)
 
