@@ -1,5 +1,6 @@
-"""The torch pass captured with torch.compile (``engine=compiled``): a chunk of the fused pass and Adam's
-update each become one generated kernel program (C++ with OpenMP on a CPU, Triton on a GPU).
+"""The torch pass captured with torch.compile (``engine=compiled``): a chunk of the fused pass (``chunk``)
+and Adam's update (torch_pass.adam_update_) each become one generated program (C++ with OpenMP on a
+CPU, Triton on a GPU).
 
 Why torch.compile and not CUDA graphs: a graph replays a fixed launch sequence but still launches every
 op, and it can neither be built nor measured without a GPU; inductor fuses the ~15 ops of a chunk
@@ -9,7 +10,7 @@ ns per element-step eager and 1.09 compiled at 2 threads (AMD EPYC, AVX2). CUDA 
 (``mode="reduce-overhead"``) are left for a GPU session to measure.
 
 Shapes are dynamic (``dynamic=True``), so one graph serves every group, width and chunk size: after
-the first call of each variant (mode, masks, readout; what ``guards`` names) nothing recompiles, and
+the first call of each variant (which inputs are None, the dtype: see VARIANTS) nothing recompiles, and
 ``fullgraph=True`` makes any graph break an error. tests/test_compiled.py checks both.
 
 For d + 1 ≤ SMALL_K the logits are written as d + 1 products instead of a matmul, so inductor fuses them
@@ -58,7 +59,7 @@ def _logits(xa: Tensor, thT: Tensor) -> Tensor:
     return z
 
 
-def _chunk(xa: Tensor, thT: Tensor, keep: Tensor | None, base: Tensor | None, given: Tensor | None,
+def chunk(xa: Tensor, thT: Tensor, keep: Tensor | None, base: Tensor | None, given: Tensor | None,
            w: Tensor | None, coef: Tensor, fac: Tensor | None, cfac: Tensor | None):
     """One chunk of torch_pass.run, functional: (loss part [E] or None, dL/dc part [E] or None,
     dL/d[W, b]ᵀ part [E, K, N] or None). ``base`` = offset − target (MSE) or ``given`` = dL/dpred;
@@ -86,16 +87,6 @@ def _chunk(xa: Tensor, thT: Tensor, keep: Tensor | None, base: Tensor | None, gi
     return loss, g_c, g
 
 
-def _adam(p: Tensor, g: Tensor, m: Tensor, v: Tensor, lr_hat: Tensor, root: Tensor, live: Tensor | None,
-          b1: float, b2: float, eps: float) -> None:
-    """torch_pass.Clock.step_'s update in place (functionalised by the compiler into one loop)."""
-    m.lerp_(g, 1 - b1)
-    v.mul_(b2).addcmul_(g, g, value=1 - b2)
-    denom = v.sqrt() * root + eps
-    rate = lr_hat if live is None else (live * lr_hat).view((-1,) + (1,) * (p.ndim - 1))
-    p.add_((m * rate / denom).to(p.dtype))
-
-
 VARIANTS = 64  # graphs one function may need: masks, weights, readout, given or MSE, loss or gradient, x per member, dtype
 
 
@@ -109,16 +100,11 @@ def _allow_variants() -> None:
 
 
 @cache
-def chunk_fn():
-    """The compiled chunk (one per process; its graphs are cached by inductor on disk too)."""
+def compiled_version(fn):
+    """``fn`` compiled once per process (dynamic shapes, no graph break allowed); inductor also caches its
+    graphs on disk."""
     _allow_variants()
-    return torch.compile(_chunk, dynamic=True, fullgraph=True)
+    return torch.compile(fn, dynamic=True, fullgraph=True)
 
 
-@cache
-def adam_fn():
-    _allow_variants()
-    return torch.compile(_adam, dynamic=True, fullgraph=True)
-
-
-__all__ = ["available", "chunk_fn", "adam_fn", "SMALL_K"]
+__all__ = ["available", "chunk", "compiled_version", "SMALL_K"]

@@ -129,20 +129,24 @@ class Clock:
 
     def step_(self, p: Tensor, g: Tensor, m: Tensor, v: Tensor, live: Tensor | None) -> None:
         """torch.optim.Adam's update of p in place (m, v its moments); ``live`` [E] 0/1 freezes members."""
-        b1, b2 = self.betas
-        if self.fused:
-            compiled.adam_fn()(p, g, m, v, self.lr_hat, self.root, live, b1, b2, self.eps)
-            return
-        m.lerp_(g, 1 - b1)  # torch.optim.Adam's form of m ← β1·m + (1 − β1)·g
-        v.mul_(b2).addcmul_(g, g, value=1 - b2)
-        denom = v.sqrt().mul_(self.root).add_(self.eps)
-        rate = self.lr_hat if live is None else (live * self.lr_hat).view((-1,) + (1,) * (p.ndim - 1))
-        p.addcdiv_(m * rate, denom)
+        update = compiled.compiled_version(adam_update_) if self.fused else adam_update_
+        update(p, g, m, v, self.lr_hat, self.root, live, *self.betas, self.eps)
 
     def group_(self, gr, g_th: Tensor, g_c: Tensor | None, live: Tensor | None) -> None:
         self.step_(gr.theta, g_th, gr.m, gr.v, live)
         if g_c is not None:
             self.step_(gr.c, g_c, gr.mc, gr.vc, live)
+
+
+def adam_update_(p: Tensor, g: Tensor, m: Tensor, v: Tensor, lr_hat: Tensor, root: Tensor, live: Tensor | None,
+                 b1: float, b2: float, eps: float) -> None:
+    """Clock.step_'s update in place: ``lr_hat`` = −lr/(1 − β1^k), ``root`` = 1/√(1 − β2^k) (Clock's tensors);
+    eager, or compiled into one loop (engine=compiled)."""
+    m.lerp_(g, 1 - b1)  # torch.optim.Adam's form of m ← β1·m + (1 − β1)·g
+    v.mul_(b2).addcmul_(g, g, value=1 - b2)
+    denom = v.sqrt().mul_(root).add_(eps)
+    rate = lr_hat if live is None else (live * lr_hat).view((-1,) + (1,) * (p.ndim - 1))
+    p.addcdiv_(m * rate, denom)
 
 
 def run(gr, thT: Tensor, mode: str, given: Tensor | None) -> tuple[Tensor, Tensor | None, Tensor | None]:
@@ -211,7 +215,7 @@ def _run_compiled(gr, thT: Tensor, grad: bool, given: Tensor | None, coef: Tenso
     cfac = None
     if grad and c is not None:
         cfac = torch.ones((E, 1), **kw) if given is not None else _two_over_norm(gr)[0]
-    chunk = compiled.chunk_fn()
+    chunk = compiled.compiled_version(compiled.chunk)
     out = g_thT = g_c = None
     for s in range(0, n, rows):
         sl = slice(s, min(n, s + rows))
