@@ -97,6 +97,31 @@ def test_c_and_torch_passes_agree_at_smoke(name, other, cli, tmp_path):
     _skip_without(other)
     c, t = (_summary(cli, tmp_path, name, engine, "smoke") for engine in ("c", other))
     assert not differences(c, t, name, other=other)
+    if name == "recovery":  # its trained values move by up to ~40 % between passes: each such row must say so
+        assert not undisclosed(c, t), undisclosed(c, t)
+
+
+def undisclosed(c: pd.DataFrame, t: pd.DataFrame) -> list[str]:
+    """Rows whose value differs between the passes beyond roundoff without saying it follows the training
+    trajectory."""
+    out = []
+    for cid in c.index.intersection(t.index):
+        x, y = (pd.to_numeric(s.loc[cid, "measured"], errors="coerce") for s in (c, t))
+        moved = not (math.isnan(x) and math.isnan(y)) and not abs(x - y) <= DETERMINISTIC * max(abs(x), abs(y))
+        if moved and TRAJECTORY not in str(c.loc[cid, "description"]):
+            out.append(f"{cid}: {x:.6g} (c) vs {y:.6g}, and its description does not say so")
+    return out
+
+
+def test_undisclosed_sees_a_moved_row_without_the_phrase():
+    """The disclosure check can fail."""
+    c = pd.DataFrame({"claim_id": ["r.a", "r.b"], "verdict": ["pass", "pass"], "measured": [1.0, 2.0],
+                      "description": [f"δ̄; it {TRAJECTORY}", "count"]}).set_index("claim_id")
+    t = c.copy()
+    t["measured"] = [1.5, 2.0]
+    assert not undisclosed(c, t)
+    t.loc["r.b", "measured"] = 2.5
+    assert undisclosed(c, t) == ["r.b: 2 (c) vs 2.5, and its description does not say so"]
 
 
 @pytest.mark.parametrize("name,other", [
