@@ -13,10 +13,18 @@ Shapes are dynamic (``dynamic=True``), so one graph serves every group, width an
 the first call of each variant (which inputs are None, the dtype: see VARIANTS) nothing recompiles, and
 ``fullgraph=True`` makes any graph break an error. tests/test_compiled.py checks both.
 
-For d + 1 ≤ SMALL_K the logits are written as d + 1 products instead of a matmul, so inductor fuses them
-into the max and exp loops (a [rows, 3]·[3, N] GEMM is memory-bound and a library call); wider rows keep
-the matmul. The gradient Σ_i q_i x_i e_ij stays a batched matmul over materialised weights e: written
+For d + 1 ≤ SMALL_K the logits are written as d + 1 products instead of a matmul, so inductor computes
+them in its own generated loop (it stores z there, then reads it for the max and again for the exp)
+instead of a library call to a memory-bound [rows, 3]·[3, N] GEMM; wider rows keep the matmul. The gradient Σ_i q_i x_i e_ij stays a batched matmul over materialised weights e: written
 as a reduction, inductor recomputes the exp once per input column.
+
+Tried on the d = 2 sweep and not kept (AMD EPYC, AVX2, 2 threads; ms per step, this form vs the other,
+alternating in one process):
+the C pass's polynomial exp in torch ops instead of torch.exp, 24.1–26.1 vs 24.5–26.3 (the chunk is
+bound by memory: inductor stores z, reads it for the max and again for the exp, and the bmm reads e back);
+the gradient as d + 1 reductions over rows in one loop with the exponentials recomputed, never stored
+(inductor's realize thresholds raised so nothing is materialised), 26–35 vs 43–60 (its loops split only
+over members, and each exp is computed twice).
 """
 
 from __future__ import annotations
