@@ -216,12 +216,16 @@ def dispatch_counts(device, plan=None, steps: int = 6, only: tuple[str, ...] = (
 
 
 def engine_paths(device) -> list[tuple[str, str]]:
-    """(label, engine key) of each pass that runs here: the C pass (CPU, kernel built), the torch pass, and
-    the compiled torch pass (where torch.compile can generate code)."""
+    """(label, engine key) of each pass that runs here: the C pass (CPU, kernel built), the torch pass, the
+    compiled torch pass (where torch.compile can generate code) and, on CUDA, the compiled pass replayed as
+    CUDA graphs."""
+    device = torch.device(device)
     paths = [("C pass", "c")] if kernel_c_available(device) else []
     paths.append(("torch pass", "torch"))
     if compiled.available(device)[0]:
         paths.append(("compiled pass", "compiled"))
+        if device.type == "cuda":
+            paths.append(("graphs pass", "graphs"))
     return paths
 
 
@@ -233,7 +237,7 @@ def pass_times(device, steps: int = 10) -> dict[str, dict[str, float]]:
         use_c = engine_name == "c"
         with backend.use(backend.resolve(engine_name, device)):
             for load, (train, _) in _torch_loads(device).items():
-                if use_c and load == "PGD, engine.pgd" or engine_name == "compiled" and load.startswith("PGD"):
+                if use_c and load == "PGD, engine.pgd" or engine_name in ("compiled", "graphs") and load.startswith("PGD"):
                     continue  # torch only; the "PGD" line gives attack.c's step
                 if load == "PGD":  # one call: steps moves and steps + 1 evaluations
                     t = _timeit(lambda: train(steps, lambda _k: None), 2) / (steps + 1)
@@ -261,12 +265,13 @@ def print_torch_pass(device: torch.device, console: Console) -> None:
         console.print(f"torch pass, {name}: {L:.0f} launches and {S:.3g} host syncs per step{extra}; step "
                       f"{t['torch pass'] * 1e3:.2f} ms = {t['torch pass'] / (L * launch):.1f}× its launch floor "
                       f"({L * launch * 1e3:.2f} ms){beside} — {note}")
-        if "compiled pass" in t:
-            ref = t.get("C pass", t["torch pass"])
-            console.print(f"compiled pass (engine=compiled), {name}: step {t['compiled pass'] * 1e3:.2f} ms = "
-                          f"{t['compiled pass'] / ref:.1f}× the {'C' if 'C pass' in t else 'torch'} pass, "
-                          f"{t['torch pass'] / t['compiled pass']:.1f}× faster than the torch pass eager "
-                          "(its generated kernels are not ops a dispatch mode sees: gpu-check counts them on a GPU)")
+        for label, key in (("compiled pass", "compiled"), ("graphs pass", "graphs")):
+            if label in t:
+                ref = t.get("C pass", t["torch pass"])
+                console.print(f"{label} (engine={key}), {name}: step {t[label] * 1e3:.2f} ms = "
+                              f"{t[label] / ref:.1f}× the {'C' if 'C pass' in t else 'torch'} pass, "
+                              f"{t['torch pass'] / t[label]:.1f}× faster than the torch pass eager "
+                              "(its generated kernels are not ops a dispatch mode sees: gpu-check counts them on a GPU)")
 
 
 def launch_time(device: torch.device, reps: int = 2000) -> float:

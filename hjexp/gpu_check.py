@@ -6,11 +6,13 @@
 1. Correctness on the device (float32, the torch pass) against float64 references on the CPU from the
    same initial values: one fused pass (loss, gradient, prediction) at d = 2, 16, 64 against autograd of
    the closed forms; full-batch training and minibatch training (the same CPU draws) against
-   torch.optim.Adam, eager and compiled (engine=compiled, where torch.compile runs); cross-entropy training
+   torch.optim.Adam, eager, compiled (engine=compiled, where torch.compile runs) and on CUDA also replayed as
+   CUDA graphs (engine=graphs); cross-entropy training
    of classifiers; one PGD restart (engine.pgd).
 2. Launches and host syncs per steady-state step of the bench's four workloads: recorded with
    engine.opcount everywhere, and on CUDA also the GPU kernels torch.profiler sees, the syncs
-   torch.cuda.set_sync_debug_mode reports and ms per step, eager and (training workloads) compiled.
+   torch.cuda.set_sync_debug_mode reports and ms per step, eager and (training workloads) compiled and
+   graphed: which capture of the step to keep is read off these figures.
 3. `hjexp bench device=…` (quick profile only) and two experiments at the profile on the device, with wall
    times and peak memory.
 Everything goes into one summary file, DIR/gpu-check.json (and the same as text on the console).
@@ -77,13 +79,17 @@ def check_pass(device) -> list[dict]:
 
 
 def torch_engines(device) -> list[str]:
-    """The torch pass's engines to check here: eager, and compiled where torch.compile can generate code."""
-    return ["torch"] + (["compiled"] if compiled.available(device)[0] else [])
+    """The torch pass's engines to check here: eager, compiled where torch.compile can generate code, and on
+    CUDA compiled and replayed as CUDA graphs (engine=graphs): which capture of the step is faster is
+    what gpu-check is there to measure."""
+    if not compiled.available(device)[0]:
+        return ["torch"]
+    return ["torch", "compiled"] + (["graphs"] if torch.device(device).type == "cuda" else [])
 
 
 def check_training(device) -> list[dict]:
-    """Full-batch and minibatch Adam on the device against torch.optim.Adam in float64 on the CPU, on the
-    torch pass eager and compiled (engine=compiled)."""
+    """Full-batch and minibatch Adam on the device against torch.optim.Adam in float64 on the CPU, on each
+    of torch_engines (an engine that raises is a failed check with its error, and the others still run)."""
     rows = []
     for engine_name in torch_engines(device):
         for name, batch in (("train", None), ("minibatch", 256)):
@@ -91,13 +97,17 @@ def check_training(device) -> list[dict]:
             ref, dev = model.clone(), model.to(torch.float32, device)
             ref_loss = engine.train_autograd(ref, x, y, steps=40, lr=0.01, batch_size=batch,
                                              generator=torch.Generator().manual_seed(7))
-            with backend.use(backend.resolve(engine_name, device)):
-                fit = engine.train(dev, x.float().to(device), y.float().to(device), max_steps=40, lr=0.01,
-                                   batch_size=batch, generator=torch.Generator().manual_seed(7))
+            row = dict(check=f"{name} (40 Adam steps, d=2), engine={engine_name}", tol=TOL[name])
+            try:
+                with backend.use(backend.resolve(engine_name, device)):
+                    fit = engine.train(dev, x.float().to(device), y.float().to(device), max_steps=40, lr=0.01,
+                                       batch_size=batch, generator=torch.Generator().manual_seed(7))
+            except Exception as exc:  # noqa: BLE001 — reported in the summary
+                rows.append(dict(row, error=f"{type(exc).__name__}: {exc}", ok=False))
+                continue
             m = model.neuron_mask
             err = max(_rel(fit.loss, ref_loss), _rel(dev.W[m.to(device)], ref.W.detach()[m]))
-            rows.append(dict(check=f"{name} (40 Adam steps, d=2), engine={engine_name}", max_rel_err=err,
-                             tol=TOL[name], ok=err <= TOL[name]))
+            rows.append(dict(row, max_rel_err=err, ok=err <= TOL[name]))
     return rows
 
 
@@ -182,9 +192,14 @@ def counts(device, smoke: bool = False) -> list[dict]:
         loads = bench._torch_loads(device)
         for row in rows:
             row.update(_cuda_counts(loads[row["workload"]][0], row["workload"]))
-            if "compiled" in torch_engines(device) and not row["workload"].startswith("PGD"):
-                found = _cuda_counts(loads[row["workload"]][0], row["workload"], engine_name="compiled")
-                row.update({f"compiled_{k}": v for k, v in found.items()})
+            for engine_name in torch_engines(device)[1:]:
+                if row["workload"].startswith("PGD"):
+                    continue
+                try:
+                    found = _cuda_counts(loads[row["workload"]][0], row["workload"], engine_name=engine_name)
+                except Exception as exc:  # noqa: BLE001 — one capture failing must not lose the other figures
+                    found = {"error": f"{type(exc).__name__}: {exc}"}
+                row.update({f"{engine_name}_{k}": v for k, v in found.items()})
     return rows
 
 
@@ -192,8 +207,8 @@ def _cuda_counts(train, name: str, steps: int = 6, engine_name: str = "torch") -
     """GPU kernels, sync warnings and ms per step of ``train`` on ``engine_name`` (the torch pass eager or compiled)."""
     from torch.profiler import ProfilerActivity, profile
 
-    with backend.use(engine_name):
-        train(3, lambda _k: None)  # warm-up: allocations, plans
+    with backend.use(backend.resolve(engine_name, "cuda")):
+        train(3, lambda _k: None)  # warm-up: allocations, plans, compiles and graph recordings
         torch.cuda.synchronize()
         with profile(activities=[ProfilerActivity.CUDA]) as prof:
             train(steps, lambda _k: None)

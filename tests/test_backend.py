@@ -1,4 +1,4 @@
-"""The engine's backend (engine/backend.py): the run key engine=auto|c|torch|compiled, resolved once, active while
+"""The engine's backend (engine/backend.py): the run key engine=auto|c|torch|compiled|graphs, resolved once, active while
 measure runs, recorded in meta.json and compared by --skip-done."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def test_resolution_and_its_one_line_refusals(monkeypatch):
     assert auto_gpu.name == "torch" and "cuda" in auto_gpu.reason
     with pytest.raises(UserError, match="engine=c runs on the CPU only"):
         backend.resolve("c", "cuda")
-    with pytest.raises(UserError, match="engine=fast is not valid; choose one of: auto, c, torch, compiled"):
+    with pytest.raises(UserError, match="engine=fast is not valid; choose one of: auto, c, torch, compiled, graphs"):
         backend.resolve("fast")
     monkeypatch.setattr(native, "availability", lambda: (False, "no C compiler (set CC or install gcc)"))
     fallback = backend.resolve("auto")
@@ -41,6 +41,19 @@ def test_engine_compiled_resolves_and_refuses_without_a_cpp_compiler(monkeypatch
         pytest.skip("no C++ compiler here: engine=compiled cannot resolve")
     chosen = backend.resolve("compiled")
     assert chosen.compiled and not chosen.c and "torch.compile" in chosen.reason
+
+
+def test_engine_graphs_is_cuda_only_and_says_so_in_one_line():
+    with pytest.raises(UserError) as err:
+        backend.resolve("graphs", "cpu")
+    assert "\n" not in str(err.value) and "CUDA" in str(err.value) and "engine=compiled" in str(err.value)
+    from hjexp.engine import compiled
+
+    if not compiled.available(torch.device("cuda"))[0]:
+        pytest.skip(compiled.available(torch.device("cuda"))[1])
+    chosen = backend.resolve("graphs", "cuda")  # needs no GPU: resolution reads the device's type and Triton
+    assert chosen.compiled and chosen.compile_mode == "reduce-overhead" and "CUDA graphs" in chosen.reason
+    assert backend.resolve("compiled", "cuda").compile_mode is None
 
 
 def test_use_selects_the_pass_and_restores_the_previous_one():

@@ -10,6 +10,7 @@ import math
 import pytest
 import torch
 import torch._dynamo
+from torch import Tensor
 from torch._dynamo.utils import counters
 
 from hjexp import engine
@@ -76,3 +77,55 @@ def test_compiled_chunk_equals_the_torch_pass_on_wide_rows(engine_pass):
     for k, v in m_t.tensors().items():
         torch.testing.assert_close(m_c.tensors()[k], v, rtol=1e-10, atol=1e-12)
     assert not math.isclose(float(f_c.loss[0]), float(engine.loss(model, x, y)[0]), rel_tol=1e-6)  # it trained
+
+
+def _replays_overwrite(real):
+    """compiled.compiled_version whose mode="reduce-overhead" functions behave as CUDA graphs do for their
+    outputs: each call overwrites (here with NaN) the outputs of the call before."""
+    previous: list[Tensor] = []
+
+    def version(fn, mode=None):
+        f = real(fn, mode)
+        if mode is None:
+            return f
+
+        def replay(*args):
+            for t in previous:
+                t.fill_(math.nan)
+            previous.clear()
+            out = f(*args)
+            previous.extend(t for t in out if t is not None)
+            return out
+
+        return replay
+
+    return version
+
+
+def test_graphs_mode_copies_what_it_keeps_and_trains_as_the_torch_pass(one_thread, monkeypatch):
+    """engine=graphs runs on CUDA only, but its bookkeeping is the same code on a CPU, where
+    mode="reduce-overhead" compiles without graphs. With each call overwriting the previous call's outputs,
+    as a graph's replay does, several chunks, a readout and minibatches give the torch pass's answers
+    (float64, 1e-10): the sums start from copies."""
+    from hjexp.engine import backend, compiled
+
+    if not compiled.available(torch.device("cpu"))[0]:
+        pytest.skip(compiled.available(torch.device("cpu"))[1])
+    monkeypatch.setattr(compiled, "compiled_version", _replays_overwrite(compiled.compiled_version))
+    gen = torch.Generator().manual_seed(11)
+    model = engine.init_lse(3, 12, 2, torch.tensor([0.3, 1.0, 3.0], dtype=torch.float64), w_scale=0.3, b_scale=0.1,
+                            generator=gen, readout=True)
+    x = torch.randn(900, 2, generator=gen, dtype=torch.float64)
+    y = x[:, 0].sin()
+    fits = {}
+    for chosen in (backend.resolve("torch"), backend.Backend("graphs", "graphs", "a CPU test of the bookkeeping")):
+        with backend.use(chosen):
+            m = model.clone()
+            plan = kernel.torch_pass.TorchPlan(chunk=3 * 12 * 128, group_cost=1)  # 128 rows per chunk: 8 chunks
+            fits[chosen.name] = [engine.train(m, x, y, max_steps=5, lr=0.01, batch_size=batch, plan=plan,
+                                              generator=torch.Generator().manual_seed(3)) for batch in (None, 300)], m
+    (f_t, m_t), (f_g, m_g) = fits["torch"], fits["graphs"]
+    for a, b in zip(f_g, f_t):
+        torch.testing.assert_close(a.loss, b.loss, rtol=1e-10, atol=0)
+    for k, v in m_t.tensors().items():
+        torch.testing.assert_close(m_g.tensors()[k], v, rtol=1e-10, atol=1e-12)

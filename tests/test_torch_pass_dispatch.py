@@ -191,3 +191,24 @@ def test_bench_sets_each_step_against_its_launch_floor(monkeypatch):
     text = console.export_text()
     assert "an empty op costs 2.0 µs" in text
     assert "torch pass, w: 100 launches and 0 host syncs per step; step 1.00 ms = 5.0× its launch floor (0.20 ms)" in text
+
+
+def test_bench_lists_the_captured_steps_beside_eager(monkeypatch):
+    """On CUDA the bench times the compiled step and the compiled step replayed as CUDA graphs (engine=graphs)
+    beside the eager one; on a CPU there is no graphs line. Each line states its ratio to the eager step."""
+    from rich.console import Console
+
+    from hjexp.engine import compiled
+
+    assert "graphs" not in [key for _label, key in bench.engine_paths(CPU)]
+    if compiled.available(torch.device("cuda"))[0]:  # needs Triton, not a GPU: the paths are read off the device type
+        assert [key for _label, key in bench.engine_paths(torch.device("cuda"))] == ["torch", "compiled", "graphs"]
+    monkeypatch.setattr(bench, "dispatch_counts", lambda device, plan=None: {"w": (100.0, 0.0, "a workload")})
+    monkeypatch.setattr(bench, "pass_times", lambda device: {"w": {"torch pass": 4e-3, "compiled pass": 2e-3,
+                                                                  "graphs pass": 1e-3}})
+    monkeypatch.setattr(bench, "launch_time", lambda device: 2e-6)
+    console = Console(record=True, width=400)
+    bench.print_torch_pass(torch.device("meta"), console)
+    text = console.export_text()
+    assert "compiled pass (engine=compiled), w: step 2.00 ms = 0.5× the torch pass, 2.0× faster" in text
+    assert "graphs pass (engine=graphs), w: step 1.00 ms = 0.2× the torch pass, 4.0× faster" in text

@@ -1,6 +1,6 @@
 """Which pass the engine runs, chosen once per run and recorded.
 
-The run key ``engine=auto|c|torch|compiled`` is resolved once (``resolve``) into a ``Backend`` — the pass's name,
+The run key ``engine=auto|c|torch|compiled|graphs`` is resolved once (``resolve``) into a ``Backend`` — the pass's name,
 what was asked for and why this pass was chosen — which the runner hands to the experiment as
 ``ctx.engine`` and makes the active backend while ``measure(ctx)`` runs (``use``). ``engine.train``,
 ``predict``, ``loss``, classifier training and PGD take the active backend's pass; nothing flips a module
@@ -12,6 +12,9 @@ global. Outside a run (a script, a test) the active backend is ``auto``'s, resol
 - ``torch``: the torch pass everywhere (the GPU's pass; on a CPU, the reference the C pass is tested on).
 - ``compiled``: the torch pass with each chunk and Adam's update compiled by torch.compile
   (engine/compiled.py): C++ on a CPU, Triton on a GPU; the first step of each shape variant compiles.
+- ``graphs``: ``compiled`` with each chunk's kernels recorded once as a CUDA graph and replayed
+  (torch.compile's mode="reduce-overhead"); CUDA only. The two ways of capturing the step the issue
+  left open, side by side for gpu-check to measure; neither has run on a GPU yet.
 - ``auto``: ``c`` on a CPU where the kernel builds, ``torch`` otherwise (CUDA, no compiler, a build error);
   the choice and its reason are printed and logged.
 
@@ -42,11 +45,12 @@ class Engine(Enum):
     c = 1
     torch = 2
     compiled = 3
+    graphs = 4
 
 
 @dataclass(frozen=True)
 class Backend:
-    """A resolved engine choice: ``name`` is the pass ("c" or "torch"), ``requested`` the run key's value,
+    """A resolved engine choice: ``name`` is the pass ("c", "torch", "compiled" or "graphs"), ``requested`` the run key's value,
     ``reason`` why this pass."""
 
     name: str
@@ -59,8 +63,13 @@ class Backend:
 
     @property
     def compiled(self) -> bool:
-        """The torch pass with its chunk and Adam update compiled (engine/compiled.py)."""
-        return self.name == "compiled"
+        """The torch pass with its chunk and Adam update compiled (engine/compiled.py), graphs or not."""
+        return self.name in ("compiled", "graphs")
+
+    @property
+    def compile_mode(self) -> str | None:
+        """torch.compile's mode for the chunk: "reduce-overhead" (CUDA graphs) for engine=graphs."""
+        return "reduce-overhead" if self.name == "graphs" else None
 
     def describe(self) -> str:
         return f"engine={self.requested} -> the {self.name} pass ({self.reason})"
@@ -101,6 +110,12 @@ def resolve(requested: str | Engine, device: torch.device | str = "cpu") -> Back
         if not ok:
             raise UserError(f"engine=compiled cannot run here: {why}; use engine=torch or engine=auto")
         return Backend("compiled", requested, why)
+    if requested == "graphs":
+        ok, why = compiled.available(device)
+        if device.type != "cuda" or not ok:
+            raise UserError(f"engine=graphs replays CUDA graphs and needs a CUDA device with Triton "
+                            f"({why if device.type == 'cuda' else f'device={device.type}'}); use engine=compiled")
+        return Backend("graphs", requested, f"{why}, replayed as CUDA graphs")
     if device.type != "cpu":
         if requested == "c":
             raise UserError(f"engine=c runs on the CPU only, but device={device.type}; use engine=torch or device=cpu")

@@ -7,7 +7,8 @@ op, and it can neither be built nor measured without a GPU; inductor fuses the ~
 (logits, max, exp, sums, residual, loss) into a few loops and runs on a CPU too, where it was measured:
 the authors' d = 2 sweep's widest group (5 members × N = 500, n = 4000, 1M-element chunks) took 2.09
 ns per element-step eager and 1.09 compiled at 2 threads (AMD EPYC, AVX2). CUDA graphs on top
-(``mode="reduce-overhead"``) are left for a GPU session to measure.
+(``mode="reduce-overhead"``) are ``engine=graphs``, CUDA only: gpu-check and ``hjexp bench device=cuda``
+time it beside ``compiled``, so the first GPU run measures which capture to keep.
 
 Shapes are dynamic (``dynamic=True``), so one graph serves every group, width and chunk size: after
 the first call of each variant (which inputs are None, the dtype: see VARIANTS) nothing recompiles, and
@@ -108,11 +109,13 @@ def _allow_variants() -> None:
 
 
 @cache
-def compiled_version(fn):
-    """``fn`` compiled once per process (dynamic shapes, no graph break allowed); inductor also caches its
-    graphs on disk."""
+def compiled_version(fn, mode: str | None = None):
+    """``fn`` compiled once per process and ``mode`` (dynamic shapes, no graph break allowed); inductor also
+    caches its graphs on disk. ``mode="reduce-overhead"`` (engine=graphs) records each shape's kernels as a
+    CUDA graph and replays it: its outputs live in the graph's memory and are overwritten by the next replay
+    after torch.compiler.cudagraph_mark_step_begin(), so callers clone what they keep (torch_pass)."""
     _allow_variants()
-    return torch.compile(fn, dynamic=True, fullgraph=True)
+    return torch.compile(fn, dynamic=True, fullgraph=True, mode=mode)
 
 
 __all__ = ["available", "chunk", "compiled_version", "SMALL_K"]

@@ -52,6 +52,7 @@ class Group:
                  plan: torch_pass.TorchPlan | None = None) -> None:
         self.model, self.idx, self.t, self.use_c = model, idx, float(model.t), use_c
         self.compiled = not use_c and backend.active().compiled  # the torch pass on engine.compiled's chunk
+        self.compile_mode = backend.active().compile_mode if self.compiled else None  # CUDA graphs or not
         # C pass with prefix masks: one group, each member loops over its own first widths[e] neurons
         self.widths = None
         if use_c and model.neuron_mask is not None and not general_mask:

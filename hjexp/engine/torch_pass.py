@@ -2,7 +2,8 @@
 
 The torch pass (engine=torch, and engine.kernel's fallback: CUDA, no compiler) runs the fused
 forward/backward of engine/kernel.py in torch ops; engine=compiled runs each chunk and Adam's update
-through torch.compile instead (engine/compiled.py, ``_run_compiled``), with larger chunks on a CPU. On a GPU every op is a kernel launch (5–10 µs)
+through torch.compile instead (engine/compiled.py, ``_run_compiled``), with larger chunks on a CPU, and
+engine=graphs replays each compiled chunk as a CUDA graph. On a GPU every op is a kernel launch (5–10 µs)
 and every read of a device value a host–device sync that drains the queue, so a step here:
 
 - takes its row chunk from the device (``TorchPlan``): on CUDA a memory budget (a quarter of the
@@ -215,7 +216,9 @@ def _run_compiled(gr, thT: Tensor, grad: bool, given: Tensor | None, coef: Tenso
     cfac = None
     if grad and c is not None:
         cfac = torch.ones((E, 1), **kw) if given is not None else _two_over_norm(gr)[0]
-    chunk = compiled.compiled_version(compiled.chunk)
+    chunk = compiled.compiled_version(compiled.chunk, gr.compile_mode)
+    # a CUDA graph's outputs are its memory, overwritten by a later replay: the sums start from copies
+    first = torch.clone if gr.compile_mode is not None else (lambda t: t)
     out = g_thT = g_c = None
     for s in range(0, n, rows):
         sl = slice(s, min(n, s + rows))
@@ -223,11 +226,11 @@ def _run_compiled(gr, thT: Tensor, grad: bool, given: Tensor | None, coef: Tenso
                              None if given is None else given[:, sl], None if gr.w is None else gr.w[:, sl],
                              coef, fac, cfac)
         if part is not None:
-            out = part if out is None else out.add_(part)
+            out = first(part) if out is None else out.add_(part)
         if pc is not None:
-            g_c = pc if g_c is None else g_c.add_(pc)
+            g_c = first(pc) if g_c is None else g_c.add_(pc)
         if pg is not None:
-            g_thT = pg if g_thT is None else g_thT.add_(pg)
+            g_thT = first(pg) if g_thT is None else g_thT.add_(pg)
     if out is None:  # given: no loss
         out = torch.zeros(E, **kw)
     if g_c is not None:
