@@ -14,10 +14,15 @@ import pytest
 from hjexp.results import new_run_dir
 
 HJEXP = [sys.executable, "-c", "from hjexp.cli import main; main()"]
+# The run to interrupt pauses 2 s after each saved unit (patched in the child only): identity's four units
+# take ~1 s at quick, and without a pause the signal could land after the last one (seen once under load).
+PAUSED = [sys.executable, "-c", "import time\nfrom hjexp.context import RunContext\nsave = RunContext.cached\n"
+          "def paused(self, key, compute):\n    out = save(self, key, compute)\n    time.sleep(2)\n    return out\n"
+          "RunContext.cached = paused\nfrom hjexp.cli import main\nmain()"]
 
 
 def _start(out: Path, env: dict) -> subprocess.Popen:
-    return subprocess.Popen([*HJEXP, "run", "identity", "profile=quick", "threads=1", "seed=7", f"out={out}"],
+    return subprocess.Popen([*PAUSED, "run", "identity", "profile=quick", "threads=1", "seed=7", f"out={out}"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
 
 
