@@ -14,10 +14,13 @@ import pytest
 from hjexp.results import new_run_dir
 
 HJEXP = [sys.executable, "-c", "from hjexp.cli import main; main()"]
-# The run to interrupt pauses 2 s after each saved unit (patched in the child only): identity's four units
-# take ~1 s at quick, and without a pause the signal could land after the last one (seen once under load).
-PAUSED = [sys.executable, "-c", "import time\nfrom hjexp.context import RunContext\nsave = RunContext.cached\n"
-          "def paused(self, key, compute):\n    out = save(self, key, compute)\n    time.sleep(2)\n    return out\n"
+# The run to interrupt (patched in the child only): SIGINT gets Python's handler back, because a suite
+# started as a background job (`make test &`) hands its children SIGINT ignored and Python then installs
+# none (the run finished with rc 0); and each saved unit is followed by a 1 s pause, so the signal lands
+# between units however fast identity's four (~1 s at quick) run.
+PAUSED = [sys.executable, "-c", "import signal, time\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
+          "from hjexp.context import RunContext\nsave = RunContext.cached\n"
+          "def paused(self, key, compute):\n    out = save(self, key, compute)\n    time.sleep(1)\n    return out\n"
           "RunContext.cached = paused\nfrom hjexp.cli import main\nmain()"]
 
 
