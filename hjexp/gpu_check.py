@@ -36,7 +36,7 @@ import torch
 
 from hjexp import engine
 from hjexp.draws import CpuDraws
-from hjexp.engine import backend, compiled, pgd
+from hjexp.engine import backend, pgd
 
 # float32 on the device against float64 on the CPU: relative tolerances of the comparisons (the tool's
 # choices, a few hundred float32 roundoffs after a few dozen steps; each result row states its own)
@@ -79,24 +79,25 @@ def check_pass(device) -> list[dict]:
 
 
 def torch_engines(device) -> list[str]:
-    """The torch pass's engines to check here: eager, compiled where torch.compile can generate code, and on
-    CUDA compiled and replayed as CUDA graphs (engine=graphs): which capture of the step is faster is
-    what gpu-check is there to measure."""
-    if not compiled.available(device)[0]:
-        return ["torch"]
-    return ["torch", "compiled"] + (["graphs"] if torch.device(device).type == "cuda" else [])
+    """The torch pass's engines to check here (bench.engine_paths less the C pass): eager, compiled where
+    torch.compile can generate code, and on CUDA compiled and replayed as CUDA graphs (engine=graphs):
+    which capture of the step is faster is what gpu-check is there to measure."""
+    from hjexp import bench
+
+    return [key for _label, key in bench.engine_paths(device) if key != "c"]
 
 
 def check_training(device) -> list[dict]:
     """Full-batch and minibatch Adam on the device against torch.optim.Adam in float64 on the CPU, on each
     of torch_engines (an engine that raises is a failed check with its error, and the others still run)."""
     rows = []
-    for engine_name in torch_engines(device):
-        for name, batch in (("train", None), ("minibatch", 256)):
-            model, x, y = _sweep(2, seed=1)
-            ref, dev = model.clone(), model.to(torch.float32, device)
-            ref_loss = engine.train_autograd(ref, x, y, steps=40, lr=0.01, batch_size=batch,
-                                             generator=torch.Generator().manual_seed(7))
+    for name, batch in (("train", None), ("minibatch", 256)):
+        model, x, y = _sweep(2, seed=1)
+        ref = model.clone()  # the float64 reference, trained once for every engine
+        ref_loss = engine.train_autograd(ref, x, y, steps=40, lr=0.01, batch_size=batch,
+                                         generator=torch.Generator().manual_seed(7))
+        for engine_name in torch_engines(device):
+            dev = model.to(torch.float32, device)
             row = dict(check=f"{name} (40 Adam steps, d=2), engine={engine_name}", tol=TOL[name])
             try:
                 with backend.use(backend.resolve(engine_name, device)):

@@ -177,18 +177,24 @@ def test_a_non_finite_parameter_poisons_only_its_member_on_the_torch_pass(torch_
     torch.testing.assert_close(out[[0, 1, 3, 4, 5, 6, 7]], clean[[0, 1, 3, 4, 5, 6, 7]], rtol=1e-12, atol=0)
 
 
-def test_bench_sets_each_step_against_its_launch_floor(monkeypatch):
-    """hjexp bench's torch-pass lines (the same on a CPU and on CUDA): a step of 1 ms with 100 launches of
-    2 µs each is 5× its 0.2 ms launch floor; the empty-op time is measured, positive and finite."""
+def _torch_pass_lines(monkeypatch, times: dict[str, float]) -> str:
+    """What bench.print_torch_pass prints for one workload "w" of 100 launches, 0 syncs and these step times
+    (s per step by pass), with an empty op of 2 µs."""
     from rich.console import Console
 
-    assert 0 < bench.launch_time(CPU, reps=200) < 1e-3
     monkeypatch.setattr(bench, "dispatch_counts", lambda device, plan=None: {"w": (100.0, 0.0, "a workload")})
-    monkeypatch.setattr(bench, "pass_times", lambda device: {"w": {"torch pass": 1e-3}})
+    monkeypatch.setattr(bench, "pass_times", lambda device: {"w": times})
     monkeypatch.setattr(bench, "launch_time", lambda device: 2e-6)
     console = Console(record=True, width=400)
     bench.print_torch_pass(torch.device("meta"), console)
-    text = console.export_text()
+    return console.export_text()
+
+
+def test_bench_sets_each_step_against_its_launch_floor(monkeypatch):
+    """hjexp bench's torch-pass lines (the same on a CPU and on CUDA): a step of 1 ms with 100 launches of
+    2 µs each is 5× its 0.2 ms launch floor; the empty-op time is measured, positive and finite."""
+    assert 0 < bench.launch_time(CPU, reps=200) < 1e-3
+    text = _torch_pass_lines(monkeypatch, {"torch pass": 1e-3})
     assert "an empty op costs 2.0 µs" in text
     assert "torch pass, w: 100 launches and 0 host syncs per step; step 1.00 ms = 5.0× its launch floor (0.20 ms)" in text
 
@@ -196,19 +202,11 @@ def test_bench_sets_each_step_against_its_launch_floor(monkeypatch):
 def test_bench_lists_the_captured_steps_beside_eager(monkeypatch):
     """On CUDA the bench times the compiled step and the compiled step replayed as CUDA graphs (engine=graphs)
     beside the eager one; on a CPU there is no graphs line. Each line states its ratio to the eager step."""
-    from rich.console import Console
-
     from hjexp.engine import compiled
 
     assert "graphs" not in [key for _label, key in bench.engine_paths(CPU)]
     if compiled.available(torch.device("cuda"))[0]:  # needs Triton, not a GPU: the paths are read off the device type
         assert [key for _label, key in bench.engine_paths(torch.device("cuda"))] == ["torch", "compiled", "graphs"]
-    monkeypatch.setattr(bench, "dispatch_counts", lambda device, plan=None: {"w": (100.0, 0.0, "a workload")})
-    monkeypatch.setattr(bench, "pass_times", lambda device: {"w": {"torch pass": 4e-3, "compiled pass": 2e-3,
-                                                                  "graphs pass": 1e-3}})
-    monkeypatch.setattr(bench, "launch_time", lambda device: 2e-6)
-    console = Console(record=True, width=400)
-    bench.print_torch_pass(torch.device("meta"), console)
-    text = console.export_text()
+    text = _torch_pass_lines(monkeypatch, {"torch pass": 4e-3, "compiled pass": 2e-3, "graphs pass": 1e-3})
     assert "compiled pass (engine=compiled), w: step 2.00 ms = 0.5× the torch pass, 2.0× faster" in text
     assert "graphs pass (engine=graphs), w: step 1.00 ms = 0.2× the torch pass, 4.0× faster" in text
